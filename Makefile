@@ -1,0 +1,38 @@
+# idpkit developer tasks. Everything runs inside ./.venv (created on first use).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test test-fast bench-ingest clean
+
+# Internal: create the venv when missing; (re)install when pyproject.toml changed since the last install.
+venv: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[postgres,test]'
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/idpkit demo
+
+# PostgreSQL itself is started by the test-suite (tests/conftest.py, one throwaway cluster per worker);
+# here we only make sure the server binaries are installed.
+test: venv
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python -m pytest -q -n 2 --backends=duckdb,postgres
+
+test-fast: venv
+	$(BIN)/python -m pytest -q --backends=duckdb
+
+bench-ingest: venv
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf build dist .pytest_cache .hypothesis src/*.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

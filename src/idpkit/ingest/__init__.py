@@ -1,0 +1,1 @@
+"""Ingestion: read what operations publish (CSV, XLSX, HXL, DTM API) into the warehouse."""

@@ -1,0 +1,172 @@
+"""Resolve the area columns of a file to P-codes at every admin level.
+
+Works on the *distinct combinations* of a file's area columns (a few thousand at most), so codes
+can be checked against the gazetteer, repaired (``TD07`` -> ``TCD07``), matched from names
+(``Babylon`` -> Babil ``IQG07``), checked against their parent, and completed upwards — and the
+results joined back onto every row by the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from idpkit.ingest.places import best_match, infer_country, normalise_pcode, repair_pcode, suggest_pcode
+from idpkit.warehouse.areas import Gazetteer
+
+LEVELS = (1, 2, 3, 4)
+
+
+@dataclass
+class AreaFinding:
+    code: str
+    role: str  # the area role of the offending column, e.g. adm2_pcode
+    value: str
+    message: str
+
+
+@dataclass
+class ResolvedArea:
+    iso3: str | None = None
+    pcodes: dict[int, str | None] = field(default_factory=dict)
+    area_pcode: str | None = None
+    reported_level: int | None = None
+    findings: list[AreaFinding] = field(default_factory=list)
+
+
+def _iso3_from(gaz: Gazetteer, code: str | None) -> str | None:
+    if not code:
+        return None
+    c = code.strip().upper()
+    if c in gaz.iso3s:
+        return c
+    if len(c) == 2 and c in gaz.iso2_to_iso3:
+        return gaz.iso2_to_iso3[c]
+    return c if len(c) == 3 and c.isalpha() else None
+
+
+class AreaResolver:
+    """Resolves combinations; remembers name matches so each distinct name is matched once."""
+
+    def __init__(self, gaz: Gazetteer, prefix: str = "") -> None:
+        self.gaz = gaz
+        self.prefix = prefix  # "" for the place, "origin_" for the origin
+        self._names: dict[tuple, tuple[str | None, float]] = {}
+
+    def guess_country(self, combos: pd.DataFrame) -> str | None:
+        p = self.prefix
+        for level in LEVELS:
+            col = f"{p}adm{level}_pcode"
+            if col in combos:
+                for v in combos[col].dropna().unique()[:200]:
+                    a = self.gaz.known(normalise_pcode(v))
+                    if a and a.iso3:
+                        return a.iso3
+                    fixed = repair_pcode(self.gaz, v, None)
+                    if fixed and self.gaz.known(fixed).iso3:
+                        return self.gaz.known(fixed).iso3
+        col = f"{p}adm1_name"
+        if col in combos:
+            return infer_country(self.gaz, [str(v) for v in combos[col].dropna().unique()])
+        return None
+
+    def _match_name(self, name: str, level: int, parent: str | None, iso3: str | None
+                    ) -> tuple[str | None, float]:
+        key = (name, level, parent, iso3)
+        if key not in self._names:
+            if parent and parent in self.gaz.by_pcode:
+                cands = [a for a in self.gaz.children.get(parent, []) if a.level == level]
+            else:
+                cands = self.gaz.by_country_level.get((iso3, level), [])
+            hit, score = best_match(name, cands)
+            self._names[key] = (hit.pcode if hit else None, score)
+        return self._names[key]
+
+    def resolve(self, row: dict[str, str | None], iso3_hint: str | None) -> ResolvedArea:
+        p, gaz = self.prefix, self.gaz
+        out = ResolvedArea()
+        iso3 = _iso3_from(gaz, row.get("country_code")) if not p else None
+        iso3 = iso3 or iso3_hint
+        given_level = None
+        codes: dict[int, str | None] = {}
+        from_code: dict[int, bool] = {}
+        for level in LEVELS:
+            raw_code = row.get(f"{p}adm{level}_pcode")
+            raw_name = row.get(f"{p}adm{level}_name")
+            if raw_code or raw_name:
+                given_level = level
+            parent = next((codes[lv] for lv in range(level - 1, 0, -1) if codes.get(lv)), None)
+            resolved = None
+            if raw_code:
+                code = normalise_pcode(raw_code)
+                known = gaz.known(code)
+                if known is not None:
+                    resolved = code
+                    iso3 = iso3 or known.iso3
+                else:
+                    fixed = repair_pcode(gaz, code, iso3)
+                    country = iso3 or (gaz.known(fixed).iso3 if fixed else None)
+                    if fixed is not None:
+                        resolved = fixed
+                        iso3 = iso3 or country
+                        out.findings.append(AreaFinding(
+                            "pcode-repaired", f"{p}adm{level}_pcode", raw_code,
+                            f"P-code {raw_code!r} is not in the gazetteer; read as {fixed!r}"))
+                    elif gaz.covers(country, level):
+                        hint = suggest_pcode(gaz, code, country, level, raw_name)
+                        out.findings.append(AreaFinding(
+                            "unknown-pcode", f"{p}adm{level}_pcode", raw_code,
+                            f"P-code {raw_code!r} is not in the gazetteer for {country} admin {level}"
+                            + (f"; did you mean {hint!r}" + (
+                                f" ({gaz.known(hint).name})" if gaz.known(hint) and
+                                gaz.known(hint).name else "") + "?" if hint else "")))
+                        resolved = None
+                    else:
+                        resolved = code  # gazetteer does not cover this level: keep as given
+                from_code[level] = True
+            elif raw_name:
+                if gaz.covers(iso3, level):
+                    hit, score = self._match_name(raw_name, level, parent, iso3)
+                    if hit:
+                        resolved = hit
+                        out.findings.append(AreaFinding(
+                            "area-from-name", f"{p}adm{level}_name", raw_name,
+                            f"{raw_name!r} matched to {hit} ({gaz.known(hit).name})"))
+                    else:
+                        out.findings.append(AreaFinding(
+                            "area-name-unmatched", f"{p}adm{level}_name", raw_name,
+                            f"admin {level} name {raw_name!r} matches no gazetteer entry"
+                            + (f" within {parent}" if parent else "")))
+            codes[level] = resolved
+        # parent consistency, where both codes were given and known
+        for level in LEVELS[1:]:
+            child, par = codes.get(level), codes.get(level - 1)
+            if child and par and from_code.get(level) and from_code.get(level - 1):
+                a = gaz.known(child)
+                if a is not None and a.parent and a.parent != par and gaz.known(par):
+                    out.findings.append(AreaFinding(
+                        "pcode-parent-mismatch", f"{p}adm{level}_pcode", child,
+                        f"{child} belongs to {a.parent} ({gaz.known(a.parent).name if gaz.known(a.parent) else '?'}), "
+                        f"not to {par} given in the admin {level - 1} column"))
+        # complete upwards from the finest resolved code
+        finest = max((lv for lv, c in codes.items() if c), default=None)
+        if finest is not None:
+            for level in range(finest - 1, 0, -1):
+                if not codes.get(level):
+                    codes[level] = gaz.ancestor(codes[finest], level) or self._by_prefix(
+                        codes[finest], level)
+            iso3 = iso3 or (gaz.known(codes[finest]).iso3 if gaz.known(codes[finest]) else None)
+        out.iso3 = iso3
+        out.pcodes = {lv: codes.get(lv) for lv in LEVELS}
+        out.area_pcode = codes[finest] if finest is not None else (iso3 if not p else None)
+        out.reported_level = given_level if given_level is not None else (0 if iso3 else None)
+        return out
+
+    def _by_prefix(self, code: str, level: int) -> str | None:
+        """An unknown code's ancestor by COD prefix convention (NG002001001 -> NG002001 -> NG002)."""
+        for n in range(len(code) - 1, 1, -1):
+            a = self.gaz.known(code[:n])
+            if a is not None:
+                return a.pcode if a.level == level else self.gaz.ancestor(a.pcode, level)
+        return None

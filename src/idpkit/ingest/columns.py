@@ -1,0 +1,342 @@
+"""What each column of an export holds: its *role*, guessed from HXL tags, then header names.
+
+The guess is made per column, so a partly tagged sheet (tags on some columns only) still works.
+Guesses are later checked against the values under them (:mod:`idpkit.ingest.profile`), and any
+guess can be overridden by a YAML mapping (:mod:`idpkit.ingest.mapping`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+
+from idpkit.ingest.hxl import Tag
+
+ADMIN_LEVELS = (1, 2, 3, 4)
+
+# Roles that are not counts. Area roles are ``adm{n}_pcode`` / ``adm{n}_name`` and their ``origin_``
+# variants; the rest are listed here.
+SIMPLE_ROLES = (
+    "country_code", "country_name", "admin_level", "site_id", "site_name", "site_type", "latitude",
+    "longitude", "reporting_date", "round", "operation", "assessment_type", "cause_text",
+    "household_size", "population_group_text", "ignore",
+)
+
+
+@dataclass(frozen=True)
+class ValueSpec:
+    """What a count column counts. ``cause=None`` means: take the row's cause column, if any."""
+
+    population_group: str = "idps"
+    unit: str = "individuals"
+    metric: str = "present_stock"
+    cause: str | None = None
+    hazard: str | None = None
+    cause_detail: str | None = None
+    sex: str = "all"
+    age_group: str = "all"
+
+    @property
+    def is_part(self) -> bool:
+        """Sex and age columns break a total down; they are never added into totals."""
+        return self.sex != "all" or self.age_group != "all"
+
+    def key(self) -> tuple[str, str, str, str | None, str | None, str, str]:
+        return (self.population_group, self.unit, self.metric, self.cause, self.cause_detail,
+                self.sex, self.age_group)
+
+
+@dataclass
+class ColumnAssignment:
+    """The role given to one column, and why (``basis``: hxl, header, mapping or values)."""
+
+    index: int
+    header: str
+    tag: str | None
+    role: str
+    value: ValueSpec | None = None
+    basis: str = "header"
+    priority: int = 0  # among columns competing for one role, the highest wins
+
+    def describe(self) -> str:
+        if self.role == "value" and self.value is not None:
+            v = self.value
+            bits = [v.population_group, v.unit, v.metric]
+            if v.cause:
+                bits.append(v.cause + (f"/{v.hazard}" if v.hazard else "")
+                            + (f" ({v.cause_detail})" if v.cause_detail else ""))
+            if v.sex != "all":
+                bits.append(v.sex)
+            if v.age_group != "all":
+                bits.append("age " + v.age_group)
+            return "value: " + ", ".join(bits)
+        return self.role
+
+
+# ---------------------------------------------------------------------------------------------
+# From HXL tags
+
+_GROUP_ATTRS = ("idps", "returnees", "host_community", "refugees", "migrants")
+_CONFLICT_ATTRS = {"conflict", "insurgency", "clash", "clashes", "violence", "insecurity", "war",
+                   "attack", "attacks", "communal", "armed", "fighting", "eviction"}
+_HAZARD_ATTRS = {"flood": "flood", "floods": "flood", "flooding": "flood", "drought": "drought",
+                 "storm": "storm", "cyclone": "storm", "hurricane": "storm", "earthquake": "earthquake",
+                 "landslide": "landslide", "fire": "wildfire", "wildfire": "wildfire",
+                 "volcano": "volcano", "epidemic": "epidemic"}
+_METRIC_ATTRS = {"arrivals": "arrivals", "arrived": "arrivals", "arrival": "arrivals",
+                 "departures": "departures", "departed": "departures", "departure": "departures",
+                 "returns": "returns", "new": "new_displacement",
+                 "secondary": "secondary_displacement"}
+_AGE_WORDS = {"children": "0-17", "child": "0-17", "adults": "18-59", "adult": "18-59",
+              "elderly": "60+", "elders": "60+", "infants": "0-4"}
+
+
+def value_spec_from_attributes(attrs: frozenset[str]) -> ValueSpec:
+    group = next((g for g in _GROUP_ATTRS if g in attrs), "idps")
+    unit = "households" if "hh" in attrs else "individuals"
+    metric = next((m for a, m in _METRIC_ATTRS.items() if a in attrs), "present_stock")
+    sex = "male" if "m" in attrs else "female" if "f" in attrs else "all"
+    age = "all"
+    for a in attrs:
+        m = re.fullmatch(r"age(\d+)(?:_?(\d+|plus))?", a)
+        if m:
+            lo, hi = m.group(1), m.group(2)
+            age = f"{lo}+" if hi in (None, "plus") else f"{lo}-{hi}"
+        elif a in _AGE_WORDS:
+            age = _AGE_WORDS[a]
+    cause = hazard = detail = None
+    conflict = sorted(attrs & _CONFLICT_ATTRS - {"conflict"})
+    if "conflict" in attrs or conflict:
+        cause, detail = "conflict", (conflict[0] if conflict else None)
+    hz = [h for a, h in _HAZARD_ATTRS.items() if a in attrs]
+    if "disaster" in attrs or "natural" in attrs or hz:
+        cause, hazard = "disaster", (hz[0] if hz else None)
+    if cause is None and ({"other", "others"} & attrs):
+        cause = "other"
+    if cause is None and "unknown" in attrs:
+        cause = "unknown"
+    return ValueSpec(group, unit, metric, cause, hazard, detail, sex, age)
+
+
+def role_from_tag(tag: Tag) -> tuple[str, ValueSpec | None, int]:
+    """Role, value spec and priority for a tagged column."""
+    h, a = tag.hashtag, tag.attributes
+    if "bool" in a or "pct" in a or "percent" in a or "ratio" in a:
+        return "ignore", None, 0
+    m = re.fullmatch(r"adm([1-5])", h)
+    if m:
+        level = min(int(m.group(1)), 4)
+        kind = "pcode" if "code" in a else "name"
+        prefix = "origin_" if "origin" in a else ""
+        return f"{prefix}adm{level}_{kind}", None, 10
+    if h == "adm" and "level" in a:
+        return "admin_level", None, 10
+    if h == "country":
+        if "origin" in a:
+            return "ignore", None, 0
+        return ("country_code" if "code" in a else "country_name"), None, 10
+    if h == "loc":
+        if "type" in a:
+            return "site_type", None, 10
+        if "code" in a or "id" in a:
+            return "site_id", None, 10
+        return "site_name", None, 10
+    if h == "geo":
+        if "lat" in a:
+            return "latitude", None, 10
+        if "lon" in a or "long" in a or "lng" in a:
+            return "longitude", None, 10
+        return "ignore", None, 0
+    if h == "date":
+        if "reported" in a or "report" in a or "snapshot" in a:
+            return "reporting_date", None, 10
+        if not a - {"month", "year"} and ({"month", "year"} & a):
+            return "ignore", None, 0
+        if not a:
+            return "reporting_date", None, 6
+        if "occurred" in a or "survey" in a or "start" in a or "collected" in a:
+            return "reporting_date", None, 3
+        return "ignore", None, 0
+    if h == "round" or (h == "meta" and "round" in a):
+        return "round", None, 10
+    if h == "operation":
+        return "operation", None, 10
+    if h == "cause":
+        return "cause_text", None, 10
+    if h == "assessment":
+        return "assessment_type", None, 10
+    if h in ("affected", "population", "inneed"):
+        spec = value_spec_from_attributes(a)
+        if h == "population" and not set(_GROUP_ATTRS) & a:
+            return "ignore", None, 0
+        return "value", spec, 10
+    return "ignore", None, 0
+
+
+# ---------------------------------------------------------------------------------------------
+# From header names (English and French), for untagged columns
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and punctuation: ``"Région P-Code"`` -> ``"region p code"``."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])", " ", text)
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def _camel(text: str) -> str:
+    """``admin1Pcode`` -> ``admin 1 pcode``; ``numPresentIdpInd`` -> ``num present idp ind``."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(text))
+
+
+# Admin-unit words by level, as operations name them (EN/FR/PT). Ambiguous words (province,
+# department) are resolved from the values by the profile step.
+_LEVEL_WORDS = {
+    1: r"admin ?1|adm ?1|state|region|governorate|province|etat|wilaya|mohafaza|muhafaza",
+    2: r"admin ?2|adm ?2|lga|district|zone|county|departement|department|cercle|territoire|"
+       r"locality|prefecture|municipality|municipio|mantika",
+    3: r"admin ?3|adm ?3|ward|woreda|sub ?district|sub ?county|commune|sous prefecture|"
+       r"arrondissement|payam|chiefdom|nahiya|sub ?prefecture|baladiya|posto|section communale",
+    4: r"admin ?4|adm ?4|village|quartier|locality 4|boma|settlement name",
+}
+_CODE_WORDS = r"p ?code|pcode|code|cod|id"
+
+
+def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
+    """Role from a column name. Lower priority than a tag."""
+    raw = str(header)
+    h = fold(_camel(raw))
+    if not h:
+        return "ignore", None, 0
+    origin = bool(re.search(r"\b(origin|orig|origine|from|departure|provenance)\b", h))
+    prefix = "origin_" if origin else ""
+    if re.fullmatch(r"(country|pays)( ?(code|iso ?3|iso|pcode))?|admin 0 (p ?code|name)|iso ?3|"
+                    r"admin 0", h):
+        return ("country_code" if re.search(r"code|iso", h) else "country_name"), None, 5
+    for level, words in _LEVEL_WORDS.items():
+        if re.search(rf"\b({words})\b", h):
+            if re.search(rf"\b({_CODE_WORDS})\b", h) or re.search(r"pcod", h):
+                return f"{prefix}adm{level}_pcode", None, 5
+            if re.search(r"\b(name|nom|label)\b", h) or len(h.split()) <= 3:
+                return f"{prefix}adm{level}_name", None, 4
+    if re.fullmatch(r"(cods? )?p ?code|pcode", h):
+        return "ignore", None, 1  # a bare "P-code" column: level decided from values
+    if re.search(r"\b(latitude|lat)\b", h):
+        return "latitude", None, 5
+    if re.search(r"\b(longitude|lon|long|lng)\b", h):
+        return "longitude", None, 5
+    if re.search(r"\b(reporting|report|snapshot|reported)\b.*\bdate\b|\bdate\b.*\b(report|rapport)", h):
+        return "reporting_date", None, 5
+    if re.fullmatch(r"date|date de (collecte|l ?evaluation)|survey date|assessment date|.*survey date", h):
+        return "reporting_date", None, 2
+    if re.fullmatch(r"(round|round number|round code|tour|cycle|round no)", h):
+        return "round", None, 5
+    if re.fullmatch(r"operation( name)?", h):
+        return "operation", None, 5
+    if re.search(r"\b(displacement reason|reason for displacement|cause|raison|motif)\b", h) and \
+            not re.search(r"\b(ind|hh|individuals|households|yes ?no|bool)\b", h):
+        return "cause_text", None, 4
+    if re.fullmatch(r"(site|camp|location|localite|place) ?(id|code|pcode|p code)", h):
+        return "site_id", None, 5
+    if re.fullmatch(r"(site|camp) ?(name|nom)?|nom (du|de) site", h):
+        return "site_name", None, 5
+    if re.fullmatch(r"(site|camp|location|settlement) ?type|type (de|du) site", h):
+        return "site_type", None, 5
+    if re.fullmatch(r"assessment ?type", h):
+        return "assessment_type", None, 5
+    if re.fullmatch(r"admin ?level|adm ?level|niveau( admin)?", h):
+        return "admin_level", None, 5
+    spec = _value_spec_from_header(h)
+    if spec is not None:
+        return "value", spec, 4
+    return "ignore", None, 0
+
+
+def _value_spec_from_header(h: str) -> ValueSpec | None:
+    words = set(h.split())
+    if words & {"yes", "no", "pct", "percent", "percentage", "ratio", "rank", "year", "id", "code"}:
+        return None
+    if "%" in h or "proportion" in h:
+        return None
+    group = None
+    if re.search(r"\b(idp|idps|pdi|displaced|deplaces|deplacees|deplaces internes)\b", h):
+        group = "idps"
+    if re.search(r"\b(returnee|returnees|retournes|retournees|returned)\b", h):
+        group = "returnees"
+    if re.search(r"\b(host|hote|hotes|non displaced|residents)\b", h):
+        group = "host_community"
+    if re.search(r"\b(refugee|refugees|refugies)\b", h):
+        group = "refugees"
+    if re.search(r"\b(migrant|migrants)\b", h):
+        group = "migrants"
+    hh = bool(re.search(r"\b(hh|hhs|households?|menages?|families|familles|fam)\b", h))
+    ind = bool(re.search(r"\b(ind|inds|individuals?|individus|persons?|personnes|people|pop|"
+                         r"population|number of idps?|nombre)\b", h))
+    sex = "male" if re.search(r"\b(males?|men|hommes|masculin)\b", h) else \
+        "female" if re.search(r"\b(females?|women|femmes|feminin)\b", h) else "all"
+    # API style: numPresentIdpInd, numberMales
+    if re.fullmatch(r"num(ber)? (present )?idp (ind|individuals)", h):
+        return ValueSpec("idps", "individuals")
+    if re.fullmatch(r"num(ber)? (of )?(males|females)", h):
+        return ValueSpec(group or "idps", "individuals", sex=sex)
+    if group is None and not (hh or ind):
+        return None
+    if group is None and re.fullmatch(r"(total )?(number of )?(households|individuals|hh|ind|"
+                                      r"menages|individus|personnes)", h) is None:
+        return None
+    # counts of people should say they are counts: plain 'idp category' is not
+    if group is not None and not (hh or ind or re.search(r"\b(number|nombre|total|estimated|"
+                                                          r"count|nb|num)\b", h)):
+        return None
+    spec = ValueSpec(group or "idps", "households" if hh and not ind else "individuals", sex=sex)
+    if re.search(r"\b(first time|1st time|arriving from|secondary)\b", h):
+        return None  # breakdowns of the total by displacement history: not added to stocks
+    metric = None
+    if re.search(r"\b(arrivals?|arrived|arrivees?)\b", h):
+        metric = "arrivals"
+    elif re.search(r"\b(departures?|departed|departs?)\b", h):
+        metric = "departures"
+    if metric:
+        spec = replace(spec, metric=metric)
+    return spec
+
+
+def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssignment]:
+    """First guess for each column: tag if there is one, else header name."""
+    out: list[ColumnAssignment] = []
+    for i, header in enumerate(headers):
+        tag = tags[i] if i < len(tags) else None
+        if tag is not None:
+            role, spec, prio = role_from_tag(tag)
+            basis = "hxl"
+            if role == "ignore":
+                # a tag we do not use: the header may still tell (e.g. #indicator on a count)
+                hrole, hspec, hprio = role_from_header(header)
+                if hrole in ("reporting_date", "round", "operation", "cause_text"):
+                    role, spec, prio, basis = hrole, hspec, hprio, "header"
+        else:
+            role, spec, prio = role_from_header(header)
+            basis = "header"
+        out.append(ColumnAssignment(i, str(header), tag.raw if tag else None, role, spec, basis,
+                                    prio))
+    return out
+
+
+@dataclass
+class ColumnPlan:
+    """The final assignment of columns to roles, after values and mappings were taken into account."""
+
+    columns: list[ColumnAssignment]
+    notes: list[str] = field(default_factory=list)
+
+    def first(self, role: str) -> ColumnAssignment | None:
+        cands = [c for c in self.columns if c.role == role]
+        return max(cands, key=lambda c: c.priority) if cands else None
+
+    def values(self) -> list[ColumnAssignment]:
+        return [c for c in self.columns if c.role == "value" and c.value is not None]
+
+    def as_mapping(self) -> dict[str, str]:
+        return {c.header or f"column {c.index + 1}": c.describe() for c in self.columns}

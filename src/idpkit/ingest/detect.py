@@ -1,0 +1,120 @@
+"""Find the data sheet, its header row and its HXL row, as a person opening the file would.
+
+Exports put title rows above the header, summary and methodology sheets beside the data, and the
+HXL row under (rarely above) the header. We score every sheet by how many columns we recognise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from idpkit.errors import NoDataFoundError
+from idpkit.ingest.columns import ColumnAssignment, guess_roles
+from idpkit.ingest.hxl import Tag, looks_like_hxl_row, parse_tag
+from idpkit.ingest.readers import Sheet, SourceFile
+
+SCAN_ROWS = 40
+
+
+@dataclass
+class Layout:
+    """Where the table sits in a sheet (0-based row indexes into the sheet's grid)."""
+
+    sheet: str
+    header_row: int | None
+    hxl_row: int | None
+    data_start: int
+    headers: list[str]
+    tags: list[Tag | None]
+    guesses: list[ColumnAssignment]
+    score: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ncols(self) -> int:
+        return len(self.headers)
+
+
+def _is_number(s: str) -> bool:
+    return bool(re.fullmatch(r"-?[\d.,\s]+", s))
+
+
+def detect_layout(sheet: Sheet) -> Layout | None:
+    rows = [[(c or "").strip() for c in r] for r in sheet.preview[:SCAN_ROWS]]
+    if not rows:
+        return None
+    ncols = max((max((j + 1 for j, c in enumerate(r) if c), default=0) for r in rows), default=0)
+    if ncols < 2:
+        return None
+    rows = [r + [""] * (ncols - len(r)) for r in rows]
+    hxl = next((i for i, r in enumerate(rows) if looks_like_hxl_row(r)), None)
+    header: int | None
+    if hxl is not None:
+        above = rows[hxl - 1] if hxl > 0 else []
+        header = hxl - 1 if sum(1 for c in above if c and not c.startswith("#")) >= 2 else None
+        data_start = hxl + 1
+        # an HXL row above the header (seen in the wild): header directly below it
+        if header is None and hxl + 1 < len(rows):
+            below = rows[hxl + 1]
+            texts = [c for c in below if c]
+            if len(texts) >= 2 and sum(1 for c in texts if not _is_number(c)) / len(texts) > 0.9 \
+                    and hxl + 2 < len(rows) and any(_is_number(c) for c in rows[hxl + 2] if c):
+                header, data_start = hxl + 1, hxl + 2
+    else:
+        filled = [sum(1 for c in r if c) for r in rows]
+        most = max(filled)
+        header = None
+        for i, r in enumerate(rows):
+            texts = [c for c in r if c]
+            if filled[i] >= max(2, 0.6 * most) and \
+                    sum(1 for c in texts if not _is_number(c)) / len(texts) >= 0.7:
+                header = i
+                break
+        if header is None:
+            return None
+        data_start = header + 1
+    headers = []
+    for j in range(ncols):
+        h = re.sub(r"\s+", " ", rows[header][j]).strip() if header is not None else ""
+        if not h and hxl is not None and rows[hxl][j]:
+            h = rows[hxl][j].strip()
+        headers.append(h or f"column {j + 1}")
+    tags = [parse_tag(rows[hxl][j]) if hxl is not None and rows[hxl][j] else None
+            for j in range(ncols)]
+    guesses = guess_roles(headers, tags)
+    n_value = sum(1 for g in guesses if g.role == "value")
+    n_area = sum(1 for g in guesses if g.role.startswith(("adm", "country")))
+    n_rows = (len(sheet.rows) - data_start) if sheet.rows is not None else 1000
+    if n_value == 0 or n_rows <= 0:
+        return None
+    score = 10 * n_value + 3 * n_area + (5 if hxl is not None else 0) + min(n_rows, 10_000) / 1000
+    return Layout(sheet.name, header, hxl, data_start, headers, tags, guesses, score)
+
+
+def choose_layout(source: SourceFile, sheet_name: str | None = None) -> Layout:
+    """The best data sheet (or the one asked for), with notes on the sheets passed over."""
+    if sheet_name is not None:
+        match = [s for s in source.sheets if s.name == sheet_name]
+        if not match:
+            names = ", ".join(repr(s.name) for s in source.sheets)
+            raise NoDataFoundError(f"no sheet named {sheet_name!r} (sheets: {names})",
+                                   location=str(source.path))
+        layout = detect_layout(match[0])
+        if layout is None:
+            raise NoDataFoundError(f"sheet {sheet_name!r} has no recognisable count columns",
+                                   location=str(source.path))
+        return layout
+    layouts = [lay for s in source.sheets if (lay := detect_layout(s)) is not None]
+    if not layouts:
+        raise NoDataFoundError(
+            "no sheet with recognisable displacement counts (HXL tags such as #affected+idps+ind, "
+            "or headers such as 'IDP individuals'); give a mapping with --mapping",
+            location=str(source.path))
+    layouts.sort(key=lambda lay: lay.score, reverse=True)
+    best = layouts[0]
+    others = [s.name for s in source.sheets if s.name != best.sheet]
+    if others:
+        best.notes.append(f"data sheet {best.sheet!r}; other sheets not imported: "
+                          + ", ".join(repr(o) for o in others))
+    return best

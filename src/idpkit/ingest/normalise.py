@@ -1,0 +1,196 @@
+"""Normalise low-cardinality text (dates, rounds, causes, site types) over *distinct* values.
+
+The engine computes the distinct values of a column in one pass; we map each one here and the
+engine joins the mapping back onto the rows. Python never loops over the rows themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+
+from idpkit.ingest.columns import fold
+
+EXCEL_EPOCH = date(1899, 12, 30)
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS.update({"janv": 1, "fev": 2, "mars": 3, "avr": 4, "mai": 5, "juin": 6, "juil": 7,
+                "aout": 8, "sept": 9, "octobre": 10, "nov": 11, "dec": 12, "january": 1,
+                "february": 2, "march": 3, "april": 4, "june": 6, "july": 7, "august": 8,
+                "september": 9, "october": 10, "november": 11, "december": 12,
+                "janvier": 1, "fevrier": 2, "avril": 4, "juillet": 7, "septembre": 9,
+                "novembre": 11, "decembre": 12})
+
+
+def parse_dates(values: list[str]) -> tuple[dict[str, date | None], bool]:
+    """Map distinct date texts to dates. Returns (mapping, ambiguous_day_month).
+
+    Handles ISO dates and timestamps, Excel serial numbers, d/m/y and m/d/y (decided per column from
+    the values: a first part above 12 means day first), d-Mon-y, Mon y, yyyymmdd.
+    """
+    out: dict[str, date | None] = {}
+    slash = [v for v in values if re.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}", v.strip())]
+    day_first = True
+    ambiguous = False
+    if slash:
+        parts = [re.split(r"[/.\-]", v.strip()) for v in slash]
+        if any(int(p[0]) > 12 for p in parts):
+            day_first = True
+        elif any(int(p[1]) > 12 for p in parts):
+            day_first = False
+        else:
+            ambiguous = True
+    for v in values:
+        out[v] = _parse_one(v.strip(), day_first)
+    return out, ambiguous
+
+
+def _valid(y: int, m: int, d: int) -> date | None:
+    if y < 100:
+        y += 2000 if y < 70 else 1900
+    try:
+        dt = date(y, m, d)
+    except ValueError:
+        return None
+    return dt if 1950 <= dt.year <= 2100 else None
+
+
+def _parse_one(v: str, day_first: bool) -> date | None:
+    if not v:
+        return None
+    m = re.match(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$", v)
+    if m:
+        return _valid(int(m[1]), int(m[2]), int(m[3]))
+    m = re.match(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$", v)
+    if m:
+        return _valid(int(m[1]), int(m[2]), int(m[3]))
+    m = re.match(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$", v)
+    if m:
+        a, b, y = int(m[1]), int(m[2]), int(m[3])
+        return _valid(y, b, a) if day_first else _valid(y, a, b)
+    m = re.match(r"^(\d{5})(?:\.\d+)?$", v)
+    if m:  # Excel serial date
+        n = int(m[1])
+        if 18264 <= n <= 73050:  # 1950..2100
+            return EXCEL_EPOCH + timedelta(days=n)
+        return None
+    m = re.match(r"^(\d{4})(\d{2})(\d{2})$", v)
+    if m:
+        return _valid(int(m[1]), int(m[2]), int(m[3]))
+    f = fold(v)
+    m = re.match(r"^(\d{1,2}) ([a-z]+) (\d{2,4})$", f)
+    if m and m[2][:4] in _MONTHS or (m and m[2][:3] in _MONTHS):
+        mon = _MONTHS.get(m[2], _MONTHS.get(m[2][:4], _MONTHS.get(m[2][:3])))
+        return _valid(int(m[3]), mon, int(m[1]))
+    m = re.match(r"^([a-z]+) (\d{1,2}) (\d{4})$", f)
+    if m and (m[1] in _MONTHS or m[1][:3] in _MONTHS):
+        return _valid(int(m[3]), _MONTHS.get(m[1], _MONTHS.get(m[1][:3])), int(m[2]))
+    m = re.match(r"^([a-z]+) (\d{2,4})$", f)
+    if m and (m[1] in _MONTHS or m[1][:3] in _MONTHS):  # "Jul 2021" -> end of month
+        mon = _MONTHS.get(m[1], _MONTHS.get(m[1][:3]))
+        y = int(m[2]) + (2000 if int(m[2]) < 100 else 0)
+        return (pd.Timestamp(y, mon, 1) + pd.offsets.MonthEnd(0)).date()
+    return None
+
+
+def find_date_in_text(texts: list[str]) -> date | None:
+    """A reporting date written in a title, sheet or file name ("IDP Master List 30-09-2021")."""
+    for t in texts:
+        for m in re.finditer(r"(\d{4}-\d{2}-\d{2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})", t):
+            d = _parse_one(m.group(1), True)
+            if d:
+                return d
+    for t in texts:
+        f = fold(t)
+        m = re.search(r"\b(january|february|march|april|may|june|july|august|september|october|"
+                      r"november|december|janvier|fevrier|mars|avril|mai|juin|juillet|aout|"
+                      r"septembre|octobre|novembre|decembre) (\d{4})\b", f)
+        if m:
+            return _parse_one(f"{m[1]} {m[2]}", True)
+    return None
+
+
+def find_round_in_text(texts: list[str]) -> str | None:
+    for t in texts:
+        m = re.search(r"(?i)(?<![a-z])(?:round|tour|rnd)[\s_\-]*(\d{1,4})(?!\d)", t) or \
+            re.search(r"(?<![A-Za-z0-9])R(\d{1,3})(?![A-Za-z0-9])", t)
+        if m:
+            return str(int(m.group(1)))
+    return None
+
+
+def normalise_round(v: str) -> str | None:
+    s = v.strip()
+    m = re.fullmatch(r"(?i)(?:r|round|tour|rnd|cycle)?[\s_\-#]*(\d+)(?:\.0+)?", s)
+    if m:
+        return str(int(m.group(1)))
+    return s or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Causes
+
+_CAUSE_WORDS: list[tuple[str, str, str | None]] = [
+    # (pattern on folded text, cause, hazard)
+    (r"no reason|not reported|unknown|inconnu|non specifie|not specified|n a$|^na$", "unknown", None),
+    (r"flood|inondation|inunda|rain|pluie", "disaster", "flood"),
+    (r"drought|secheresse|sequia", "disaster", "drought"),
+    (r"earthquake|seisme|tremblement", "disaster", "earthquake"),
+    (r"storm|cyclone|hurricane|typhoon|ouragan|tempete|wind", "disaster", "storm"),
+    (r"landslide|glissement|mudslide", "disaster", "landslide"),
+    (r"fire|incendie", "disaster", "wildfire"),
+    (r"volcan", "disaster", "volcano"),
+    (r"epidemic|epidemie|disease", "disaster", "epidemic"),
+    (r"natural|disaster|catastrophe|hazard|climat", "disaster", None),
+    (r"conflict|conflit|insecurit|violence|clash|insurgen|attack|attaque|war|guerre|armed|arme|"
+     r"fighting|combat|communal|intercommun|crime|banditry|banditisme|terror|military|militaire|"
+     r"persecution|threat|menace|kidnap", "conflict", None),
+    (r"other|autre|economic|economique|eviction|expulsion|development|project|family|familial|"
+     r"education|work|travail|job", "other", None),
+]
+
+
+def normalise_cause(text: str) -> tuple[str, str | None, str | None, bool]:
+    """Free-text cause -> (cause, hazard, detail, several_causes).
+
+    ``"Conflict; Natural disaster"`` names two causes: the count cannot be split, so it is kept once
+    as ``other`` with ``detail = "conflict; disaster"`` and flagged.
+    """
+    raw = text.strip()
+    parts = [p for p in re.split(r"\s*(?:;|/|\||,|\band\b|\bet\b|&|\+)\s*", raw) if p.strip()]
+    found: list[tuple[str, str | None]] = []
+    for p in parts or [raw]:
+        f = fold(p)
+        hit = next(((c, h) for pat, c, h in _CAUSE_WORDS if re.search(pat, f)), ("other", None))
+        if hit not in found:
+            found.append(hit)
+    causes = list(dict.fromkeys(c for c, _ in found if c != "unknown")) or ["unknown"]
+    if len(causes) == 1:
+        c = causes[0]
+        hazards = [h for cc, h in found if cc == c and h]
+        return c, (hazards[0] if hazards else None), raw if c != "unknown" else raw, False
+    return "other", None, "; ".join(causes), True
+
+
+_SITE_TYPES = [
+    (r"camp|planned site|formal site", "camp"),
+    (r"collective|centre|center|public building|school|religious|mosque|church", "collective_centre"),
+    (r"informal|spontaneous|makeshift|spontane", "informal_settlement"),
+    (r"host|famille|family|community|communaute", "host_community"),
+    (r"village|ward|quartier|neighbourhood|neighborhood", "village_ward"),
+]
+
+
+def normalise_site_type(text: str) -> str:
+    f = fold(text)
+    return next((t for pat, t in _SITE_TYPES if re.search(pat, f)), "other")
+
+
+def to_date(v: object) -> date | None:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return None

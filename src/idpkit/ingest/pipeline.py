@@ -1,0 +1,698 @@
+"""One import, end to end: read -> detect -> stage -> check -> long format -> commit atomically.
+
+The heavy work runs in the warehouse engine over a staged copy of the sheet; Python only looks at
+headers, a sample of rows, and distinct values. Nothing reaches the core tables until the final
+transaction, so a failed or killed import leaves the warehouse exactly as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from idpkit import __version__
+from idpkit.errors import IdpkitError
+from idpkit.ingest.area_resolve import LEVELS, AreaResolver
+from idpkit.ingest.columns import ColumnAssignment, ColumnPlan
+from idpkit.ingest.detect import Layout, choose_layout
+from idpkit.ingest.mapping import Mapping
+from idpkit.ingest.normalise import (find_date_in_text, find_round_in_text, normalise_cause,
+                                     normalise_round, normalise_site_type, parse_dates)
+from idpkit.ingest.profile import resolve_columns
+from idpkit.ingest.readers import (SourceFile, cell_text, csv_batches, csv_select_sql, grid_to_arrow,
+                                   open_source)
+from idpkit.ingest.transform import NULL_STR, clean_text, formula_like, key_text, parse_count, sql_json_object
+from idpkit.validate.issues import CATALOGUE, Issue
+from idpkit.warehouse.areas import Gazetteer, ensure_gazetteer
+from idpkit.warehouse.warehouse import Warehouse
+
+Progress = Callable[[str], None]
+MAX_ISSUE_EXAMPLES = 2000
+
+
+@dataclass
+class IngestOptions:
+    kind: str | None = None  # assessment type; guessed when None
+    source: str | None = None  # source organisation
+    mapping: Mapping | None = None
+    sheet: str | None = None
+    dry_run: bool = False
+    reporting_date: date | None = None
+    round: str | None = None
+    operation: str | None = None
+    household_size_range: tuple[float, float] = (1.0, 20.0)
+    jump_factor: float = 10.0
+    jump_minimum: float = 100.0  # changes between smaller numbers are not flagged
+
+
+@dataclass
+class ImportResult:
+    file: Path
+    status: str  # imported | dry-run | already-imported
+    dataset_id: str | None = None
+    sheet: str | None = None
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    observations: int = 0
+    issue_counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (code, severity) -> n
+    issues: list[Issue] = field(default_factory=list)  # examples, capped
+    columns: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(n for (c, s), n in self.issue_counts.items() if s == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(n for (c, s), n in self.issue_counts.items() if s == "warning")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _safe_name(path: Path) -> str:
+    """File name as stored: base name only, control characters removed (no path tricks)."""
+    return "".join(ch for ch in Path(path).name if ch.isprintable())[:255] or "unnamed"
+
+
+def ingest_file(wh: Warehouse, path: Path, options: IngestOptions | None = None,
+                progress: Progress | None = None) -> ImportResult:
+    options = options or IngestOptions()
+    say = progress or (lambda _msg: None)
+    path = Path(path)
+    say("reading file")
+    source = open_source(path)  # raises a clear IdpkitError for empty/binary/hostile files
+    try:
+        digest = file_sha256(path)
+        ds = wh.table("datasets")
+        prior = ds.filter(ds.file_hash == digest).select("dataset_id").limit(1).execute()
+        if len(prior) and not options.dry_run:
+            return ImportResult(path, "already-imported", dataset_id=str(prior.dataset_id.iloc[0]),
+                                notes=[f"same content already imported as dataset "
+                                       f"{prior.dataset_id.iloc[0]}; nothing changed"])
+        return _Import(wh, path, source, digest, options, say).run()
+    finally:
+        source.cleanup()
+
+
+class _Import:
+    def __init__(self, wh: Warehouse, path: Path, source: SourceFile, digest: str,
+                 options: IngestOptions, say: Progress) -> None:
+        self.wh, self.path, self.source, self.digest, self.opt, self.say = (
+            wh, path, source, digest, options, say)
+        self.file_name = _safe_name(path)
+        self.dataset_id = "ds_" + uuid.uuid4().hex[:12]
+        self.stages: list[str] = []
+        self.issues: list[Issue] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _stage(self) -> str:
+        name = self.wh.backend.new_stage_name()
+        self.stages.append(name)
+        return name
+
+    def _materialize(self, expr: ir.Table) -> ir.Table:
+        name = self._stage()
+        sql = self.wh.backend.sql(expr)
+        kind = "TEMP TABLE" if self.wh.backend_name == "duckdb" else "UNLOGGED TABLE"
+        self.wh.backend.ibis.raw_sql(f'CREATE {kind} "{name}" AS {sql}')
+        return self.wh.table(name)
+
+    def _lookup(self, df: pd.DataFrame, schema: dict[str, str]) -> ir.Table:
+        name = self._stage()
+        table = pa.Table.from_pandas(df, schema=ibis.schema(schema).to_pyarrow(), preserve_index=False)
+        self.wh.backend.load_arrow(name, table)
+        return self.wh.table(name)
+
+    def _distinct(self, t: ir.Table, cols: list[str]) -> pd.DataFrame:
+        return t.select(*[t[c].strip().name(c) for c in cols]).distinct().execute()
+
+    # ------------------------------------------------------------------ steps
+    def run(self) -> ImportResult:
+        try:
+            return self._run()
+        finally:
+            self.wh.backend.drop_stages(self.stages)
+
+    def _sample(self, layout: Layout) -> list[list[str | None]]:
+        sheet = next(s for s in self.source.sheets if s.name == layout.sheet)
+        if sheet.rows is not None:
+            rows = sheet.rows[layout.data_start:layout.data_start + 3000]
+            return [[cell_text(c) for c in r] for r in rows]
+        out: list[list[str | None]] = []
+        with open(self.source.utf8_path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader = csv.reader(fh, delimiter=self.source.delimiter or ",")
+            for row in itertools.islice(reader, layout.data_start, layout.data_start + 3000):
+                out.append([c.strip() or None for c in row])
+        return out
+
+    def _run(self) -> ImportResult:
+        opt, wh = self.opt, self.wh
+        layout = choose_layout(self.source, opt.sheet)
+        notes = list(self.source.notes) + layout.notes
+        if ensure_gazetteer(wh):
+            notes.append("areas table was empty: loaded the embedded OCHA P-code list (admin 1-2)")
+        gaz = Gazetteer.from_warehouse(wh)
+        overrides = opt.mapping.overrides(layout) if opt.mapping else {}
+        plan, col_issues = resolve_columns(layout, self._sample(layout), gaz, self.file_name, overrides)
+        self.issues.extend(col_issues)
+        self.plan = plan
+        self.layout = layout
+
+        self.say("staging rows")
+        raw = self._stage_raw(layout)
+        self.say("checking areas, dates and causes")
+        wide = self._materialize(self._wide(raw, plan, gaz, layout))
+        self.say("validating rows")
+        row_issues = self._materialize(self._row_issues(wide, plan))
+        errors = row_issues.filter(row_issues.severity == "error").select("row").distinct()
+        accepted = wide.filter(~wide._row.isin(errors.row))
+        flags = row_issues.filter(row_issues.severity == "warning").group_by("row").aggregate(
+            flags=row_issues.code.group_concat(","))
+        self.say("building observations")
+        long = self._materialize(self._long(accepted, flags, plan))
+        jumps = self._materialize(self._jumps(long))
+        all_issues = row_issues.union(jumps)
+
+        rows_read = int(raw.count().execute())
+        n_quarantined = int(errors.count().execute())
+        n_obs = int(long.count().execute())
+        counts = all_issues.group_by(["code", "severity"]).aggregate(n=all_issues.count()).execute()
+        issue_counts = {(r.code, r.severity): int(r.n) for r in counts.itertuples()}
+        for i in self.issues:
+            issue_counts[(i.code, i.severity)] = issue_counts.get((i.code, i.severity), 0) + 1
+        examples = all_issues.order_by(["row", "code"]).limit(MAX_ISSUE_EXAMPLES).execute()
+        row_examples = [Issue(r.code, r.message, r.severity, self.file_name, layout.sheet,
+                              int(r.row), r.column_name, r.value) for r in examples.itertuples()]
+
+        result = ImportResult(
+            self.path, "dry-run" if opt.dry_run else "imported", self.dataset_id, layout.sheet,
+            rows_read, rows_read - n_quarantined, n_quarantined, n_obs, issue_counts,
+            self.issues + row_examples, plan.as_mapping(), notes)
+        if opt.dry_run:
+            return result
+
+        self.say("committing")
+        meta = self._dataset_meta(long)
+        warnings_n = sum(n for (c, s), n in issue_counts.items() if s == "warning")
+        dataset_row = ibis.memtable(pd.DataFrame([{
+            "dataset_id": self.dataset_id, "file_name": self.file_name, "file_hash": self.digest,
+            "file_bytes": self.path.stat().st_size, "sheet": layout.sheet,
+            "source_organisation": opt.source, "assessment_type": opt.kind or self._guess_kind(plan),
+            "operation": meta.get("operation"), "round": meta.get("round"),
+            "reporting_date": meta.get("reporting_date"), "iso3": meta.get("iso3"),
+            "rows_read": rows_read, "rows_accepted": rows_read - n_quarantined,
+            "rows_quarantined": n_quarantined, "observations": n_obs, "warnings": warnings_n,
+            "column_mapping": json.dumps(plan.as_mapping(), ensure_ascii=False),
+            "imported_at": datetime.now(timezone.utc).replace(tzinfo=None),
+            "idpkit_version": __version__,
+        }]))
+        ds_stage = self._lookup(dataset_row.execute(), dict(wh.table("datasets").schema().items()))
+        col_issue_stage = self._lookup(pd.DataFrame([{
+            "dataset_id": self.dataset_id, "file_name": self.file_name, "sheet": i.sheet,
+            "row": None, "column_name": i.column, "value": i.value, "code": i.code,
+            "severity": i.severity, "message": i.message} for i in self.issues],
+            columns=list(wh.table("issues").schema().names)), dict(wh.table("issues").schema().items()))
+        quarantine = wide.filter(wide._row.isin(errors.row))
+        codes = row_issues.filter(row_issues.severity == "error").group_by("row").aggregate(
+            codes=row_issues.code.group_concat(","))
+        q = quarantine.left_join(codes, quarantine._row == codes.row)
+        raw_cols = [(h, f"c{j}") for j, h in enumerate(layout.headers)]
+        q = q.select(dataset_id=ibis.literal(self.dataset_id), source_sheet=ibis.literal(layout.sheet),
+                     source_row=q._row, raw=sql_json_object(q, raw_cols), codes=q.codes)
+        iss = all_issues.select(dataset_id=ibis.literal(self.dataset_id),
+                                file_name=ibis.literal(self.file_name),
+                                sheet=ibis.literal(layout.sheet), row=all_issues.row,
+                                column_name=all_issues.column_name, value=all_issues.value,
+                                code=all_issues.code, severity=all_issues.severity,
+                                message=all_issues.message)
+        inserts = [("observations", long), ("quarantine", q), ("issues", iss),
+                   ("issues", col_issue_stage), ("datasets", ds_stage)]
+        sites = self._sites(wide, plan)
+        if sites is not None:
+            inserts.insert(0, ("sites", sites))
+        wh.atomic_insert(inserts)
+        return result
+
+    def _guess_kind(self, plan: ColumnPlan) -> str:
+        roles = {c.role for c in plan.columns}
+        if "site_id" in roles or "site_name" in roles or "site_type" in roles:
+            return "site"
+        if any(c.value and c.value.metric in ("arrivals", "departures") for c in plan.values()) or \
+                any(r.startswith("origin_") for r in roles) and not any(
+                    c.value and c.value.metric == "present_stock" for c in plan.values()):
+            return "flow_monitoring"
+        return "baseline_area"
+
+    def _dataset_meta(self, long: ir.Table) -> dict[str, object]:
+        meta: dict[str, object] = {}
+        for col in ("operation", "round", "reporting_date", "iso3"):
+            vals = long.select(col).distinct().limit(2).execute()[col].dropna().tolist()
+            meta[col] = vals[0] if len(vals) == 1 else None
+        return meta
+
+    # ------------------------------------------------------------------ staging
+    def _stage_raw(self, layout: Layout) -> ir.Table:
+        name = self._stage()
+        sheet = next(s for s in self.source.sheets if s.name == layout.sheet)
+        if sheet.rows is not None:
+            table = grid_to_arrow(sheet.rows, layout.data_start, layout.ncols)
+            self.wh.backend.load_arrow(name, table)
+        else:
+            sql = csv_select_sql(self.source.utf8_path, delimiter=self.source.delimiter or ",",
+                                 skip_rows=layout.data_start, ncols=layout.ncols)
+            try:
+                if not self.wh.backend.stage_csv(name, sql):
+                    self.wh.backend.load_arrow(name, csv_batches(
+                        self.source.utf8_path, delimiter=self.source.delimiter or ",",
+                        skip_rows=layout.data_start, ncols=layout.ncols))
+            except IdpkitError:
+                raise
+            except Exception as exc:  # the CSV parser's own message names the line
+                msg = str(exc).splitlines()[0][:300]
+                raise IdpkitError(f"cannot parse CSV: {msg}", location=str(self.path)) from None
+        t = self.wh.table(name)
+        # blank rows are not data rows
+        cols = [f"c{j}" for j in range(layout.ncols)]
+        if cols and self.source.kind == "csv":
+            any_filled = ibis.literal(False)
+            for c in cols:
+                any_filled = any_filled | clean_text(t[c]).notnull() | (t[c].strip().length() > 0)
+            t = self._materialize(t.filter(any_filled))
+        return t
+
+    # ------------------------------------------------------------------ wide
+    def _col(self, t: ir.Table, plan: ColumnPlan, role: str) -> ir.StringValue | None:
+        c = plan.first(role)
+        return t[f"c{c.index}"] if c is not None else None
+
+    def _wide(self, t: ir.Table, plan: ColumnPlan, gaz: Gazetteer, layout: Layout) -> ir.Table:
+        opt = self.opt
+        cols: dict[str, ir.Value] = {}
+        # -- dates
+        date_col = plan.first("reporting_date")
+        fallback_date = opt.reporting_date
+        if fallback_date is None:
+            texts = [self.file_name] + [s.name for s in self.source.sheets]
+            for s in self.source.sheets:
+                texts += [str(c) for r in s.preview[:6] for c in r if c]
+            fallback_date = find_date_in_text(texts)
+            if date_col is None:
+                if fallback_date is not None:
+                    self.issues.append(Issue("invalid-date", f"no reporting-date column; using "
+                                             f"{fallback_date.isoformat()} found in the file's titles",
+                                             severity="warning", file=self.file_name,
+                                             sheet=layout.sheet))
+                else:
+                    self.issues.append(Issue("invalid-date", "no reporting-date column and no date "
+                                             "in the file's titles; give one with --date",
+                                             severity="warning", file=self.file_name,
+                                             sheet=layout.sheet))
+        if date_col is not None:
+            raw = t[f"c{date_col.index}"]
+            distinct = [v for v in self._distinct(t, [f"c{date_col.index}"]).iloc[:, 0].dropna()]
+            mapping, ambiguous = parse_dates([str(v) for v in distinct])
+            if ambiguous:
+                self.issues.append(Issue("ambiguous-date-format", "dates read as day/month/year",
+                                         file=self.file_name, sheet=layout.sheet,
+                                         column=date_col.header))
+            lk = self._lookup(pd.DataFrame({"k": list(mapping), "d": list(mapping.values())}),
+                              {"k": "string", "d": "date"})
+            t = t.left_join(lk, raw.strip() == lk.k).drop("k")
+            cols["reporting_date"] = ibis.coalesce(t.d, ibis.literal(fallback_date, "date")) \
+                if opt.reporting_date else t.d
+            cols["_date_raw"] = clean_text(t[f"c{date_col.index}"])
+        else:
+            cols["reporting_date"] = ibis.literal(fallback_date, "date")
+            cols["_date_raw"] = NULL_STR
+        # -- round and operation
+        round_col = plan.first("round")
+        if round_col is not None:
+            distinct = self._distinct(t, [f"c{round_col.index}"]).iloc[:, 0].dropna().tolist()
+            lk = self._lookup(pd.DataFrame({"rk": distinct,
+                                            "rv": [normalise_round(str(v)) for v in distinct]}),
+                              {"rk": "string", "rv": "string"})
+            t = t.left_join(lk, t[f"c{round_col.index}"].strip() == lk.rk).drop("rk")
+            cols["round"] = t.rv if opt.round is None else ibis.literal(opt.round)
+        else:
+            texts = [self.file_name] + [s.name for s in self.source.sheets] + \
+                    [str(c) for s in self.source.sheets for r in s.preview[:3] for c in r if c]
+            cols["round"] = ibis.literal(opt.round or find_round_in_text(texts), "string")
+        op = self._col(t, plan, "operation")
+        cols["operation"] = ibis.literal(opt.operation, "string") if opt.operation else (
+            clean_text(op) if op is not None else NULL_STR)
+        # -- causes
+        cause_col = plan.first("cause_text")
+        if cause_col is not None:
+            distinct = self._distinct(t, [f"c{cause_col.index}"]).iloc[:, 0].dropna().tolist()
+            norm = [normalise_cause(str(v)) for v in distinct]
+            lk = self._lookup(pd.DataFrame({
+                "ck": distinct, "cause": [n[0] for n in norm], "hazard": [n[1] for n in norm],
+                "cause_detail": [n[2] for n in norm], "multi": [n[3] for n in norm]}),
+                {"ck": "string", "cause": "string", "hazard": "string", "cause_detail": "string",
+                 "multi": "boolean"})
+            t = t.left_join(lk, t[f"c{cause_col.index}"].strip() == lk.ck).drop("ck")
+            cols["_cause"], cols["_hazard"] = t.cause, t.hazard
+            cols["_cause_detail"], cols["_multi"] = t.cause_detail, t.multi.fill_null(False)
+        else:
+            cols["_cause"] = cols["_hazard"] = cols["_cause_detail"] = NULL_STR
+            cols["_multi"] = ibis.literal(False)
+        # -- areas (place and origin)
+        t, area_cols = self._join_areas(t, plan, gaz, "")
+        cols.update(area_cols)
+        t, origin_cols = self._join_areas(t, plan, gaz, "origin_")
+        cols.update(origin_cols)
+        # -- sites
+        sid, sname, stype = (self._col(t, plan, r) for r in ("site_id", "site_name", "site_type"))
+        cols["site_id"] = clean_text(sid) if sid is not None else NULL_STR
+        cols["site_name"] = clean_text(sname) if sname is not None else NULL_STR
+        if stype is not None:
+            distinct = self._distinct(t, [f"c{plan.first('site_type').index}"]).iloc[:, 0].dropna().tolist()
+            lk = self._lookup(pd.DataFrame({"sk": distinct,
+                                            "sv": [normalise_site_type(str(v)) for v in distinct]}),
+                              {"sk": "string", "sv": "string"})
+            t = t.left_join(lk, stype.strip() == lk.sk).drop("sk")
+            cols["site_type"] = t.sv
+        else:
+            cols["site_type"] = NULL_STR
+        for role in ("latitude", "longitude"):
+            c = self._col(t, plan, role)
+            if c is not None:
+                v, bad = parse_count(c)
+                cols[role], cols[f"_{role}_bad"] = v, bad
+            else:
+                cols[role], cols[f"_{role}_bad"] = ibis.null("float64"), ibis.literal(False)
+        # -- counts
+        for c in plan.values():
+            v, bad = parse_count(t[f"c{c.index}"])
+            cols[f"v{c.index}"], cols[f"b{c.index}"] = v, bad
+        keep = ["_row"] + [f"c{j}" for j in range(layout.ncols)]
+        return t.select(*keep, **cols)
+
+    def _join_areas(self, t: ir.Table, plan: ColumnPlan, gaz: Gazetteer, prefix: str
+                    ) -> tuple[ir.Table, dict[str, ir.Value]]:
+        roles = [f"{prefix}adm{lv}_{k}" for lv in LEVELS for k in ("pcode", "name")]
+        if not prefix:
+            roles = ["country_code"] + roles
+        present = [(r, plan.first(r)) for r in roles if plan.first(r) is not None]
+        out: dict[str, ir.Value] = {}
+        if not [r for r, _ in present if r != "country_code"]:
+            if prefix:
+                return t, {"origin_pcode": NULL_STR, "origin_name": NULL_STR, "_origin_id": ibis.null("int64")}
+            iso = None
+            cc = plan.first("country_code")
+            if cc is not None:
+                vals = self._distinct(t, [f"c{cc.index}"]).iloc[:, 0].dropna().tolist()
+                iso = vals[0].upper() if len(vals) == 1 else None
+            out.update({"iso3": ibis.literal(iso, "string"), "area_pcode": ibis.literal(iso, "string"),
+                        "reported_level": ibis.literal(0 if iso else None, "int16"),
+                        "_area_id": ibis.null("int64")})
+            out.update({f"adm{lv}_pcode": NULL_STR for lv in LEVELS})
+            return t, out
+        keys = [f"c{c.index}" for _, c in present]
+        combos = t.select(*[key_text(t[k]).name(k) for k in keys]).distinct().execute()
+        resolver = AreaResolver(gaz, prefix)
+        by_role = {r: combos[f"c{c.index}"].replace("", None) for r, c in present}
+        frame = pd.DataFrame(by_role)
+        iso_hint = resolver.guess_country(frame)
+        records, findings = [], []
+        for i, row in enumerate(frame.itertuples(index=False)):
+            res = resolver.resolve(dict(zip(frame.columns, row)), iso_hint)
+            rec = {k: combos.iloc[i][k] for k in keys}
+            rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
+                        "_level": res.reported_level})
+            rec.update({f"_a{lv}": res.pcodes.get(lv) for lv in LEVELS})
+            records.append(rec)
+            for f in res.findings:
+                col = next(c for r, c in present if r == f.role)
+                findings.append({"aid": i, "code": f.code, "column_name": col.header,
+                                 "value": f.value, "message": f.message})
+        schema = {k: "string" for k in keys}
+        schema.update({"_aid": "int64", "_iso3": "string", "_area": "string", "_level": "int16"})
+        schema.update({f"_a{lv}": "string" for lv in LEVELS})
+        lk = self._lookup(pd.DataFrame(records, columns=list(schema)), schema)
+        lk = lk.rename({f"{prefix}k_{k}": k for k in keys})
+        pred = [key_text(t[k]) == lk[f"{prefix}k_{k}"] for k in keys]
+        lk_cols = {c: f"{prefix}{c}" for c in lk.columns if c.startswith("_")}
+        lk = lk.rename({v: k for k, v in lk_cols.items()})
+        t = t.left_join(lk, pred).drop(*[f"{prefix}k_{k}" for k in keys])
+        fschema = {"aid": "int64", "code": "string", "column_name": "string", "value": "string",
+                   "message": "string"}
+        self._area_findings = getattr(self, "_area_findings", {})
+        self._area_findings[prefix] = self._lookup(pd.DataFrame(findings, columns=list(fschema)), fschema)
+        if prefix:
+            name_col = next((c for lv in (4, 3, 2, 1) if (c := plan.first(f"origin_adm{lv}_name"))), None)
+            out["origin_pcode"] = t[f"{prefix}_area"]
+            out["origin_name"] = clean_text(t[f"c{name_col.index}"]) if name_col else NULL_STR
+            out["_origin_id"] = t[f"{prefix}_aid"]
+            return t, out
+        out.update({"iso3": t["_iso3"], "area_pcode": t["_area"], "reported_level": t["_level"],
+                    "_area_id": t["_aid"]})
+        out.update({f"adm{lv}_pcode": t[f"_a{lv}"] for lv in LEVELS})
+        return t, out
+
+    # ------------------------------------------------------------------ checks
+    def _row_issues(self, w: ir.Table, plan: ColumnPlan) -> ir.Table:
+        parts: list[ir.Table] = []
+
+        def issue(cond: ir.BooleanValue, code: str, column: str | None, value: ir.Value,
+                  message: ir.StringValue | str) -> None:
+            sev = CATALOGUE[code].severity
+            sel = w.filter(cond)
+            parts.append(sel.select(
+                row=sel._row, column_name=ibis.literal(column, "string"),
+                value=value.cast("string") if not isinstance(value, str) else ibis.literal(value),
+                code=ibis.literal(code), severity=ibis.literal(sev),
+                message=message if not isinstance(message, str) else ibis.literal(message)))
+
+        lo, hi = self.opt.household_size_range
+        values = plan.values()
+        for c in values:
+            raw, v, bad = w[f"c{c.index}"], w[f"v{c.index}"], w[f"b{c.index}"]
+            issue(bad, "non-numeric-count", c.header, raw,
+                  ibis.literal(f"{c.header}: ") + raw + ibis.literal(" is not a number"))
+            issue(v < 0, "negative-count", c.header, raw,
+                  ibis.literal(f"{c.header}: negative count ") + raw)
+        # dates
+        dc = plan.first("reporting_date")
+        if dc is not None:
+            issue(w.reporting_date.isnull() & w._date_raw.notnull(), "invalid-date", dc.header,
+                  w._date_raw, ibis.literal("not a date: ") + w._date_raw)
+            issue(w.reporting_date.isnull() & w._date_raw.isnull(), "invalid-date", dc.header,
+                  NULL_STR, "reporting date is missing")
+        # areas
+        for prefix in ("", "origin_"):
+            f = self._area_findings.get(prefix)
+            if f is None:
+                continue
+            idcol = "_area_id" if not prefix else "_origin_id"
+            j = w.inner_join(f, w[idcol] == f.aid)
+            sev = ibis.cases(*[(j.code == code, t.severity) for code, t in CATALOGUE.items()
+                               if code in ("unknown-pcode", "pcode-repaired", "pcode-parent-mismatch",
+                                           "area-name-unmatched", "area-from-name")],
+                             else_="warning")
+            parts.append(j.filter(j.code != "area-from-name").select(
+                row=j._row, column_name=j.column_name, value=j.value, code=j.code, severity=sev,
+                message=j.message))
+        has_area = [self._col(w, plan, f"adm{lv}_{k}") for lv in LEVELS for k in ("pcode", "name")]
+        if any(x is not None for x in has_area):
+            issue(w.area_pcode.isnull() & w.reported_level.isnull(), "missing-area", None, NULL_STR,
+                  "no P-code and no area name")
+        # causes
+        cc = plan.first("cause_text")
+        if cc is not None:
+            issue(w._multi, "multiple-causes", cc.header, w[f"c{cc.index}"],
+                  ibis.literal("several causes in one cell: ") + w[f"c{cc.index}"])
+        # duplicates: identical in every cell to an earlier row
+        raw_cols = [f"c{j}" for j in range(self.layout.ncols)]
+        rn = ibis.row_number().over(group_by=[w[c] for c in raw_cols], order_by=w._row)
+        d = w.mutate(_dup=rn)
+        first = w.mutate(_dup=rn).filter(lambda x: x._dup == 0)
+        dd = d.filter(d._dup > 0)
+        firsts = first.select(*raw_cols, _first=first._row)
+        jj = dd.left_join(firsts, [dd[c].fill_null("\u2400") == firsts[c].fill_null("\u2400") for c in raw_cols]) \
+            if len(raw_cols) <= 60 else None
+        if jj is not None:
+            parts.append(jj.select(row=jj._row, column_name=ibis.literal(None, "string"),
+                                   value=NULL_STR, code=ibis.literal("duplicate-row"),
+                                   severity=ibis.literal("error"),
+                                   message=ibis.literal("exact duplicate of row ")
+                                   + jj._first.cast("string")))
+        # households vs individuals, parts vs totals
+        by_key: dict[tuple, dict[str, ColumnAssignment]] = {}
+        for c in values:
+            v = c.value
+            by_key.setdefault((v.population_group, v.metric, v.cause, v.cause_detail, v.sex,
+                               v.age_group), {})[v.unit] = c
+        for k, units in by_key.items():
+            if "households" in units and "individuals" in units:
+                hh, ind = w[f"v{units['households'].index}"], w[f"v{units['individuals'].index}"]
+                ratio = ind / hh
+                cond = (hh > 0) & ind.notnull() & ((ratio < lo) | (ratio > hi))
+                issue(cond, "implausible-household-size", units["individuals"].header,
+                      ratio.round(2), ibis.literal(f"{units['individuals'].header} ÷ "
+                                                   f"{units['households'].header} = ")
+                      + ratio.round(2).cast("string")
+                      + ibis.literal(f" individuals per household (expected {lo:g}–{hi:g})"))
+        for (group, unit, metric), total, parts_by_dim in self._part_groups(values):
+            for dim, cols in parts_by_dim.items():
+                s = None
+                for c in cols:
+                    x = w[f"v{c.index}"].fill_null(0)
+                    s = x if s is None else s + x
+                tot = w[f"v{total.index}"]
+                issue(tot.notnull() & (s > tot + 0.5), "parts-exceed-total", total.header,
+                      tot, ibis.literal(f"{dim} parts of {total.header} add up to ")
+                      + s.cast("string") + ibis.literal(", more than the total ") + tot.cast("string"))
+        # formula-like text in name columns
+        for c in plan.columns:
+            if c.role.endswith("_name") or c.role in ("site_name", "site_id", "operation"):
+                col = w[f"c{c.index}"]
+                issue(formula_like(col), "formula-injection", c.header, col,
+                      ibis.literal("text starts like a spreadsheet formula: ") + col.substr(0, 60))
+        for role in ("latitude", "longitude"):
+            lim = 90 if role == "latitude" else 180
+            c = plan.first(role)
+            if c is not None:
+                issue(w[f"_{role}_bad"] | (w[role].abs() > lim), "invalid-coordinates", c.header,
+                      w[f"c{c.index}"], ibis.literal(f"{role} out of range: ") + w[f"c{c.index}"])
+        if values:
+            none = ibis.literal(True)
+            for c in values:
+                none = none & w[f"v{c.index}"].isnull() & ~w[f"b{c.index}"]
+            issue(none, "no-values", None, NULL_STR, "no count in this row")
+        return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+    @staticmethod
+    def _part_groups(values: list[ColumnAssignment]):
+        """(group, unit, metric) -> total column and its parts by dimension (cause, sex, age)."""
+        totals = {}
+        for c in values:
+            v = c.value
+            if v.cause is None and not v.is_part:
+                totals[(v.population_group, v.unit, v.metric)] = c
+        for key, total in totals.items():
+            dims: dict[str, list[ColumnAssignment]] = {}
+            for c in values:
+                v = c.value
+                if (v.population_group, v.unit, v.metric) != key or c is total:
+                    continue
+                if v.sex != "all" and v.age_group == "all":
+                    dims.setdefault("sex", []).append(c)
+                elif v.age_group != "all" and v.sex == "all":
+                    dims.setdefault("age", []).append(c)
+                elif v.cause is not None and not v.is_part:
+                    dims.setdefault("cause", []).append(c)
+            yield key, total, dims
+
+    # ------------------------------------------------------------------ long
+    def _long(self, w: ir.Table, flags: ir.Table, plan: ColumnPlan) -> ir.Table:
+        w = w.left_join(flags, w._row == flags.row).drop("row")
+        values = plan.values()
+        cause_parts: dict[tuple, list[ColumnAssignment]] = {}
+        for key, total, dims in self._part_groups(values):
+            if "cause" in dims:
+                cause_parts[key] = dims["cause"]
+        row_cause = w._cause.fill_null("unknown")
+        common = dict(
+            dataset_id=ibis.literal(self.dataset_id), source_sheet=ibis.literal(self.layout.sheet),
+            source_row=w._row, operation=w.operation, round=w["round"],
+            reporting_date=w.reporting_date, iso3=w.iso3, area_pcode=w.area_pcode,
+            reported_level=w.reported_level.cast("int16"), adm1_pcode=w.adm1_pcode,
+            adm2_pcode=w.adm2_pcode, adm3_pcode=w.adm3_pcode, adm4_pcode=w.adm4_pcode,
+            site_id=w.site_id, origin_pcode=w.origin_pcode, origin_name=w.origin_name,
+            flags=w.flags)
+        pieces: list[ir.Table] = []
+
+        for c in values:
+            v = c.value
+            key = (v.population_group, v.unit, v.metric)
+            val = w[f"v{c.index}"]
+            if v.cause is not None and not v.is_part:
+                cause = ibis.literal(v.cause)
+                hazard = ibis.literal(v.hazard, "string")
+                detail = ibis.literal(v.cause_detail, "string")
+            else:
+                cause, hazard, detail = row_cause, w._hazard, w._cause_detail
+            if not v.is_part and v.cause is None and key in cause_parts:
+                # a total with a cause split: only the unexplained remainder is added, as 'unknown'
+                s = None
+                for p in cause_parts[key]:
+                    x = w[f"v{p.index}"].fill_null(0)
+                    s = x if s is None else s + x
+                val = ibis.cases((val - s > 0.5, val - s), else_=ibis.null("float64"))
+                cause, hazard, detail = row_cause, w._hazard, w._cause_detail
+            pieces.append(self._piece(w, common, val, v, cause, hazard, detail))
+        out = ibis.union(*pieces) if len(pieces) > 1 else pieces[0]
+        return out
+
+    def _piece(self, w, common, val, v, cause, hazard, detail) -> ir.Table:
+        t = w.mutate(_val=val, _c=cause, _h=hazard, _d=detail)
+        t = t.filter(t._val.notnull())
+        sel = {k: (e if k in ("dataset_id", "source_sheet") else t[{"source_row": "_row"}.get(k, k)])
+               for k, e in common.items()}
+        return t.select(
+            **sel, population_group=ibis.literal(v.population_group), metric=ibis.literal(v.metric),
+            cause=t._c, hazard=t._h, cause_detail=t._d, unit=ibis.literal(v.unit),
+            sex=ibis.literal(v.sex), age_group=ibis.literal(v.age_group), value=t._val,
+        ).select(*self.wh.table("observations").schema().names)
+
+    # ------------------------------------------------------------------ jumps
+    def _jumps(self, long: ir.Table) -> ir.Table:
+        f, m = self.opt.jump_factor, self.opt.jump_minimum
+        keys = ["iso3", "area_pcode", "reported_level", "population_group", "unit", "metric"]
+
+        def totals(t: ir.Table, new: bool) -> ir.Table:
+            t = t.filter((t.sex == "all") & (t.age_group == "all") & t.reporting_date.notnull()
+                         & t.area_pcode.notnull())
+            g = t.group_by([*keys, "reporting_date"]).aggregate(v=t.value.sum(), row=t.source_row.min())
+            return g.mutate(new=ibis.literal(new))
+
+        obs = self.wh.table("observations")
+        newt = totals(long, True)
+        oldt = totals(obs.filter(obs.area_pcode.isin(long.select("area_pcode").distinct().area_pcode)), False)
+        u = newt.union(oldt)
+        win = ibis.window(group_by=[u[k] for k in keys], order_by=[u.reporting_date, u.new])
+        u = u.mutate(prev=u.v.lag().over(win), prev_date=u.reporting_date.lag().over(win))
+        cond = u.new & u.prev.notnull() & (u.prev_date < u.reporting_date) & (
+            ibis.greatest(u.v, u.prev) >= m) & ((u.v > u.prev * f) | (u.v * f < u.prev))
+        j = u.filter(cond)
+        return j.select(
+            row=j.row, column_name=ibis.literal(None, "string"),
+            value=j.v.cast("string"), code=ibis.literal("value-jump"),
+            severity=ibis.literal("warning"),
+            message=ibis.literal("") + j.population_group + ibis.literal(" ") + j.unit
+            + ibis.literal(" in ") + j.area_pcode + ibis.literal(": ") + j.prev.cast("int64").cast("string")
+            + ibis.literal(" on ") + j.prev_date.cast("string") + ibis.literal(" -> ")
+            + j.v.cast("int64").cast("string") + ibis.literal(f" (more than ×{f:g})"))
+
+    # ------------------------------------------------------------------ sites
+    def _sites(self, w: ir.Table, plan: ColumnPlan) -> ir.Table | None:
+        if plan.first("site_id") is None:
+            return None
+        t = w.filter(w.site_id.notnull())
+        g = t.group_by("site_id").aggregate(
+            site_name=t.site_name.max(), site_type=t.site_type.max(), area_pcode=t.area_pcode.max(),
+            latitude=t.latitude.max(), longitude=t.longitude.max())
+        existing = self.wh.table("sites")
+        g = g.filter(~g.site_id.isin(existing.site_id))
+        return g.mutate(dataset_id=ibis.literal(self.dataset_id))

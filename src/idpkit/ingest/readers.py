@@ -1,0 +1,336 @@
+"""Open an export safely and hand back its sheets as grids of text.
+
+Supported: XLSX/XLSM/XLS/ODS (via calamine), CSV/TSV/TXT in any common encoding and delimiter, and
+DTM API JSON. Hostile or broken files are refused here with one clear message, before anything
+touches the warehouse.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as _dt
+import io
+import json
+import math
+import os
+import stat
+import tempfile
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from charset_normalizer import from_bytes
+
+from idpkit.errors import HostileFileError, UnreadableFileError
+
+MAX_XLSX_UNCOMPRESSED = 2 * 1024**3  # beyond this a workbook is refused (use CSV for big data)
+MAX_ZIP_RATIO = 200  # compression ratio of a member above which it is treated as a zip bomb
+MAX_ZIP_MEMBERS = 10_000
+SAMPLE_BYTES = 1 << 20
+
+
+@dataclass
+class Sheet:
+    """One sheet (or the only table of a CSV/JSON file)."""
+
+    name: str
+    rows: list[list[object]] | None = None  # whole grid for workbooks and JSON
+    preview: list[list[str]] = field(default_factory=list)  # first rows, as text
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    kind: str  # xlsx | csv | json
+    sheets: list[Sheet]
+    encoding: str | None = None
+    delimiter: str | None = None
+    utf8_path: Path | None = None  # CSV transcoded to UTF-8 when the file was not UTF-8
+    notes: list[str] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        if self.utf8_path is not None and self.utf8_path != self.path:
+            self.utf8_path.unlink(missing_ok=True)
+
+
+def cell_text(value: object) -> str | None:
+    """A cell as text the way a user reads it: 534.0 -> '534', dates ISO, blanks None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        s = value.strip()
+        return s or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time() else value.isoformat()
+    if isinstance(value, (_dt.date,)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return str(value)
+    return str(value).strip() or None
+
+
+def open_source(path: Path) -> SourceFile:
+    """Sniff the format from the bytes (not the extension) and open the file."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UnreadableFileError("file not found", location=str(path)) from None
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot read file: {exc.strerror}", location=str(path)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UnreadableFileError("not a regular file", location=str(path))
+    if st.st_size == 0:
+        raise UnreadableFileError("file is empty", location=str(path))
+    with open(path, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _open_workbook(path, zipped=True)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _open_workbook(path, zipped=False)
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] in (b"{", b"[") and path.suffix.lower() in (".json", ".geojson", ""):
+        return _open_json(path)
+    return _open_csv(path, head)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbooks
+
+
+def _check_zip(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile:
+        raise UnreadableFileError("truncated or corrupt workbook (not a valid XLSX zip)",
+                                  location=str(path)) from None
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise HostileFileError(f"workbook has {len(infos)} parts; refusing", location=str(path))
+    total = 0
+    for info in infos:
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or \
+                (len(name) > 1 and name[1] == ":"):
+            raise HostileFileError(f"workbook part with a path trick in its name: {name!r}",
+                                   location=str(path))
+        total += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO and \
+                info.file_size > 50 * 1024**2:
+            raise HostileFileError(
+                f"workbook part {name!r} expands {info.file_size // info.compress_size}× "
+                "(zip bomb); refusing", location=str(path))
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise HostileFileError(f"workbook expands to {total / 1024**3:.1f} GiB; export large data "
+                               "as CSV instead", location=str(path))
+    names = {i.filename for i in infos}
+    if not any(n.endswith("workbook.xml") or n == "content.xml" for n in names):
+        raise UnreadableFileError("a zip archive, but not an XLSX or ODS workbook",
+                                  location=str(path))
+
+
+def _open_workbook(path: Path, *, zipped: bool) -> SourceFile:
+    if zipped:
+        _check_zip(path)
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        sheets = []
+        for name in wb.sheet_names:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            sheets.append(Sheet(name=name, rows=rows,
+                                preview=[[cell_text(c) or "" for c in r] for r in rows[:40]]))
+    except Exception as exc:  # calamine raises its own error types for broken/encrypted files
+        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise UnreadableFileError(f"cannot read workbook ({msg}); is it encrypted or truncated?",
+                                  location=str(path)) from None
+    return SourceFile(path=path, kind="xlsx", sheets=sheets)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON (DTM API v3 responses, or a plain list of records)
+
+
+def _open_json(path: Path) -> SourceFile:
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UnreadableFileError(f"invalid JSON: {exc}", location=str(path)) from None
+    records = data
+    if isinstance(data, dict):
+        for key in ("result", "results", "data", "records", "value"):
+            if isinstance(data.get(key), list):
+                records = data[key]
+                break
+        else:
+            raise UnreadableFileError("JSON object without a list of records "
+                                      "(expected 'result' as in the DTM API)", location=str(path))
+    if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+        raise UnreadableFileError("JSON holds no records", location=str(path))
+    headers: list[str] = []
+    seen: set[str] = set()
+    for r in records:
+        for k in r:
+            if k not in seen:
+                seen.add(k)
+                headers.append(k)
+    rows: list[list[object]] = [headers] + [[r.get(h) for h in headers] for r in records]
+    sheet = Sheet(name="records", rows=rows, preview=[[cell_text(c) or "" for c in r] for r in rows[:40]])
+    return SourceFile(path=path, kind="json", sheets=[sheet])
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def _detect_encoding(head: bytes, path: Path) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head
+    if b"\x00" in sample:
+        raise UnreadableFileError("binary file (NUL bytes), not a CSV or workbook",
+                                  location=str(path))
+    # cut at the last newline so a multi-byte character is not split
+    cut = sample.rfind(b"\n")
+    if cut > 0 and len(sample) == SAMPLE_BYTES:
+        sample = sample[:cut]
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "cp1256", "utf_16", "mac_roman",
+                                            "cp850", "iso8859_15"]).best()
+    if best is None:
+        raise UnreadableFileError("cannot tell the text encoding; is this a text file?",
+                                  location=str(path))
+    enc = best.encoding
+    # prefer cp1252 over latin-1 (a superset of its printable characters, as Excel writes it)
+    return "cp1252" if enc in ("latin_1", "iso8859_1") else enc
+
+
+def _detect_delimiter(text: str) -> str:
+    lines = [ln for ln in text.splitlines()[:60] if ln.strip()]
+    best, best_score = ",", (-1.0, 0)
+    for d in (",", ";", "\t", "|"):
+        try:
+            counts = [len(r) for r in csv.reader(lines, delimiter=d)]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        mode, freq = Counter(counts).most_common(1)[0]
+        if mode < 2:
+            continue
+        score = (freq / len(counts), mode)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _printable_ratio(text: str) -> float:
+    if not text:
+        return 1.0
+    bad = sum(1 for c in text if (ord(c) < 32 and c not in "\r\n\t") or 0x7F <= ord(c) < 0xA0)
+    return 1 - bad / len(text)
+
+
+def _open_csv(path: Path, head: bytes) -> SourceFile:
+    encoding = _detect_encoding(head, path)
+    text = head.decode(encoding, errors="replace")
+    if _printable_ratio(text[:20000]) < 0.95:
+        raise UnreadableFileError("binary or wrongly encoded file: not readable as text",
+                                  location=str(path))
+    delimiter = _detect_delimiter(text)
+    lines = text.splitlines()
+    if len(head) == SAMPLE_BYTES:
+        lines = lines[:-1]  # the last line of a partial sample may be cut
+    preview = [list(r) for r in csv.reader(lines[:40], delimiter=delimiter)]
+    utf8_path = path
+    notes = []
+    if encoding not in ("utf-8", "utf-8-sig"):
+        utf8_path = _transcode(path, encoding)
+        notes.append(f"read as {encoding}")
+    return SourceFile(path=path, kind="csv", sheets=[Sheet(name=path.stem, preview=preview)],
+                      encoding=encoding, delimiter=delimiter, utf8_path=utf8_path, notes=notes)
+
+
+def _transcode(path: Path, encoding: str) -> Path:
+    """Stream a non-UTF-8 text file into a temporary UTF-8 copy (bounded memory)."""
+    fd, tmp = tempfile.mkstemp(prefix="idpkit-", suffix=".csv")
+    os.close(fd)
+    with open(path, encoding=encoding, errors="replace", newline="") as src, \
+            open(tmp, "w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(1 << 22):
+            dst.write(chunk)
+    return Path(tmp)
+
+
+def grid_to_arrow(rows: list[list[object]], start: int, ncols: int, sheet_row_offset: int = 1) -> pa.Table:
+    """Rows of a workbook grid, from index ``start``, as an all-text Arrow table with ``_row``.
+
+    ``_row`` is the row number a user sees in Excel (1-based). Blank rows are dropped here, so they
+    are not counted as rows read.
+    """
+    cols: list[list[str | None]] = [[] for _ in range(ncols)]
+    rownums: list[int] = []
+    for i in range(start, len(rows)):
+        texts = [cell_text(c) for c in rows[i][:ncols]]
+        if not any(texts):
+            continue
+        texts += [None] * (ncols - len(texts))
+        rownums.append(i + sheet_row_offset)
+        for j, t in enumerate(texts):
+            cols[j].append(t)
+    data = {"_row": pa.array(rownums, pa.int64())}
+    for j in range(ncols):
+        data[f"c{j}"] = pa.array(cols[j], pa.string())
+    return pa.table(data)
+
+
+def csv_select_sql(path: Path, *, delimiter: str, skip_rows: int, ncols: int) -> str:
+    """DuckDB SQL reading a UTF-8 CSV as text columns ``c0..cN`` plus ``_row`` (row numbers as the
+    user sees them: ``skip_rows`` lines above the data). One CSV parser for every backend: DuckDB's,
+    which pads short rows instead of dropping them."""
+    cols = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(ncols))
+    delim = delimiter.replace("'", "''")
+    p = str(path).replace("'", "''")
+    return (f"SELECT (row_number() OVER () + {skip_rows})::BIGINT AS _row, * "
+            f"FROM read_csv('{p}', delim='{delim}', quote='\"', escape='\"', header=false, "
+            f"skip={skip_rows}, columns={{{cols}}}, all_varchar=true, null_padding=true, "
+            f"strict_mode=false, parallel=true, auto_detect=false, max_line_size=16777216)")
+
+
+def csv_batches(path: Path, *, delimiter: str, skip_rows: int, ncols: int) -> pa.RecordBatchReader:
+    """Stream a UTF-8 CSV as all-text Arrow batches with ``_row`` (for backends without a reader)."""
+    import duckdb
+
+    con = duckdb.connect()
+    rel = con.sql(csv_select_sql(path, delimiter=delimiter, skip_rows=skip_rows, ncols=ncols))
+    return rel.fetch_record_batch(1_000_000)
+
+
+def read_text_sample(path: Path, encoding: str, n: int = SAMPLE_BYTES) -> str:
+    with open(path, "rb") as fh:
+        return fh.read(n).decode(encoding, errors="replace")
+
+
+__all__ = ["SourceFile", "Sheet", "open_source", "grid_to_arrow", "csv_batches", "cell_text",
+           "io"]

@@ -1,0 +1,71 @@
+"""Ibis expressions that turn a staged sheet (all text) into checked, typed, long-format rows.
+
+Everything here builds expressions; only :mod:`idpkit.ingest.pipeline` runs them. The same
+expressions run on DuckDB and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from idpkit.ingest.profile import PLACEHOLDERS
+
+NULL_STR = ibis.null("string")
+_COUNT_OK = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+_THOUSANDS = r"^[-+]?[0-9]{1,3}([,.][0-9]{3})+$"
+
+
+def clean_text(col: ir.StringValue) -> ir.StringValue:
+    """Trimmed text; placeholders ("n/a", "-", "Not available"…) become missing."""
+    s = col.strip()
+    return ibis.cases((s.isnull() | s.lower().isin(sorted(PLACEHOLDERS)), NULL_STR), else_=s)
+
+
+def parse_count(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValue]:
+    """Text -> number, and whether the cell held something that is not a number.
+
+    Accepts thousands separators (``1,234``, ``1.234``, ``1 234``) and decimal commas; regex-guarded
+    so no backend ever raises on a bad cell.
+    """
+    s = clean_text(col)
+    compact = s.re_replace("[\\s\u00a0\u202f']", "")
+    normal = ibis.cases((compact.re_search(_THOUSANDS), compact.re_replace(r"[,.]", "")),
+                        else_=compact.replace(",", "."))
+    ok = normal.re_search(_COUNT_OK)
+    value = ibis.cases((ok, normal.cast("float64")), else_=ibis.null("float64"))
+    bad = s.notnull() & ~ok.fill_null(False)
+    return value, bad
+
+
+def key_text(col: ir.StringValue | None) -> ir.StringValue:
+    """Join key for nullable text: missing and blank are the same key."""
+    if col is None:
+        return ibis.literal("")
+    return col.strip().fill_null("")
+
+
+def formula_like(col: ir.StringValue) -> ir.BooleanValue:
+    s = col.strip()
+    return s.re_search(r"^[=+@]|^-[^0-9\s.-]").fill_null(False) & (s.length() > 1)
+
+
+def sql_json_object(t: ir.Table, cols: list[tuple[str, str]]) -> ir.StringValue:
+    """A JSON object text ``{"header": "cell", …}`` built portably (no JSON functions needed)."""
+
+    def esc(v: ir.StringValue) -> ir.StringValue:
+        return v.replace("\\", "\\\\").replace('"', '\\"').re_replace(r"[\n\r\t]", " ")
+
+    parts: list[ir.StringValue] = []
+    for i, (header, name) in enumerate(cols):
+        key = header.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+        prefix = ("{" if i == 0 else ",") + f'"{key}":'
+        parts.append(ibis.literal(prefix) + ibis.cases(
+            (t[name].isnull(), ibis.literal("null")),
+            else_=ibis.literal('"') + esc(t[name]) + ibis.literal('"')))
+    if not parts:
+        return ibis.literal("{}")
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return out + ibis.literal("}")

@@ -1,0 +1,1 @@
+"""The canonical data model: vocabularies and table schemas shared by every part."""

@@ -1,0 +1,1 @@
+"""Validation: findings about data, modelled as data (code, severity, position, message)."""

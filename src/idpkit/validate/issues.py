@@ -1,0 +1,102 @@
+"""Findings about data. They are values, never exceptions (Frictionless' model).
+
+Every finding has a stable kebab-case ``code`` (public: documented in ``docs/issue-codes.md``, which
+a test keeps in step with :data:`CATALOGUE`), a severity, and the position a user can find it at:
+file, sheet, row as shown by Excel or a text editor, column header, and the offending value.
+``error`` quarantines the row; ``warning`` accepts it and flags it; ``info`` is a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True)
+class IssueType:
+    code: str
+    severity: Severity
+    title: str
+    description: str
+
+
+CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
+    # cells
+    IssueType("non-numeric-count", "error", "Count is not a number",
+              "A count cell holds text that is not a number and not a known placeholder."),
+    IssueType("negative-count", "error", "Negative count", "A count of people cannot be negative."),
+    IssueType("invalid-date", "error", "Date cannot be read",
+              "The reporting date is missing or not a date in any known format."),
+    IssueType("ambiguous-date-format", "warning", "Day and month could be swapped",
+              "No date in the column has a day above 12; dates were read as day/month/year."),
+    IssueType("formula-injection", "warning", "Text starts like a spreadsheet formula",
+              "Text beginning with =, +, -, @ could run as a formula when opened in a spreadsheet; "
+              "exports neutralise it."),
+    IssueType("invalid-coordinates", "warning", "Latitude/longitude out of range",
+              "Coordinates are not numbers within [-90, 90] and [-180, 180]."),
+    # areas
+    IssueType("unknown-pcode", "error", "Unknown P-code",
+              "The P-code is not in the gazetteer for a country and level it covers; the nearest "
+              "known P-code or name match is suggested."),
+    IssueType("pcode-repaired", "warning", "P-code repaired",
+              "The P-code was not in the gazetteer but one confident correction was (e.g. ISO2 "
+              "prefix where the COD uses ISO3: TD07 -> TCD07); the corrected code is used."),
+    IssueType("pcode-parent-mismatch", "error", "P-code inconsistent with its parent",
+              "The row's admin P-code does not belong to the admin P-code of the level above."),
+    IssueType("area-name-unmatched", "warning", "Area name not matched to a P-code",
+              "The row names an area but no gazetteer entry matches it confidently."),
+    IssueType("area-from-name", "info", "P-code found from the area name",
+              "The file gives names only; the P-code was matched through the gazetteer."),
+    IssueType("missing-area", "warning", "No area given", "The row has no P-code and no area name."),
+    # rows
+    IssueType("duplicate-row", "error", "Exact duplicate row",
+              "The row repeats an earlier row of the same file cell for cell; only the first is kept."),
+    IssueType("implausible-household-size", "warning", "Implausible individuals per household",
+              "Individuals divided by households is outside the configured range."),
+    IssueType("parts-exceed-total", "error", "Breakdown exceeds its total",
+              "Sex, age or cause parts add up to more than the row's total."),
+    IssueType("multiple-causes", "warning", "Several causes in one cell",
+              "The cause cell names several causes; the count cannot be split, so it is kept once "
+              "with cause 'other' and the causes listed in cause_detail."),
+    IssueType("value-jump", "warning", "Value jumps from the previous round",
+              "A location's value changed by more than the configured factor since its previous "
+              "round."),
+    IssueType("no-values", "warning", "Row without any count",
+              "All count cells of the row are empty or placeholders."),
+    # columns and files
+    IssueType("tag-contradicts-values", "warning", "HXL tag contradicts the values under it",
+              "The tag says one thing (e.g. a P-code) and the values another (names); the column "
+              "was used as the values show."),
+    IssueType("column-ignored", "info", "Column not imported",
+              "No role was recognised for the column; give one in a mapping to import it."),
+    IssueType("duplicate-value-column", "warning", "Two columns claim the same count",
+              "Two columns were read as the same population group, unit and breakdown; the first "
+              "(tagged) one is used, the other ignored, so nothing is counted twice."),
+    IssueType("no-gazetteer", "info", "P-codes not checked",
+              "The gazetteer has no areas for this country and level, so codes were not checked."),
+    IssueType("sheet-skipped", "info", "Other sheets not imported",
+              "Summary, methodology and pivot sheets beside the data sheet were not imported."),
+]}
+
+
+@dataclass
+class Issue:
+    code: str
+    message: str
+    severity: Severity | None = None
+    file: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CATALOGUE:
+            raise ValueError(f"undocumented issue code {self.code!r}")
+        if self.severity is None:
+            self.severity = CATALOGUE[self.code].severity
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)

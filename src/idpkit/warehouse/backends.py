@@ -1,0 +1,189 @@
+"""What differs between backends, and nothing else (Splink's ``DatabaseAPI`` pattern).
+
+Table logic is written once as Ibis expressions; a backend only knows how to open a connection,
+run a transaction, and bulk-load a staging table. Everything else goes through Ibis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from idpkit.errors import WarehouseError
+
+STAGE_PREFIX = "_idpkit_stage_"
+
+
+class Backend(ABC):
+    """A connected warehouse backend."""
+
+    name: str
+    dialect: str
+
+    def __init__(self, con: ibis.BaseBackend) -> None:
+        self.ibis = con
+
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Callable[[str], None]]:
+        """Run statements atomically: all of them are committed or none."""
+
+    @abstractmethod
+    def load_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:
+        """Create staging table ``name`` from Arrow data (replacing it)."""
+
+    def stage_csv(self, name: str, select_sql: str) -> bool:
+        """Create staging table ``name`` natively from DuckDB CSV-reading SQL, if this backend can.
+
+        Returns False when the backend has no native reader, and the caller streams Arrow batches.
+        """
+        return False
+
+    def new_stage_name(self) -> str:
+        return f"{STAGE_PREFIX}{uuid.uuid4().hex[:12]}"
+
+    def drop_stages(self, names: list[str] | None = None) -> None:
+        """Drop staging tables (all leftovers of killed imports when ``names`` is None)."""
+        if names is None:
+            names = [t for t in self.ibis.list_tables() if t.startswith(STAGE_PREFIX)]
+        for n in names:
+            with contextlib.suppress(Exception):
+                self.ibis.drop_table(n, force=True)
+
+    def sql(self, expr: ibis.Expr) -> str:
+        return ibis.to_sql(expr, dialect=self.dialect)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ibis.disconnect()
+
+
+class DuckDBBackend(Backend):
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            con = ibis.duckdb.connect(path)
+        except Exception as exc:  # duckdb raises IOException for locks and corrupt files
+            raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
+        super().__init__(con)
+        threads = os.environ.get("IDPKIT_THREADS")
+        if threads:
+            con.raw_sql(f"SET threads = {int(threads)}")
+        # Let big imports spill to disk rather than run out of memory.
+        con.raw_sql("SET preserve_insertion_order = true")
+
+    @property
+    def raw(self):  # the duckdb.DuckDBPyConnection
+        return self.ibis.con
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Callable[[str], None]]:
+        raw = self.raw
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            yield lambda sql: raw.execute(sql)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        else:
+            raw.execute("COMMIT")
+
+    def load_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:
+        view = f"_arrow_{uuid.uuid4().hex[:8]}"
+        self.raw.register(view, table)
+        try:
+            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{view}"')
+        finally:
+            self.raw.unregister(view)
+
+    def stage_csv(self, name: str, select_sql: str) -> bool:
+        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {select_sql}')
+        return True
+
+
+class PostgresBackend(Backend):
+    name = "postgres"
+    dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        try:
+            con = ibis.connect(url)
+        except Exception as exc:
+            raise WarehouseError(f"cannot connect to PostgreSQL: {_redact(url)}: {exc}") from exc
+        super().__init__(con)
+
+    @property
+    def raw(self):  # the psycopg.Connection
+        return self.ibis.con
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Callable[[str], None]]:
+        raw = self.raw
+        with raw.transaction(), raw.cursor() as cur:
+            yield lambda sql: cur.execute(sql)
+
+    def load_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:
+        schema = table.schema
+        cols = ", ".join(f'"{f.name}" {_pg_type(f.type)}' for f in schema)
+        batches = table.to_batches() if isinstance(table, pa.Table) else table
+        with self.raw.transaction(), self.raw.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS "{name}"')
+            cur.execute(f'CREATE UNLOGGED TABLE "{name}" ({cols})')
+            quoted = ", ".join(f'"{f.name}"' for f in schema)
+            with cur.copy(f'COPY "{name}" ({quoted}) FROM STDIN (FORMAT csv, HEADER false)') as copy:
+                for batch in batches:
+                    buf = io.BytesIO()
+                    pacsv.write_csv(pa.Table.from_batches([batch]), buf,
+                                    write_options=pacsv.WriteOptions(include_header=False))
+                    copy.write(buf.getvalue())
+
+
+def _pg_type(t: pa.DataType) -> str:
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    if pa.types.is_floating(t):
+        return "DOUBLE PRECISION"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    return "TEXT"
+
+
+def _redact(url: str) -> str:
+    """Hide the password of a connection URL before it reaches a message or a log."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+def open_backend(target: str | os.PathLike[str]) -> Backend:
+    """Open a warehouse from a path (DuckDB file) or a URL (``duckdb://…``, ``postgresql://…``)."""
+    text = os.fspath(target)
+    if text.startswith(("postgres://", "postgresql://")):
+        if text.startswith("postgresql://"):
+            text = "postgres://" + text[len("postgresql://"):]
+        return PostgresBackend(text)
+    if text.startswith("duckdb://"):
+        text = text[len("duckdb://"):] or ":memory:"
+    if text != ":memory:":
+        parent = Path(text).expanduser().resolve().parent
+        if not parent.exists():
+            raise WarehouseError(f"folder of the warehouse file does not exist: {parent}")
+    return DuckDBBackend(text)

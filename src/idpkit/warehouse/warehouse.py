@@ -1,0 +1,85 @@
+"""The :class:`Warehouse`: one connection, the core tables, and atomic writes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from idpkit.model.tables import CORE_TABLES
+from idpkit.warehouse.backends import Backend, open_backend
+
+DEFAULT_DB = "idpkit.duckdb"
+
+
+def default_target() -> str:
+    """``IDPKIT_DB`` if set, else ``./idpkit.duckdb``."""
+    return os.environ.get("IDPKIT_DB") or DEFAULT_DB
+
+
+class Warehouse:
+    """The tables every part reads and writes, on one backend.
+
+    Writes of an import go through :meth:`atomic_insert`, which runs all of them in one transaction:
+    a failed or killed import leaves the warehouse exactly as it was.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.con: ibis.BaseBackend = backend.ibis
+        self.ensure_tables()
+        backend.drop_stages()  # leftovers of killed imports are never part of the warehouse
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def ensure_tables(self, tables: dict[str, ibis.Schema] | None = None) -> None:
+        existing = set(self.con.list_tables())
+        for name, schema in (tables or CORE_TABLES).items():
+            if name not in existing:
+                self.con.create_table(name, schema=schema)
+
+    def table(self, name: str) -> ir.Table:
+        return self.con.table(name)
+
+    def atomic_insert(self, inserts: Sequence[tuple[str, ir.Table]]) -> None:
+        """Insert each expression's rows into its table, all in one transaction.
+
+        The SQL is generated from Ibis expressions (portable) and only executed here.
+        """
+        statements = []
+        for table_name, expr in inserts:
+            target_cols = list(self.table(table_name).schema().names)
+            expr = expr.select(*target_cols)
+            cols = ", ".join(f'"{c}"' for c in target_cols)
+            statements.append(f'INSERT INTO "{table_name}" ({cols}) {self.backend.sql(expr)}')
+        with self.backend.transaction() as execute:
+            for sql in statements:
+                execute(sql)
+
+    def execute_atomically(self, statements: Sequence[str]) -> None:
+        with self.backend.transaction() as execute:
+            for sql in statements:
+                execute(sql)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(target: str | os.PathLike[str] | None = None) -> Warehouse:
+    """Open (and if new, create) the warehouse at a path or URL."""
+    if target is None:
+        target = default_target()
+    if isinstance(target, Path):
+        target = str(target)
+    return Warehouse(open_backend(target))
