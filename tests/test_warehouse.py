@@ -12,29 +12,6 @@ from idpkit.warehouse import connect
 from idpkit.warehouse.backends import STAGE_PREFIX, _redact
 
 
-def _ibis_can_drop_tables() -> bool:
-    """False with ibis 12.0 + sqlglot >= 30.18, which render ``DROP TABLE IF EXISTS`` without a name
-    (ibis-project/ibis#12101), so ``Backend.drop_stages`` silently leaves staging tables behind."""
-    import ibis
-
-    con = ibis.duckdb.connect()
-    try:
-        con.raw_sql("CREATE TABLE probe (x INTEGER)")
-        try:
-            con.drop_table("probe", force=True)
-        except Exception:
-            return False
-        return "probe" not in con.list_tables()
-    finally:
-        con.disconnect()
-
-
-needs_ibis_drop = pytest.mark.xfail(
-    not _ibis_can_drop_tables(), strict=True,
-    reason="ibis drop_table broken by sqlglot>=30.18 (ibis-project/ibis#12101): pin sqlglot<30.18",
-)
-
-
 def _rows(schema, rows: list[dict]) -> pa.Table:
     """An Arrow table with every column of ``schema`` (missing values null)."""
     names = list(schema.names)
@@ -149,7 +126,6 @@ def test_load_arrow_round_trip(wh):
     assert _count(wh, name) == 1
 
 
-@needs_ibis_drop
 def test_drop_stages(warehouse_url):
     with connect(warehouse_url) as wh:
         first, second = wh.backend.new_stage_name(), wh.backend.new_stage_name()

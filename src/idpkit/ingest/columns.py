@@ -240,7 +240,7 @@ def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
         return "cause_text", None, 4
     if re.fullmatch(r"(site|camp|location|localite|place) ?(id|code|pcode|p code)", h):
         return "site_id", None, 5
-    if re.fullmatch(r"(site|camp) ?(name|nom)?|nom (du|de) site", h):
+    if re.fullmatch(r"site|(site|camp) (name|nom)|nom (du|de) site", h):
         return "site_name", None, 5
     if re.fullmatch(r"(site|camp|location|settlement) ?type|type (de|du) site", h):
         return "site_type", None, 5
@@ -255,6 +255,8 @@ def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
 
 
 def _value_spec_from_header(h: str) -> ValueSpec | None:
+    if re.search(r"\b(first time|1st time|arriving from|secondary)\b", h):
+        return None  # breakdowns of the total by displacement history: not added to stocks
     words = set(h.split())
     if words & {"yes", "no", "pct", "percent", "percentage", "ratio", "rank", "year", "id", "code"}:
         return None
@@ -291,8 +293,6 @@ def _value_spec_from_header(h: str) -> ValueSpec | None:
                                                           r"count|nb|num)\b", h)):
         return None
     spec = ValueSpec(group or "idps", "households" if hh and not ind else "individuals", sex=sex)
-    if re.search(r"\b(first time|1st time|arriving from|secondary)\b", h):
-        return None  # breakdowns of the total by displacement history: not added to stocks
     metric = None
     if re.search(r"\b(arrivals?|arrived|arrivees?)\b", h):
         metric = "arrivals"
@@ -304,8 +304,14 @@ def _value_spec_from_header(h: str) -> ValueSpec | None:
 
 
 def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssignment]:
-    """First guess for each column: tag if there is one, else header name."""
+    """First guess for each column: tag if there is one, else header name.
+
+    In a sheet with an HXL row, an *untagged* column is never read as a count: publishers tag the
+    counts they publish, and untagged count-like columns are breakdowns (shelter types, origins,
+    period of displacement) that would be counted twice.
+    """
     out: list[ColumnAssignment] = []
+    tagged_sheet = any(t is not None for t in tags)
     for i, header in enumerate(headers):
         tag = tags[i] if i < len(tags) else None
         if tag is not None:
@@ -319,6 +325,8 @@ def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssign
         else:
             role, spec, prio = role_from_header(header)
             basis = "header"
+            if tagged_sheet and role == "value":
+                role, spec, prio = "ignore", None, 0
         out.append(ColumnAssignment(i, str(header), tag.raw if tag else None, role, spec, basis,
                                     prio))
     return out

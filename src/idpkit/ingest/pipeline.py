@@ -33,7 +33,8 @@ from idpkit.ingest.normalise import (find_date_in_text, find_round_in_text, norm
 from idpkit.ingest.profile import resolve_columns
 from idpkit.ingest.readers import (SourceFile, cell_text, csv_batches, csv_select_sql, grid_to_arrow,
                                    open_source)
-from idpkit.ingest.transform import NULL_STR, clean_text, formula_like, key_text, parse_count, sql_json_object
+from idpkit.ingest.transform import (NULL_STR, clean_text, formula_like, key_text, parse_count,
+                                     parse_decimal, sql_json_object)
 from idpkit.validate.issues import CATALOGUE, Issue
 from idpkit.warehouse.areas import Gazetteer, ensure_gazetteer
 from idpkit.warehouse.warehouse import Warehouse
@@ -397,7 +398,7 @@ class _Import:
         for role in ("latitude", "longitude"):
             c = self._col(t, plan, role)
             if c is not None:
-                v, bad = parse_count(c)
+                v, bad = parse_decimal(c)
                 cols[role], cols[f"_{role}_bad"] = v, bad
             else:
                 cols[role], cols[f"_{role}_bad"] = ibis.null("float64"), ibis.literal(False)
@@ -436,7 +437,8 @@ class _Import:
         iso_hint = resolver.guess_country(frame)
         records, findings = [], []
         for i, row in enumerate(frame.itertuples(index=False)):
-            res = resolver.resolve(dict(zip(frame.columns, row)), iso_hint)
+            res = resolver.resolve({k: (x if isinstance(x, str) and x else None)
+                                    for k, x in zip(frame.columns, row)}, iso_hint)
             rec = {k: combos.iloc[i][k] for k in keys}
             rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
                         "_level": res.reported_level})

@@ -39,10 +39,19 @@ def parse_count(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValue]
 
 
 def key_text(col: ir.StringValue | None) -> ir.StringValue:
-    """Join key for nullable text: missing and blank are the same key."""
+    """Join key for nullable text: missing, blank and placeholders are the same key."""
     if col is None:
         return ibis.literal("")
-    return col.strip().fill_null("")
+    return clean_text(col).fill_null("")
+
+
+def parse_decimal(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValue]:
+    """Text -> decimal number (coordinates): no thousands separators, decimal comma accepted."""
+    s = clean_text(col)
+    normal = s.replace(",", ".")
+    ok = normal.re_search(_COUNT_OK)
+    value = ibis.cases((ok, normal.cast("float64")), else_=ibis.null("float64"))
+    return value, s.notnull() & ~ok.fill_null(False)
 
 
 def formula_like(col: ir.StringValue) -> ir.BooleanValue:

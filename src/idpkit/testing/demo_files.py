@@ -156,7 +156,10 @@ class Ctx:
 
 
 def _plan_for(plan: dict[int, list[str]], t: int, rounds: int) -> list[str]:
-    return [item for k, items in plan.items() if k % rounds == t for item in items]
+    """Problems for round ``t``, each once; edits of true rows first, so a later exact copy of a row
+    (``duplicate_row``) copies the row as finally written."""
+    items = dict.fromkeys(item for k, items in plan.items() if k % rounds == t for item in items)
+    return sorted(items, key=lambda x: x not in ("formula_injection", "placeholders"))
 
 
 def pcode_typo(code: str) -> str:

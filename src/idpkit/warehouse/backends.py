@@ -55,8 +55,9 @@ class Backend(ABC):
         if names is None:
             names = [t for t in self.ibis.list_tables() if t.startswith(STAGE_PREFIX)]
         for n in names:
+            # raw SQL: ibis' drop_table is broken with some sqlglot releases (ibis#12101)
             with contextlib.suppress(Exception):
-                self.ibis.drop_table(n, force=True)
+                self.ibis.raw_sql(f'DROP TABLE IF EXISTS "{n}"')
 
     def sql(self, expr: ibis.Expr) -> str:
         return ibis.to_sql(expr, dialect=self.dialect)
@@ -164,12 +165,14 @@ def _pg_type(t: pa.DataType) -> str:
 
 
 def _redact(url: str) -> str:
-    """Hide the password of a connection URL before it reaches a message or a log."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
+    """Hide passwords of a connection URL or DSN before they reach a message or a log."""
+    import re
+
+    url = re.sub(r"(?i)(password=)[^&\s]*", r"\1***", url)
+    m = re.match(r"^([a-z][a-z0-9+.-]*://)([^/?#@]*)@", url)
+    if m and ":" in m.group(2):
+        user = m.group(2).split(":", 1)[0]
+        url = f"{m.group(1)}{user}:***@{url[m.end():]}"
     return url
 
 

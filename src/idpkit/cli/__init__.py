@@ -1,0 +1,1 @@
+"""The ``idpkit`` command line: a thin layer over the parts."""

@@ -1,0 +1,53 @@
+"""Accepted totals per dataset, admin 1, population group and unit (``idpkit summary``).
+
+Rules that keep these totals honest on real exports:
+* only totals are added (``sex = 'all'`` and ``age_group = 'all'``; cause parts are disjoint);
+* a file that repeats the same people at admin 0, 1 and 2 (the DTM API) is summed at the finest
+  level reported for each admin-1 area;
+* a file holding several rounds shows the latest round of each operation: stocks of different
+  rounds are never added together;
+* the stock metric is used when the dataset has one (otherwise its flows).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from idpkit.warehouse.warehouse import Warehouse
+
+SUMMARY_COLUMNS = ["dataset", "adm1_pcode", "adm1_name", "population_group", "unit", "value"]
+
+
+def summary_expr(wh: Warehouse, dataset: str | None = None) -> ir.Table:
+    o = wh.table("observations")
+    if dataset is not None:
+        o = o.filter(o.dataset_id == dataset)
+    o = o.filter((o.sex == "all") & (o.age_group == "all"))
+    # the stock metric when the dataset has one
+    has_stock = o.group_by("dataset_id").aggregate(
+        stock=(o.metric == "present_stock").any())
+    o = o.inner_join(has_stock, "dataset_id")
+    o = o.filter(ibis.ifelse(o.stock, o.metric == "present_stock", True)).drop("stock")
+    # latest round of each operation within a dataset
+    op = o.operation.fill_null("")
+    o = o.mutate(_op=op)
+    latest = o.group_by(["dataset_id", "_op"]).aggregate(_last=o.reporting_date.max())
+    o = o.inner_join(latest, ["dataset_id", "_op"])
+    o = o.filter(o.reporting_date.isnull() | (o.reporting_date == o._last))
+    # finest reported level per admin-1 area
+    o = o.mutate(_a1=o.adm1_pcode.fill_null(""))
+    finest = o.group_by(["dataset_id", "_op", "_a1"]).aggregate(_lvl=o.reported_level.max())
+    o = o.inner_join(finest, ["dataset_id", "_op", "_a1"])
+    o = o.filter(o.reported_level.fill_null(-1) == o._lvl.fill_null(-1))
+    # admin-0 rows only where a dataset/operation has nothing finer
+    finer = o.filter(o._a1 != "").select("dataset_id", "_op").distinct().mutate(_has=True)
+    o = o.left_join(finer, ["dataset_id", "_op"]).drop("dataset_id_right", "_op_right")
+    o = o.filter((o._a1 != "") | o._has.isnull())
+    g = o.group_by(["dataset_id", "adm1_pcode", "population_group", "unit"]).aggregate(
+        value=o.value.sum())
+    areas = wh.table("areas").select(a_pcode="pcode", adm1_name="name")
+    g = g.left_join(areas, g.adm1_pcode == areas.a_pcode)
+    return g.select(dataset=g.dataset_id, adm1_pcode=g.adm1_pcode, adm1_name=g.adm1_name,
+                    population_group=g.population_group, unit=g.unit, value=g.value).order_by(
+        ["dataset", "adm1_pcode", "population_group", "unit"])
