@@ -238,7 +238,8 @@ def write_truth(ctx: Ctx, truth_dir: Path) -> None:
         "cause": np.array(CAUSES)[e["cause"]], "value": e["value"].astype(np.int64),
         "flow": np.array(KINDS)[e["kind"]],
     })
-    _csv(od.sort_values(["to_date", "flow", "origin_adm3_pcode", "destination_adm3_pcode", "cause"]), truth_dir / "od.csv")
+    od = od.sort_values(["to_date", "flow", "origin_adm3_pcode", "destination_adm3_pcode", "cause"])
+    _csv(od, truth_dir / "od.csv")
     c = sim.cohorts
     _csv(
         pd.DataFrame({"adm3_pcode": pc[c["host"]], "origin_adm3_pcode": pc[c["origin"]],

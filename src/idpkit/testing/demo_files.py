@@ -26,7 +26,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from idpkit.testing.demo_dynamics import CONFLICT, DISASTER, NEW, SECONDARY, Simulation
-from idpkit.testing.demo_geo import COUNTRY_NAME, ISO3, Geography
+from idpkit.testing.demo_geo import COUNTRY_NAME, ISO3, Geography, points_in_quads
 
 FORMULA = '=HYPERLINK("http://example.com/zedland","Click for details")'
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -315,8 +315,6 @@ def write_baseline(ctx: Ctx, path: Path, t: int) -> Path:
 # ------------------------------------------------------------------------------------------------ sites
 def make_sites(geo: Geography, sim: Simulation, rng: np.random.Generator, n_sites: int = 30) -> pd.DataFrame:
     """About ``n_sites`` sites in the biggest host locations, with a point inside their polygon."""
-    from idpkit.testing.demo_geo import points_in_quads
-
     a3 = geo.units[3]
     peak = sim.idps.sum(axis=2).max(axis=0).astype(float)
     hosts = np.flatnonzero(peak > 0)
@@ -393,8 +391,6 @@ def write_sites(ctx: Ctx, path: Path, t: int) -> Path:
     ctx.total(path, df["Admin 1 Pcode"], "idps", "households", df["IDP Households"])
     notes: dict[int, list[tuple]] = {}  # position in df -> notes
     extra_rows: list[tuple[dict, tuple]] = []
-    from idpkit.testing.demo_geo import points_in_quads
-
     for item in _plan_for(SITE_PLAN, t, rounds):
         if item == "formula_injection" and len(df):
             k = int(rng.integers(len(df)))
@@ -468,7 +464,6 @@ def flow_rows(ctx: Ctx) -> pd.DataFrame:
 def write_flows(ctx: Ctx, path: Path) -> Path:
     """Flow monitoring CSV (all months): names not codes, arrival P-code on about half the rows."""
     sim, rng = ctx.sim, ctx.rng
-    u1 = ctx.geo.units[1].set_index("pcode")["name"]
     u2 = ctx.geo.units[2].set_index("pcode")
     rows = flow_rows(ctx)
     n = len(rows)

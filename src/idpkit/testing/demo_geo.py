@@ -99,8 +99,8 @@ def _lerp(a: np.ndarray, b: np.ndarray, f: np.ndarray) -> np.ndarray:
 def split_quads(quads: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """Split each convex quad ``(M, 4, 2)`` (bl, br, tr, tl) into ``n`` convex quads.
 
-    Returns ``(M, n, 2)``-shaped cells as ``(M, n, 4, 2)``, numbered row by row from the south-west,
-    which is how the P-codes are assigned.
+    Returns ``(M, n, 4, 2)``: the cells of each quad numbered row by row from the south-west, which
+    is how the P-codes are assigned.
     """
     m = quads.shape[0]
     layout = _grid_layout(n)

@@ -151,6 +151,10 @@ class PostgresBackend(Backend):
 
 
 def _pg_type(t: pa.DataType) -> str:
+    if pa.types.is_int8(t) or pa.types.is_int16(t):
+        return "SMALLINT"
+    if pa.types.is_int32(t):
+        return "INTEGER"
     if pa.types.is_integer(t):
         return "BIGINT"
     if pa.types.is_floating(t):
