@@ -157,6 +157,13 @@ class AreaResolver:
                     codes[level] = gaz.ancestor(codes[finest], level) or self._by_prefix(
                         codes[finest], level)
             iso3 = iso3 or (gaz.known(codes[finest]).iso3 if gaz.known(codes[finest]) else None)
+        if given_level is not None and finest is None and gaz.covers(iso3, 1) and \
+                not any(f.code == "unknown-pcode" for f in out.findings):
+            role = next(r for lv in LEVELS for r in (f"{p}adm{lv}_pcode", f"{p}adm{lv}_name")
+                        if row.get(r))
+            out.findings.append(AreaFinding(
+                "unknown-area", role, str(row.get(role)),
+                f"area {row.get(role)!r} matches nothing in the gazetteer for {iso3} at any level"))
         out.iso3 = iso3
         out.pcodes = {lv: codes.get(lv) for lv in LEVELS}
         out.area_pcode = codes[finest] if finest is not None else (iso3 if not p else None)

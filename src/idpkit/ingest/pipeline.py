@@ -510,7 +510,7 @@ class _Import:
             j = w.inner_join(f, w[idcol] == f.aid)
             sev = ibis.cases(*[(j.code == code, t.severity) for code, t in CATALOGUE.items()
                                if code in ("unknown-pcode", "pcode-repaired", "pcode-parent-mismatch",
-                                           "area-name-unmatched", "area-from-name")],
+                                           "area-name-unmatched", "area-from-name", "unknown-area")],
                              else_="warning")
             parts.append(j.filter(j.code != "area-from-name").select(
                 row=j._row, column_name=j.column_name, value=j.value, code=j.code, severity=sev,
@@ -549,7 +549,12 @@ class _Import:
             if "households" in units and "individuals" in units:
                 hh, ind = w[f"v{units['households'].index}"], w[f"v{units['individuals'].index}"]
                 ratio = ind / hh
-                cond = (hh > 0) & ind.notnull() & ((ratio < lo) | (ratio > hi))
+                exceed = (hh > 0) & ind.notnull() & (hh > ind)
+                issue(exceed, "households-exceed-individuals", units["households"].header, hh,
+                      ibis.literal(f"{units['households'].header} ") + hh.cast("int64").cast("string")
+                      + ibis.literal(f" > {units['individuals'].header} ")
+                      + ind.cast("int64").cast("string"))
+                cond = (hh > 0) & ind.notnull() & ~exceed & ((ratio < lo) | (ratio > hi))
                 issue(cond, "implausible-household-size", units["individuals"].header,
                       ratio.round(2), ibis.literal(f"{units['individuals'].header} ÷ "
                                                    f"{units['households'].header} = ")

@@ -24,7 +24,8 @@ from pathlib import Path
 import pyarrow as pa
 from charset_normalizer import from_bytes
 
-from idpkit.errors import HostileFileError, UnreadableFileError
+from idpkit.errors import HostileFileError, NoDataFoundError, UnreadableFileError
+from idpkit.ingest.hxl import looks_like_hxl_row
 
 MAX_XLSX_UNCOMPRESSED = 2 * 1024**3  # beyond this a workbook is refused (use CSV for big data)
 MAX_ZIP_RATIO = 200  # compression ratio of a member above which it is treated as a zip bomb
@@ -204,6 +205,9 @@ def _detect_encoding(head: bytes, path: Path) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     sample = head
+    utf16 = _utf16_without_bom(sample)
+    if utf16 is not None:
+        return utf16
     if b"\x00" in sample:
         raise UnreadableFileError("binary file (NUL bytes), not a CSV or workbook",
                                   location=str(path))
@@ -224,6 +228,27 @@ def _detect_encoding(head: bytes, path: Path) -> str:
     enc = best.encoding
     # prefer cp1252 over latin-1 (a superset of its printable characters, as Excel writes it)
     return "cp1252" if enc in ("latin_1", "iso8859_1") else enc
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when the bytes read as UTF-16 text without a BOM (Excel's "Unicode
+    text" and some exporters write it so): NULs in every other byte only, and a clean decode."""
+    n = min(len(sample), 1 << 16) & ~1
+    if n < 4:
+        return None
+    even, odd = sample[0:n:2], sample[1:n:2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd >= 0.2 and zeros_even == 0:
+        enc = "utf-16-le"
+    elif zeros_even >= 0.2 and zeros_odd == 0:
+        enc = "utf-16-be"
+    else:
+        return None
+    try:  # incremental: a surrogate pair cut at the end of the sample is not an error
+        text = codecs.getincrementaldecoder(enc)("strict").decode(sample[:n], final=False)
+    except UnicodeDecodeError:
+        return None
+    return enc if "\x00" not in text else None
 
 
 def _detect_delimiter(text: str) -> str:
@@ -258,11 +283,16 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
     if _printable_ratio(text[:20000]) < 0.95:
         raise UnreadableFileError("binary or wrongly encoded file: not readable as text",
                                   location=str(path))
+    whole = len(head) < SAMPLE_BYTES  # the sample is the whole file
+    if whole and not text.strip(" \t\r\n\ufeff\x0b\x0c"):
+        raise UnreadableFileError("file is blank (only whitespace)", location=str(path))
     delimiter = _detect_delimiter(text)
     lines = text.splitlines()
-    if len(head) == SAMPLE_BYTES:
+    if not whole:
         lines = lines[:-1]  # the last line of a partial sample may be cut
     preview = [list(r) for r in csv.reader(lines[:40], delimiter=delimiter)]
+    if whole:
+        _check_has_data_rows(lines, delimiter, path)
     utf8_path = path
     notes = []
     if encoding not in ("utf-8", "utf-8-sig"):
@@ -270,6 +300,24 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
         notes.append(f"read as {encoding}")
     return SourceFile(path=path, kind="csv", sheets=[Sheet(name=path.stem, preview=preview)],
                       encoding=encoding, delimiter=delimiter, utf8_path=utf8_path, notes=notes)
+
+
+def _check_has_data_rows(lines: list[str], delimiter: str, path: Path) -> None:
+    """Refuse a small CSV that cannot hold a data row: nothing but delimiters, a lone header line,
+    or a header and its HXL row."""
+    try:
+        records = [r for r in csv.reader(lines, delimiter=delimiter) if any(c.strip() for c in r)]
+    except csv.Error:
+        return  # let the CSV parser report it, with its line number
+    if not records:
+        raise UnreadableFileError("file has no text (only delimiters and whitespace)",
+                                  location=str(path))
+    if len(records) == 1:
+        what = "an HXL tag row" if looks_like_hxl_row(records[0]) else "a header"
+        raise NoDataFoundError(f"only one line ({what}) and no data rows", location=str(path))
+    if len(records) == 2 and looks_like_hxl_row(records[1]):
+        raise NoDataFoundError("only a header and its HXL tag row; no data rows",
+                               location=str(path))
 
 
 def _transcode(path: Path, encoding: str) -> Path:

@@ -49,10 +49,15 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "The row names an area but no gazetteer entry matches it confidently."),
     IssueType("area-from-name", "info", "P-code found from the area name",
               "The file gives names only; the P-code was matched through the gazetteer."),
+    IssueType("unknown-area", "error", "Area not found at any level",
+              "The row names an area, but neither its names nor its codes match the gazetteer at "
+              "any admin level, so the row cannot be placed."),
     IssueType("missing-area", "warning", "No area given", "The row has no P-code and no area name."),
     # rows
     IssueType("duplicate-row", "error", "Exact duplicate row",
               "The row repeats an earlier row of the same file cell for cell; only the first is kept."),
+    IssueType("households-exceed-individuals", "error", "More households than individuals",
+              "A household has at least one member, so households cannot exceed individuals."),
     IssueType("implausible-household-size", "warning", "Implausible individuals per household",
               "Individuals divided by households is outside the configured range."),
     IssueType("parts-exceed-total", "error", "Breakdown exceeds its total",
