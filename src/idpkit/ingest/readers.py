@@ -315,7 +315,7 @@ def _check_has_data_rows(lines: list[str], delimiter: str, path: Path) -> None:
     if len(records) == 1:
         what = "an HXL tag row" if looks_like_hxl_row(records[0]) else "a header"
         raise NoDataFoundError(f"only one line ({what}) and no data rows", location=str(path))
-    if len(records) == 2 and looks_like_hxl_row(records[1]):
+    if len(records) == 2 and any(looks_like_hxl_row(r) for r in records):
         raise NoDataFoundError("only a header and its HXL tag row; no data rows",
                                location=str(path))
 

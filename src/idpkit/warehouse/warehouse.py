@@ -15,6 +15,17 @@ from idpkit.warehouse.backends import Backend, open_backend
 DEFAULT_DB = "idpkit.duckdb"
 
 
+def _fault_point() -> None:
+    """Test hook: with ``IDPKIT_PAUSE_IN_TRANSACTION=FILE`` set, write FILE and wait inside the
+    open transaction, so a test can SIGKILL the process mid-import and prove nothing lands."""
+    marker = os.environ.get("IDPKIT_PAUSE_IN_TRANSACTION")
+    if marker:
+        import time
+
+        Path(marker).write_text("in transaction")
+        time.sleep(60)
+
+
 def default_target() -> str:
     """``IDPKIT_DB`` if set, else ``./idpkit.duckdb``."""
     return os.environ.get("IDPKIT_DB") or DEFAULT_DB
@@ -58,8 +69,10 @@ class Warehouse:
             cols = ", ".join(f'"{c}"' for c in target_cols)
             statements.append(f'INSERT INTO "{table_name}" ({cols}) {self.backend.sql(expr)}')
         with self.backend.transaction() as execute:
-            for sql in statements:
+            for i, sql in enumerate(statements):
                 execute(sql)
+                if i == 0:
+                    _fault_point()
 
     def execute_atomically(self, statements: Sequence[str]) -> None:
         with self.backend.transaction() as execute:
