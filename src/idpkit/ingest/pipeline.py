@@ -292,13 +292,10 @@ class _Import:
                 msg = str(exc).splitlines()[0][:300]
                 raise IdpkitError(f"cannot parse CSV: {msg}", location=str(self.path)) from None
         t = self.wh.table(name)
-        # blank rows are not data rows
+        # blank rows are not data rows (the CSV reader gives NULL for empty cells)
         cols = [f"c{j}" for j in range(layout.ncols)]
         if cols and self.source.kind == "csv":
-            any_filled = ibis.literal(False)
-            for c in cols:
-                any_filled = any_filled | clean_text(t[c]).notnull() | (t[c].strip().length() > 0)
-            t = self._materialize(t.filter(any_filled))
+            t = self._materialize(t.filter(ibis.coalesce(*[t[c] for c in cols]).notnull()))
         return t
 
     # ------------------------------------------------------------------ wide

@@ -157,6 +157,9 @@ def _open_workbook(path: Path, *, zipped: bool) -> SourceFile:
                                 preview=[[cell_text(c) or "" for c in r] for r in rows[:40]]))
     except Exception as exc:  # calamine raises its own error types for broken/encrypted files
         msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if "larger than its declared" in msg:  # a part lies about its size: a disguised zip bomb
+            raise HostileFileError(f"workbook part expands beyond its declared size ({msg}); "
+                                   "refusing", location=str(path)) from None
         raise UnreadableFileError(f"cannot read workbook ({msg}); is it encrypted or truncated?",
                                   location=str(path)) from None
     return SourceFile(path=path, kind="xlsx", sheets=sheets)

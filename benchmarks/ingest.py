@@ -1,0 +1,85 @@
+"""Ingest + validate a generated DTM-API-shaped CSV with idpkit, beside pandas read_csv + to_sql.
+
+    .venv/bin/python benchmarks/ingest.py [--rows 10000000]
+
+Both run in child processes in the same run, on the same file; peak memory is the child's peak RSS
+(ru_maxrss). The pandas peer only parses and stores (no validation, no long format), so it is a
+floor for "load the file", not the same work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IDPKIT = """
+import sys, time
+from idpkit.warehouse import connect
+from idpkit.warehouse.areas import load_areas, read_gazetteer_csv
+from idpkit.ingest.pipeline import ingest_file
+wh = connect(sys.argv[1])
+load_areas(wh, read_gazetteer_csv(sys.argv[3]))
+t = time.perf_counter()
+r = ingest_file(wh, sys.argv[2])
+dt = time.perf_counter() - t
+import resource
+print(f"RESULT {dt:.3f} {r.rows_read} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+"""
+
+PANDAS = """
+import sys, time, sqlite3
+import pandas as pd
+t = time.perf_counter()
+con = sqlite3.connect(sys.argv[1])
+n = 0
+for chunk in pd.read_csv(sys.argv[2], skiprows=[1], chunksize=1_000_000, dtype=str):
+    chunk.to_sql("observations", con, if_exists="append", index=False)
+    n += len(chunk)
+con.commit()
+dt = time.perf_counter() - t
+import resource
+print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+"""
+
+
+def run(code: str, *args: str) -> tuple[float, int, int]:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(out.stderr[-2000:])
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT"))
+    _, secs, read, peak_kib = line.split()
+    return float(secs), int(read), int(peak_kib) * 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--skip-pandas", action="store_true")
+    args = ap.parse_args()
+    from idpkit.testing.demo import write_large_gazetteer_csv, write_large_observations_csv
+
+    with tempfile.TemporaryDirectory(prefix="idpkit-bench-") as tmp:
+        d = Path(tmp)
+        csv_path = d / "observations.csv"
+        t = time.perf_counter()
+        write_large_observations_csv(csv_path, args.rows)
+        gaz = write_large_gazetteer_csv(d / "gazetteer.csv")
+        size = csv_path.stat().st_size
+        print(f"generated {args.rows:,} rows ({size / 1e6:,.0f} MB) in {time.perf_counter() - t:.1f} s")
+        secs, read, peak = run(IDPKIT, str(d / "w.duckdb"), str(csv_path), str(gaz))
+        print(f"idpkit ingest+validate (DuckDB): {secs:8.1f} s  {read / secs:12,.0f} rows/s  "
+              f"peak RSS {peak / 2**20:,.0f} MiB")
+        if not args.skip_pandas:
+            psecs, pread, ppeak = run(PANDAS, str(d / "p.sqlite"), str(csv_path))
+            print(f"pandas read_csv + to_sql (SQLite): {psecs:6.1f} s  {pread / psecs:12,.0f} rows/s  "
+                  f"peak RSS {ppeak / 2**20:,.0f} MiB")
+            print(f"ratio (idpkit rows/s ÷ pandas rows/s): {(read / secs) / (pread / psecs):.2f}")
+
+
+if __name__ == "__main__":
+    main()
