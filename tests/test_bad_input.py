@@ -173,7 +173,7 @@ CASES: dict[str, Case] = {
     "utf16-whitespace-only": Case(UnreadableFileError, ("blank", "whitespace"),
                                   _write("blank16.csv", " \r\n \n\t\n".encode("utf-16-le"))),
     "delimiters-only": Case(UnreadableFileError, ("no text", "delimiters"),
-                            _write("commas.csv", b",,,\n,,,\n;;\n")),
+                            _write("commas.csv", b",,,\n , ,\t,\n,,\n")),
     "binary-junk": Case(UnreadableFileError, ("binary",), _junk),
     "binary-junk-without-nul": Case(UnreadableFileError, ("encoding", "binary", "text"),
                                     _junk_high_bytes),
@@ -239,7 +239,7 @@ def test_bad_file_is_refused_and_warehouse_unchanged(wh, bad_files, name):
 
 def test_bad_files_leave_a_populated_warehouse_unchanged(wh, bad_files, tmp_path):
     good = tmp_path / "good.csv"
-    good.write_text(_site_csv(["Alpha", "Beta", "Gamma"], values=["10", "x", "30"]))
+    good.write_text(_site_csv(["Alpha", "Beta", "Gamma"], values=["10", "about 20", "30"]))
     r = ingest_file(wh, good)
     assert r.status == "imported" and r.rows_accepted == 2 and r.rows_quarantined == 1
     before = _snapshot(wh)
