@@ -6,10 +6,9 @@ engine joins the mapping back onto the rows. Python never loops over the rows th
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, timedelta
-
-import pandas as pd
 
 from idpkit.ingest.columns import fold
 
@@ -71,11 +70,9 @@ def _parse_one(v: str, day_first: bool) -> date | None:
         a, b, y = int(m[1]), int(m[2]), int(m[3])
         return _valid(y, b, a) if day_first else _valid(y, a, b)
     m = re.match(r"^(\d{5})(?:\.\d+)?$", v)
-    if m:  # Excel serial date
-        n = int(m[1])
-        if 18264 <= n <= 73050:  # 1950..2100
-            return EXCEL_EPOCH + timedelta(days=n)
-        return None
+    if m:  # Excel serial date (18264 = 1950-01-01 .. 73415 = 2100-12-31)
+        d = EXCEL_EPOCH + timedelta(days=int(m[1]))
+        return d if 1950 <= d.year <= 2100 else None
     m = re.match(r"^(\d{4})(\d{2})(\d{2})$", v)
     if m:
         return _valid(int(m[1]), int(m[2]), int(m[3]))
@@ -91,7 +88,7 @@ def _parse_one(v: str, day_first: bool) -> date | None:
     if m and (m[1] in _MONTHS or m[1][:3] in _MONTHS):  # "Jul 2021" -> end of month
         mon = _MONTHS.get(m[1], _MONTHS.get(m[1][:3]))
         y = int(m[2]) + (2000 if int(m[2]) < 100 else 0)
-        return (pd.Timestamp(y, mon, 1) + pd.offsets.MonthEnd(0)).date()
+        return _valid(y, mon, calendar.monthrange(y, mon)[1]) if 1 <= y <= 9999 else None
     return None
 
 
@@ -124,7 +121,7 @@ def find_round_in_text(texts: list[str]) -> str | None:
 def normalise_round(v: str) -> str | None:
     s = v.strip()
     m = re.fullmatch(r"(?i)(?:r|round|tour|rnd|cycle)?[\s_\-#]*(\d+)(?:\.0+)?", s)
-    if m:
+    if m and len(m.group(1).lstrip("0")) <= 18:  # int() refuses over 4300 digits
         return str(int(m.group(1)))
     return s or None
 

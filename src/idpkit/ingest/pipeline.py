@@ -11,6 +11,8 @@ import csv
 import hashlib
 import itertools
 import json
+import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,17 +32,18 @@ from idpkit.ingest.detect import Layout, choose_layout
 from idpkit.ingest.mapping import Mapping
 from idpkit.ingest.normalise import (find_date_in_text, find_round_in_text, normalise_cause,
                                      normalise_round, normalise_site_type, parse_dates)
-from idpkit.ingest.profile import resolve_columns
+from idpkit.ingest.profile import PLACEHOLDERS, resolve_columns
 from idpkit.ingest.readers import (SourceFile, cell_text, csv_batches, csv_select_sql, grid_to_arrow,
                                    open_source)
-from idpkit.ingest.transform import (NULL_STR, clean_text, formula_like, key_text, parse_count,
-                                     parse_decimal, sql_json_object)
+from idpkit.ingest.transform import (KEY_SEP, NULL_STR, clean_text, formula_like, key_text,
+                                     parse_count, parse_decimal, row_key, sql_json_object)
 from idpkit.validate.issues import CATALOGUE, Issue
 from idpkit.warehouse.areas import Gazetteer, ensure_gazetteer
 from idpkit.warehouse.warehouse import Warehouse
 
 Progress = Callable[[str], None]
 MAX_ISSUE_EXAMPLES = 2000
+PROFILE = bool(os.environ.get("IDPKIT_PROFILE"))
 
 
 @dataclass
@@ -90,6 +93,17 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+NULL_KEY = "\u2400"  # stands for a missing cell inside join keys
+
+
+def _clean_cell(v: object) -> str | None:
+    """A raw cell as the resolvers want it: stripped, placeholders and blanks as None."""
+    if not isinstance(v, str) or v == NULL_KEY:
+        return None
+    v = v.strip()
+    return None if v.lower() in PLACEHOLDERS else v
+
+
 def _safe_name(path: Path) -> str:
     """File name as stored: base name only, control characters removed (no path tricks)."""
     return "".join(ch for ch in Path(path).name if ch.isprintable())[:255] or "unnamed"
@@ -135,7 +149,15 @@ class _Import:
         name = self._stage()
         sql = self.wh.backend.sql(expr)
         kind = "TEMP TABLE" if self.wh.backend_name == "duckdb" else "UNLOGGED TABLE"
+        t0 = time.perf_counter()
         self.wh.backend.ibis.raw_sql(f'CREATE {kind} "{name}" AS {sql}')
+        if PROFILE:
+            import sys
+            if os.environ.get("IDPKIT_PROFILE") == "explain" and self.wh.backend_name == "duckdb":
+                plan = self.wh.backend.raw.execute(f"EXPLAIN ANALYZE {sql}").fetchall()
+                Path(f"/tmp/idpkit-explain-{name}.txt").write_text(plan[0][1])
+            print(f"[profile] materialize {time.perf_counter() - t0:7.2f}s "
+                  f"{sys._getframe(1).f_code.co_name}", file=sys.stderr)
         return self.wh.table(name)
 
     def _lookup(self, df: pd.DataFrame, schema: dict[str, str]) -> ir.Table:
@@ -145,7 +167,7 @@ class _Import:
         return self.wh.table(name)
 
     def _distinct(self, t: ir.Table, cols: list[str]) -> pd.DataFrame:
-        return t.select(*[t[c].strip().name(c) for c in cols]).distinct().execute()
+        return t.select(*cols).distinct().execute()
 
     # ------------------------------------------------------------------ steps
     def run(self) -> ImportResult:
@@ -305,6 +327,7 @@ class _Import:
 
     def _wide(self, t: ir.Table, plan: ColumnPlan, gaz: Gazetteer, layout: Layout) -> ir.Table:
         opt = self.opt
+        self._raw = t  # distinct values are read from the staged rows, before any join
         cols: dict[str, ir.Value] = {}
         # -- dates
         date_col = plan.first("reporting_date")
@@ -327,7 +350,7 @@ class _Import:
                                              sheet=layout.sheet))
         if date_col is not None:
             raw = t[f"c{date_col.index}"]
-            distinct = [v for v in self._distinct(t, [f"c{date_col.index}"]).iloc[:, 0].dropna()]
+            distinct = [v for v in self._distinct(self._raw, [f"c{date_col.index}"]).iloc[:, 0].dropna()]
             mapping, ambiguous = parse_dates([str(v) for v in distinct])
             if ambiguous:
                 self.issues.append(Issue("ambiguous-date-format", "dates read as day/month/year",
@@ -335,7 +358,7 @@ class _Import:
                                          column=date_col.header))
             lk = self._lookup(pd.DataFrame({"k": list(mapping), "d": list(mapping.values())}),
                               {"k": "string", "d": "date"})
-            t = t.left_join(lk, raw.strip() == lk.k).drop("k")
+            t = t.left_join(lk, raw == lk.k).drop("k")
             cols["reporting_date"] = ibis.coalesce(t.d, ibis.literal(fallback_date, "date")) \
                 if opt.reporting_date else t.d
             cols["_date_raw"] = clean_text(t[f"c{date_col.index}"])
@@ -345,11 +368,11 @@ class _Import:
         # -- round and operation
         round_col = plan.first("round")
         if round_col is not None:
-            distinct = self._distinct(t, [f"c{round_col.index}"]).iloc[:, 0].dropna().tolist()
+            distinct = self._distinct(self._raw, [f"c{round_col.index}"]).iloc[:, 0].dropna().tolist()
             lk = self._lookup(pd.DataFrame({"rk": distinct,
                                             "rv": [normalise_round(str(v)) for v in distinct]}),
                               {"rk": "string", "rv": "string"})
-            t = t.left_join(lk, t[f"c{round_col.index}"].strip() == lk.rk).drop("rk")
+            t = t.left_join(lk, t[f"c{round_col.index}"] == lk.rk).drop("rk")
             cols["round"] = t.rv if opt.round is None else ibis.literal(opt.round)
         else:
             texts = [self.file_name] + [s.name for s in self.source.sheets] + \
@@ -361,14 +384,14 @@ class _Import:
         # -- causes
         cause_col = plan.first("cause_text")
         if cause_col is not None:
-            distinct = self._distinct(t, [f"c{cause_col.index}"]).iloc[:, 0].dropna().tolist()
+            distinct = self._distinct(self._raw, [f"c{cause_col.index}"]).iloc[:, 0].dropna().tolist()
             norm = [normalise_cause(str(v)) for v in distinct]
             lk = self._lookup(pd.DataFrame({
                 "ck": distinct, "cause": [n[0] for n in norm], "hazard": [n[1] for n in norm],
                 "cause_detail": [n[2] for n in norm], "multi": [n[3] for n in norm]}),
                 {"ck": "string", "cause": "string", "hazard": "string", "cause_detail": "string",
                  "multi": "boolean"})
-            t = t.left_join(lk, t[f"c{cause_col.index}"].strip() == lk.ck).drop("ck")
+            t = t.left_join(lk, t[f"c{cause_col.index}"] == lk.ck).drop("ck")
             cols["_cause"], cols["_hazard"] = t.cause, t.hazard
             cols["_cause_detail"], cols["_multi"] = t.cause_detail, t.multi.fill_null(False)
         else:
@@ -384,11 +407,11 @@ class _Import:
         cols["site_id"] = clean_text(sid) if sid is not None else NULL_STR
         cols["site_name"] = clean_text(sname) if sname is not None else NULL_STR
         if stype is not None:
-            distinct = self._distinct(t, [f"c{plan.first('site_type').index}"]).iloc[:, 0].dropna().tolist()
+            distinct = self._distinct(self._raw, [f"c{plan.first('site_type').index}"]).iloc[:, 0].dropna().tolist()
             lk = self._lookup(pd.DataFrame({"sk": distinct,
                                             "sv": [normalise_site_type(str(v)) for v in distinct]}),
                               {"sk": "string", "sv": "string"})
-            t = t.left_join(lk, stype.strip() == lk.sk).drop("sk")
+            t = t.left_join(lk, stype == lk.sk).drop("sk")
             cols["site_type"] = t.sv
         else:
             cols["site_type"] = NULL_STR
@@ -401,7 +424,7 @@ class _Import:
                 cols[role], cols[f"_{role}_bad"] = ibis.null("float64"), ibis.literal(False)
         # -- counts
         for c in plan.values():
-            v, bad = parse_count(t[f"c{c.index}"])
+            v, bad = parse_count(t[f"c{c.index}"], try_cast=self.wh.backend.has_try_cast)
             cols[f"v{c.index}"], cols[f"b{c.index}"] = v, bad
         keep = ["_row"] + [f"c{j}" for j in range(layout.ncols)]
         return t.select(*keep, **cols)
@@ -419,24 +442,25 @@ class _Import:
             iso = None
             cc = plan.first("country_code")
             if cc is not None:
-                vals = self._distinct(t, [f"c{cc.index}"]).iloc[:, 0].dropna().tolist()
-                iso = vals[0].upper() if len(vals) == 1 else None
+                vals = self._distinct(self._raw, [f"c{cc.index}"]).iloc[:, 0].dropna().tolist()
+                iso = vals[0].strip().upper() if len(vals) == 1 else None
             out.update({"iso3": ibis.literal(iso, "string"), "area_pcode": ibis.literal(iso, "string"),
                         "reported_level": ibis.literal(0 if iso else None, "int16"),
                         "_area_id": ibis.null("int64")})
             out.update({f"adm{lv}_pcode": NULL_STR for lv in LEVELS})
             return t, out
         keys = [f"c{c.index}" for _, c in present]
-        combos = t.select(*[key_text(t[k]).name(k) for k in keys]).distinct().execute()
+        r = self._raw
+        combos = r.select(*[r[k].fill_null(NULL_KEY).name(k) for k in keys]).distinct().execute()
         resolver = AreaResolver(gaz, prefix)
-        by_role = {r: combos[f"c{c.index}"].replace("", None) for r, c in present}
+        by_role = {r: combos[f"c{c.index}"].map(_clean_cell) for r, c in present}
         frame = pd.DataFrame(by_role)
         iso_hint = resolver.guess_country(frame)
         records, findings = [], []
         for i, row in enumerate(frame.itertuples(index=False)):
             res = resolver.resolve({k: (x if isinstance(x, str) and x else None)
                                     for k, x in zip(frame.columns, row)}, iso_hint)
-            rec = {k: combos.iloc[i][k] for k in keys}
+            rec = {"_key": KEY_SEP.join(str(combos.iloc[i][k]) for k in keys)}
             rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
                         "_level": res.reported_level})
             rec.update({f"_a{lv}": res.pcodes.get(lv) for lv in LEVELS})
@@ -445,15 +469,14 @@ class _Import:
                 col = next(c for r, c in present if r == f.role)
                 findings.append({"aid": i, "code": f.code, "column_name": col.header,
                                  "value": f.value, "message": f.message})
-        schema = {k: "string" for k in keys}
+        schema = {"_key": "string"}
         schema.update({"_aid": "int64", "_iso3": "string", "_area": "string", "_level": "int16"})
         schema.update({f"_a{lv}": "string" for lv in LEVELS})
         lk = self._lookup(pd.DataFrame(records, columns=list(schema)), schema)
-        lk = lk.rename({f"{prefix}k_{k}": k for k in keys})
-        pred = [key_text(t[k]) == lk[f"{prefix}k_{k}"] for k in keys]
+        pred = [row_key([t[k] for k in keys]) == lk["_key"]]
         lk_cols = {c: f"{prefix}{c}" for c in lk.columns if c.startswith("_")}
         lk = lk.rename({v: k for k, v in lk_cols.items()})
-        t = t.left_join(lk, pred).drop(*[f"{prefix}k_{k}" for k in keys])
+        t = t.left_join(lk, pred).drop(f"{prefix}_key")
         fschema = {"aid": "int64", "code": "string", "column_name": "string", "value": "string",
                    "message": "string"}
         self._area_findings = getattr(self, "_area_findings", {})
@@ -521,21 +544,17 @@ class _Import:
         if cc is not None:
             issue(w._multi, "multiple-causes", cc.header, w[f"c{cc.index}"],
                   ibis.literal("several causes in one cell: ") + w[f"c{cc.index}"])
-        # duplicates: identical in every cell to an earlier row
+        # duplicates: identical in every cell to an earlier row (one text key, one window pass)
         raw_cols = [f"c{j}" for j in range(self.layout.ncols)]
-        rn = ibis.row_number().over(group_by=[w[c] for c in raw_cols], order_by=w._row)
-        d = w.mutate(_dup=rn)
-        first = w.mutate(_dup=rn).filter(lambda x: x._dup == 0)
-        dd = d.filter(d._dup > 0)
-        firsts = first.select(*raw_cols, _first=first._row)
-        jj = dd.left_join(firsts, [dd[c].fill_null("\u2400") == firsts[c].fill_null("\u2400") for c in raw_cols]) \
-            if len(raw_cols) <= 60 else None
-        if jj is not None:
-            parts.append(jj.select(row=jj._row, column_name=ibis.literal(None, "string"),
-                                   value=NULL_STR, code=ibis.literal("duplicate-row"),
-                                   severity=ibis.literal("error"),
-                                   message=ibis.literal("exact duplicate of row ")
-                                   + jj._first.cast("string")))
+        key = row_key([w[c] for c in raw_cols])
+        win = ibis.window(group_by=key, order_by=w._row)
+        d = w.mutate(_dup=ibis.row_number().over(win), _first=w._row.min().over(win))
+        d = d.filter(d._dup > 0)
+        parts.append(d.select(row=d._row, column_name=ibis.literal(None, "string"),
+                              value=NULL_STR, code=ibis.literal("duplicate-row"),
+                              severity=ibis.literal("error"),
+                              message=ibis.literal("exact duplicate of row ")
+                              + d._first.cast("string")))
         # households vs individuals, parts vs totals
         by_key: dict[tuple, dict[str, ColumnAssignment]] = {}
         for c in values:

@@ -173,8 +173,11 @@ def _open_json(path: Path) -> SourceFile:
     try:
         with open(path, "rb") as fh:
             data = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UnreadableFileError(f"invalid JSON: {exc}", location=str(path)) from None
+    except RecursionError:
+        raise UnreadableFileError("invalid JSON: nested too deeply", location=str(path)) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, numbers over 4300 digits
+        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise UnreadableFileError(f"invalid JSON: {msg}", location=str(path)) from None
     records = data
     if isinstance(data, dict):
         for key in ("result", "results", "data", "records", "value"):
@@ -293,7 +296,10 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
     lines = text.splitlines()
     if not whole:
         lines = lines[:-1]  # the last line of a partial sample may be cut
-    preview = [list(r) for r in csv.reader(lines[:40], delimiter=delimiter)]
+    try:
+        preview = [list(r) for r in csv.reader(lines[:40], delimiter=delimiter)]
+    except csv.Error as exc:  # e.g. a cell over csv's 128 KiB field limit
+        raise UnreadableFileError(f"cannot parse CSV: {exc}", location=str(path)) from None
     if whole:
         _check_has_data_rows(lines, delimiter, path)
     utf8_path = path
@@ -359,14 +365,16 @@ def grid_to_arrow(rows: list[list[object]], start: int, ncols: int, sheet_row_of
 def csv_select_sql(path: Path, *, delimiter: str, skip_rows: int, ncols: int) -> str:
     """DuckDB SQL reading a UTF-8 CSV as text columns ``c0..cN`` plus ``_row`` (row numbers as the
     user sees them: ``skip_rows`` lines above the data). One CSV parser for every backend: DuckDB's,
-    which pads short rows instead of dropping them."""
+    which pads short rows instead of dropping them. Not ``parallel``: DuckDB cannot combine it with
+    ``null_padding`` when a quoted cell holds a line break ("CSV Error on Line: …"), and the
+    single-threaded reader keeps ``_row`` in file order."""
     cols = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(ncols))
     delim = delimiter.replace("'", "''")
     p = str(path).replace("'", "''")
     return (f"SELECT (row_number() OVER () + {skip_rows})::BIGINT AS _row, * "
             f"FROM read_csv('{p}', delim='{delim}', quote='\"', escape='\"', header=false, "
             f"skip={skip_rows}, columns={{{cols}}}, all_varchar=true, null_padding=true, "
-            f"strict_mode=false, parallel=true, auto_detect=false, max_line_size=16777216)")
+            f"strict_mode=false, parallel=false, auto_detect=false, max_line_size=16777216)")
 
 
 def csv_batches(path: Path, *, delimiter: str, skip_rows: int, ncols: int) -> pa.RecordBatchReader:

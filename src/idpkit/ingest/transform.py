@@ -16,18 +16,36 @@ _COUNT_OK = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
 _THOUSANDS = r"^[-+]?[0-9]{1,3}([,.][0-9]{3})+$"
 
 
+_PLACEHOLDER_TEXT = "|" + "|".join(sorted(p for p in PLACEHOLDERS if "|" not in p)) + "|"
+
+
+def is_placeholder(s: ir.StringValue) -> ir.BooleanValue:
+    """Whether trimmed text is a placeholder. One substring search in a constant, not an IN list:
+    engines turn long IN lists into joins, which cost a pass over the rows each."""
+    return (s.length() <= 16) & ~s.contains("|") & \
+        ibis.literal(_PLACEHOLDER_TEXT).contains(ibis.literal("|") + s.lower() + ibis.literal("|"))
+
+
 def clean_text(col: ir.StringValue) -> ir.StringValue:
     """Trimmed text; placeholders ("n/a", "-", "Not available"…) become missing."""
     s = col.strip()
-    return ibis.cases((s.isnull() | s.lower().isin(sorted(PLACEHOLDERS)), NULL_STR), else_=s)
+    return ibis.cases((s.isnull() | is_placeholder(s), NULL_STR), else_=s)
 
 
-def parse_count(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValue]:
+def parse_count(col: ir.StringValue, *, try_cast: bool = False
+                ) -> tuple[ir.FloatingValue, ir.BooleanValue]:
     """Text -> number, and whether the cell held something that is not a number.
 
     Accepts thousands separators (``1,234``, ``1.234``, ``1 234``) and decimal commas; regex-guarded
-    so no backend ever raises on a bad cell.
+    so no backend ever raises on a bad cell. Where the backend has a TRY_CAST (DuckDB), plain
+    numbers — nearly all cells — take that fast path and only the rest go through the regexes.
     """
+    if try_cast:
+        fast = col.try_cast("float64")
+        good = fast.notnull() & ~fast.isnan() & ~fast.isinf() & ~col.contains("_")
+        slow_value, slow_bad = parse_count(col)
+        return (ibis.cases((good, fast), else_=slow_value),
+                ibis.cases((good, ibis.literal(False)), else_=slow_bad))
     s = clean_text(col)
     compact = s.re_replace("[\\s\u00a0\u202f']", "")
     normal = ibis.cases((compact.re_search(_THOUSANDS), compact.re_replace(r"[,.]", "")),
@@ -43,6 +61,18 @@ def key_text(col: ir.StringValue | None) -> ir.StringValue:
     if col is None:
         return ibis.literal("")
     return clean_text(col).fill_null("")
+
+
+KEY_SEP = "\u241f"  # a character that does not occur in exports, joining cells into one key
+
+
+def row_key(cols: list[ir.StringValue], *, clean: bool = False) -> ir.StringValue:
+    """Several text cells as one join/partition key (one hash instead of many)."""
+    parts = [key_text(c) if clean else c.fill_null("\u2400") for c in cols]  # \u2400: NULL_KEY
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + ibis.literal(KEY_SEP) + p
+    return out
 
 
 def parse_decimal(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValue]:

@@ -28,6 +28,7 @@ class Backend(ABC):
 
     name: str
     dialect: str
+    has_try_cast: bool = False  # TRY_CAST available: a fast path for parsing numbers
 
     def __init__(self, con: ibis.BaseBackend) -> None:
         self.ibis = con
@@ -70,6 +71,7 @@ class Backend(ABC):
 class DuckDBBackend(Backend):
     name = "duckdb"
     dialect = "duckdb"
+    has_try_cast = True
 
     def __init__(self, path: str) -> None:
         self.path = path

@@ -1,0 +1,384 @@
+"""Property tests (Hypothesis) for the parsers every import goes through.
+
+Whatever text a cell holds, the parsers must not raise: HXL tags, dates, rounds, causes, site types
+and counts map to a value, a missing value, or a finding, never to a crash. ``open_source`` on any
+bytes either opens the file or raises an :class:`~idpkit.errors.IdpkitError`. An end-to-end property
+ingests small generated CSVs into a fresh DuckDB warehouse and checks that every non-blank row is
+counted once, as accepted or quarantined.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from idpkit.errors import IdpkitError, NoDataFoundError
+from idpkit.ingest.hxl import Tag, looks_like_hxl_row, parse_tag
+from idpkit.ingest.normalise import (EXCEL_EPOCH, normalise_cause, normalise_round,
+                                     normalise_site_type, parse_dates)
+from idpkit.ingest.readers import SourceFile, open_source
+from idpkit.ingest.transform import parse_count
+from idpkit.model.vocabulary import CAUSES, HAZARDS, SITE_TYPES
+
+FAST = settings(max_examples=300, deadline=None)
+SLOW = settings(max_examples=40, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+# Text as found in cells: anything, with the characters exports are full of made likely.
+cell_text = st.one_of(
+    st.text(),
+    st.text(alphabet=st.sampled_from(list("0123456789 ,.-+/#:;'\"=()abcdefxyzNAÉé\t\u00a0\u202f")),
+            max_size=20),
+)
+
+# ---------------------------------------------------------------------------------------------
+# HXL
+
+_WORD = re.compile(r"[a-z0-9_]+")
+
+
+@FAST
+@given(cell_text)
+@example("#")
+@example("#+")
+@example("  # AFFECTED + IDPs +Ind ")
+@example("#İstanbul+ǅ")
+@example("#\u0130\u212a+\u00df")
+def test_parse_tag_never_raises(text):
+    tag = parse_tag(text)
+    assert tag is None or isinstance(tag, Tag)
+    if tag is not None:
+        assert tag.hashtag == tag.hashtag.lower()
+        assert _WORD.fullmatch(tag.hashtag), tag
+        assert all(_WORD.fullmatch(a) for a in tag.attributes), tag
+        assert tag.raw == text
+        again = parse_tag(str(tag))  # the printed form parses back to the same tag
+        assert again is not None
+        assert (again.hashtag, again.attributes) == (tag.hashtag, tag.attributes)
+    if "#" not in text:
+        assert tag is None
+
+
+@FAST
+@given(st.from_regex(r"\s*#\s*[A-Za-z][A-Za-z0-9_]{0,11}(\s*\+\s*[A-Za-z0-9_]{1,10}){0,4}\s*",
+                     fullmatch=True))
+def test_well_formed_tags_parse(text):
+    tag = parse_tag(text)
+    assert tag is not None
+    n_attrs = len({a.lower() for a in re.findall(r"\+\s*([A-Za-z0-9_]+)", text)})
+    assert len(tag.attributes) <= n_attrs  # synonyms may merge, never invent
+
+
+@FAST
+@given(st.lists(st.one_of(st.none(), cell_text, st.integers(), st.floats(), st.booleans(),
+                          st.dates()), max_size=30))
+def test_looks_like_hxl_row_never_raises(cells):
+    assert looks_like_hxl_row(cells) in (True, False)
+
+
+def test_looks_like_hxl_row_examples():
+    assert looks_like_hxl_row(["#adm1+code", "#affected+idps+ind", None, ""])
+    assert not looks_like_hxl_row(["#adm1+code", "Borno", "1200"])
+    assert not looks_like_hxl_row(["#adm1+code"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+LOW, HIGH = date(1950, 1, 1), date(2100, 12, 31)
+
+
+@FAST
+@given(st.lists(cell_text, max_size=20))
+@example(["jan 5000"])
+@example(["Jul 2101", "Jul 1949"])
+@example(["31/12/99999"])
+@example(["٣١/١٢/٢٠٢٠"])  # Arabic-Indic digits
+@example(["99999", "00000", "18263"])
+@example(["1 Sept 2021", "sept 3 2021", "mars 2020", "29 feb 2021"])
+def test_parse_dates_never_raises_and_stays_in_range(values):
+    mapping, ambiguous = parse_dates(values)
+    assert isinstance(ambiguous, bool)
+    assert set(mapping) == set(values)
+    for text, d in mapping.items():
+        assert d is None or (isinstance(d, date) and LOW <= d <= HIGH), (text, d)
+
+
+@FAST
+@given(st.dates(min_value=LOW, max_value=HIGH), st.sampled_from(["", "T00:00:00", " 13:45",
+                                                                  "T08:30:00Z", "T23:59:59.123+03:00"]))
+def test_iso_dates_round_trip(d, suffix):
+    text = d.isoformat() + suffix
+    mapping, ambiguous = parse_dates([text, " " + text + " "])
+    assert mapping[text] == d
+    assert mapping[" " + text + " "] == d
+    assert not ambiguous
+
+
+@FAST
+@given(st.dates(min_value=LOW, max_value=HIGH), st.sampled_from(["", ".0", ".5", ".999"]))
+def test_excel_serials_round_trip(d, frac):
+    serial = (d - EXCEL_EPOCH).days
+    assert EXCEL_EPOCH + timedelta(days=serial) == d
+    text = f"{serial}{frac}"
+    assert parse_dates([text])[0][text] == d
+
+
+@FAST
+@given(st.dates(min_value=LOW, max_value=HIGH))
+def test_day_first_dates_decided_by_column(d):
+    """A column with a day above 12 is read day-first throughout."""
+    texts = [f"{d.day:02d}/{d.month:02d}/{d.year}", "25/12/2020"]
+    mapping, ambiguous = parse_dates(texts)
+    assert mapping[texts[0]] == d and not ambiguous
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds, causes, site types
+
+
+@FAST
+@given(cell_text)
+@example("1" * 5000)
+@example("Round " + "9" * 4400)
+@example("r٣")
+def test_normalise_round_never_raises(text):
+    out = normalise_round(text)
+    assert out is None or (isinstance(out, str) and out == out.strip() and out)
+    if not text.strip():
+        assert out is None
+
+
+@FAST
+@given(st.integers(min_value=0, max_value=10**6),
+       st.sampled_from(["{}", "Round {}", "round {}", "R{}", "r {}", "Tour {}", "RND-{}", "#{}",
+                        "{}.0", " cycle_{} ", "Round 00{}"]))
+def test_normalise_round_numbers(n, fmt):
+    assert normalise_round(fmt.format(n)) == str(n)
+
+
+@FAST
+@given(cell_text)
+@example("Conflict; Natural disaster")
+@example("flood / conflit et sécheresse")
+@example(";;;")
+@example("")
+def test_normalise_cause_never_raises(text):
+    cause, hazard, detail, multi = normalise_cause(text)
+    assert cause in CAUSES
+    assert hazard is None or hazard in HAZARDS
+    assert detail is None or isinstance(detail, str)
+    assert isinstance(multi, bool)
+    if multi:
+        assert cause == "other" and hazard is None
+
+
+def test_normalise_cause_examples():
+    assert normalise_cause("Conflict")[:2] == ("conflict", None)
+    assert normalise_cause("Inondations")[:2] == ("disaster", "flood")
+    assert normalise_cause("Conflict; Natural disaster")[0::3] == ("other", True)
+    assert normalise_cause("unknown")[0] == "unknown"
+
+
+@FAST
+@given(cell_text)
+def test_normalise_site_type_never_raises(text):
+    assert normalise_site_type(text) in SITE_TYPES
+
+
+# ---------------------------------------------------------------------------------------------
+# open_source on any bytes
+
+_PREFIXES = [b"", b"PK\x03\x04", b"PK\x05\x06", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\xef\xbb\xbf",
+             b"\xff\xfe", b"\xfe\xff", b"{", b"[", b'{"result": [', b"a,b,c\n", b"#adm1+code,",
+             b'"', b"\r\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_PREFIXES), st.binary(max_size=3000),
+       st.sampled_from([".csv", ".json", ".xlsx", ".txt", ""]))
+@example(b"[" * 50_000, b"", ".json")  # deeper than the JSON parser's recursion limit
+@example(b"[" + b"1" * 5000 + b"]", b"", ".json")  # an integer too long for int()
+@example(b'a,"' + b"x" * 200_000 + b'"\n', b"1,2\n", ".csv")  # a field above csv's size limit
+@example(b"\xff\xfe", "a,b\n\x00,1\n".encode("utf-16-le"), ".csv")  # NUL inside UTF-16 text
+@example(b"", "é,ü\n".encode("utf-16-be") * 3, ".csv")
+def test_open_source_any_bytes(prefix, body, suffix):
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"upload{suffix}"
+        p.write_bytes(prefix + body)
+        try:
+            src = open_source(p)
+        except IdpkitError as exc:
+            assert str(exc) and "\n" not in str(exc)
+            return
+        try:
+            assert isinstance(src, SourceFile)
+            assert src.kind in ("xlsx", "csv", "json")
+            assert src.sheets
+        finally:
+            src.cleanup()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(cell_text, min_size=1, max_size=5), min_size=1, max_size=8),
+       st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16", "utf-16-le"]),
+       st.sampled_from([",", ";", "\t"]))
+def test_open_source_any_csv(rows, encoding, delimiter):
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter).writerows(rows)
+    try:
+        data = buf.getvalue().encode(encoding)
+    except UnicodeEncodeError:
+        assume(False)
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "rows.csv"
+        p.write_bytes(data)
+        try:
+            open_source(p).cleanup()
+        except IdpkitError as exc:
+            assert "\n" not in str(exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Counts, evaluated by the engine
+
+PLACEHOLDER_TEXTS = ["n/a", "N/A", " n/a ", "-", "--", "Not available", "NOT AVAILABLE", "na", "",
+                     "   ", "#N/A", "none", "null"]
+
+
+def _parse_counts(texts: list[str | None]) -> pd.DataFrame:
+    con = ibis.duckdb.connect()
+    try:
+        t = ibis.memtable(pd.DataFrame({"i": range(len(texts)), "s": pd.Series(texts, dtype=object)}),
+                          schema={"i": "int64", "s": "string"})
+        v, bad = parse_count(t.s)
+        return con.execute(t.select("i", "s", v=v, bad=bad).order_by("i"))
+    finally:
+        con.disconnect()
+
+
+number_text = st.one_of(
+    st.integers(min_value=-10**12, max_value=10**12).map(str),
+    st.integers(min_value=-10**12, max_value=10**12).map(lambda n: f"{n:,}"),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.from_regex(r"[-+]?[0-9]{0,6}([.,][0-9]{0,4})?([eE][-+]?[0-9]{1,4})?", fullmatch=True),
+    st.from_regex(r"[0-9]{1,3}([ .,'\u00a0\u202f][0-9]{3}){1,3}", fullmatch=True),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), cell_text, number_text, st.sampled_from(PLACEHOLDER_TEXTS)),
+                min_size=1, max_size=40))
+@example(["1e999", "-1e999", "1e-999", "9" * 400, "1.e5", ".5", "+.5e-3", "5.", "+", ".", "e5"])
+@example(["\x00", "1\x002", "\ud7ff", "١٢٣", "１２３"])
+def test_parse_count_never_errors(texts):
+    df = _parse_counts(texts)
+    assert len(df) == len(texts)
+    for row in df.itertuples():
+        bad = bool(row.bad)
+        if pd.isna(row.s) or row.s.strip().lower() in ("", "n/a", "-", "not available"):
+            assert pd.isna(row.v) and not bad, row
+        if not pd.isna(row.v):
+            assert not bad, row
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=-10**15, max_value=10**15), min_size=1, max_size=30),
+       st.booleans())
+def test_parse_count_integers(ns, separators):
+    texts = [f"{n:,}" if separators else str(n) for n in ns]
+    df = _parse_counts(texts)
+    assert df.v.tolist() == [float(n) for n in ns], list(zip(texts, df.v))
+    assert not df.bad.any()
+
+
+def test_parse_count_placeholders_and_examples():
+    df = _parse_counts(PLACEHOLDER_TEXTS + [None])
+    assert df.v.isna().all() and not df.bad.any()
+    df = _parse_counts(["1 234", "1\u00a0234", "1.234.567", "12,5", "approx 200", "1,2,3", "-7"])
+    assert df.v.tolist()[:4] == [1234.0, 1234.0, 1234567.0, 12.5]
+    assert pd.isna(df.v[4]) and df.bad[4]
+    assert pd.isna(df.v[5]) and df.bad[5]
+    assert df.v[6] == -7.0 and not df.bad[6]
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end: small generated CSVs into a fresh DuckDB warehouse
+
+HEADER = ["Admin 1 Pcode", "IDP individuals", "Reporting date"]
+HXL = ["#adm1+code", "#affected+idps+ind", "#date+reported"]
+
+pcode_cell = st.one_of(st.sampled_from(["NG008", "NG002", "ng008", " NG036 ", "NG999", "XX001", ""]),
+                       cell_text)
+count_cell = st.one_of(number_text, st.integers(-500, -1).map(str), st.sampled_from(PLACEHOLDER_TEXTS),
+                       cell_text)
+date_cell = st.one_of(st.dates(min_value=date(2015, 1, 1), max_value=date(2025, 12, 31)).map(str),
+                      st.sampled_from(["31/03/2024", "45382", "Mar 2024", "", "n/a", "2024-02-30"]),
+                      cell_text)
+data_rows = st.lists(st.tuples(pcode_cell, count_cell, date_cell), min_size=1, max_size=12)
+
+
+@pytest.fixture(scope="module")
+def template_warehouse(tmp_path_factory) -> Path:
+    """An empty DuckDB warehouse with the embedded gazetteer loaded, copied for each example."""
+    from idpkit.warehouse import connect
+    from idpkit.warehouse.areas import ensure_gazetteer
+
+    path = tmp_path_factory.mktemp("template") / "template.duckdb"
+    with connect(str(path)) as wh:
+        ensure_gazetteer(wh)
+    return path
+
+
+def _blank(cell: str) -> bool:
+    return cell.strip(" \t\r\n\v\f") == ""
+
+
+@SLOW
+@given(rows=data_rows, blank_lines=st.lists(st.integers(0, 12), max_size=3))
+@example(rows=[("NG008", "0", "31/03/2024"), ("NG008", "\n\u00b1J", "")], blank_lines=[])  # quoted line break
+@example(rows=[("", " ", "\t")], blank_lines=[0, 1])  # nothing but blank rows
+@example(rows=[("NG008", "1,234", "2024-03-31"), ("NG008", "1,234", "2024-03-31")], blank_lines=[1])
+def test_ingest_counts_every_row_once(template_warehouse, rows, blank_lines):
+    from idpkit.ingest.pipeline import ingest_file
+    from idpkit.warehouse import connect
+
+    rows = [list(r) for r in rows]
+    for i in sorted(blank_lines, reverse=True):
+        rows.insert(min(i, len(rows)), ["", "", ""])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(HEADER)
+    w.writerow(HXL)
+    w.writerows(rows)
+    expected = sum(1 for r in rows if not all(_blank(c) for c in r))
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "generated.csv"
+        p.write_text(buf.getvalue(), encoding="utf-8")
+        db = Path(d) / "w.duckdb"
+        shutil.copy(template_warehouse, db)
+        with connect(str(db)) as wh:
+            if expected == 0:
+                with pytest.raises(NoDataFoundError):
+                    ingest_file(wh, p)
+                return
+            r = ingest_file(wh, p)
+            assert r.status == "imported"
+            assert r.rows_read == r.rows_accepted + r.rows_quarantined == expected, (
+                r.rows_read, r.rows_accepted, r.rows_quarantined, expected)
+            n = {t: int(wh.table(t).count().execute())
+                 for t in ("datasets", "quarantine", "observations")}
+        assert n["datasets"] == 1
+        assert n["quarantine"] == r.rows_quarantined
+        assert n["observations"] == r.observations <= r.rows_accepted
