@@ -301,24 +301,26 @@ class _Import:
             table = grid_to_arrow(sheet.rows, layout.data_start, layout.ncols)
             self.wh.backend.load_arrow(name, table)
         else:
-            sql = csv_select_sql(self.source.utf8_path, delimiter=self.source.delimiter or ",",
-                                 skip_rows=layout.data_start, ncols=layout.ncols)
+            cols = [f"c{j}" for j in range(layout.ncols)]
+            native = csv_select_sql(self.source.utf8_path, delimiter=self.source.delimiter or ",",
+                                    skip_rows=layout.data_start, ncols=layout.ncols,
+                                    row_numbers=False)
             try:
-                if not self.wh.backend.stage_csv(name, sql):
-                    self.wh.backend.load_arrow(name, csv_batches(
-                        self.source.utf8_path, delimiter=self.source.delimiter or ",",
-                        skip_rows=layout.data_start, ncols=layout.ncols))
+                if self.wh.backend.stage_csv(name, native, first_row=layout.data_start + 1,
+                                             columns=cols):
+                    return self.wh.table(name)
+                self.wh.backend.load_arrow(name, csv_batches(
+                    self.source.utf8_path, delimiter=self.source.delimiter or ",",
+                    skip_rows=layout.data_start, ncols=layout.ncols))
             except IdpkitError:
                 raise
             except Exception as exc:  # the CSV parser's own message names the line
                 msg = str(exc).splitlines()[0][:300]
                 raise IdpkitError(f"cannot parse CSV: {msg}", location=str(self.path)) from None
-        t = self.wh.table(name)
-        # blank rows are not data rows (the CSV reader gives NULL for empty cells)
-        cols = [f"c{j}" for j in range(layout.ncols)]
-        if cols and self.source.kind == "csv":
-            t = self._materialize(t.filter(ibis.coalesce(*[t[c] for c in cols]).notnull()))
-        return t
+            t = self.wh.table(name)
+            # blank rows are not data rows (the CSV reader gives NULL for empty cells)
+            return self._materialize(t.filter(ibis.coalesce(*[t[c] for c in cols]).notnull()))
+        return self.wh.table(name)
 
     # ------------------------------------------------------------------ wide
     def _col(self, t: ir.Table, plan: ColumnPlan, role: str) -> ir.StringValue | None:
@@ -544,11 +546,17 @@ class _Import:
         if cc is not None:
             issue(w._multi, "multiple-causes", cc.header, w[f"c{cc.index}"],
                   ibis.literal("several causes in one cell: ") + w[f"c{cc.index}"])
-        # duplicates: identical in every cell to an earlier row (one text key, one window pass)
+        # duplicates: identical in every cell to an earlier row. Candidates first, by a 64-bit hash
+        # where the engine has one (a cheap aggregate), then the exact check on those rows only.
         raw_cols = [f"c{j}" for j in range(self.layout.ncols)]
         key = row_key([w[c] for c in raw_cols])
-        win = ibis.window(group_by=key, order_by=w._row)
-        d = w.mutate(_dup=ibis.row_number().over(win), _first=w._row.min().over(win))
+        h = key.hash() if self.wh.backend.has_try_cast else key
+        wk = w.mutate(_h=h)
+        cand = wk.group_by("_h").aggregate(_n=wk.count()).filter(lambda g: g._n > 1)
+        sub = wk.filter(wk._h.isin(cand._h))
+        skey = row_key([sub[c] for c in raw_cols])
+        win = ibis.window(group_by=skey, order_by=sub._row)
+        d = sub.mutate(_dup=ibis.row_number().over(win), _first=sub._row.min().over(win))
         d = d.filter(d._dup > 0)
         parts.append(d.select(row=d._row, column_name=ibis.literal(None, "string"),
                               value=NULL_STR, code=ibis.literal("duplicate-row"),

@@ -362,7 +362,8 @@ def grid_to_arrow(rows: list[list[object]], start: int, ncols: int, sheet_row_of
     return pa.table(data)
 
 
-def csv_select_sql(path: Path, *, delimiter: str, skip_rows: int, ncols: int) -> str:
+def csv_select_sql(path: Path, *, delimiter: str, skip_rows: int, ncols: int,
+                   row_numbers: bool = True) -> str:
     """DuckDB SQL reading a UTF-8 CSV as text columns ``c0..cN`` plus ``_row`` (row numbers as the
     user sees them: ``skip_rows`` lines above the data). One CSV parser for every backend: DuckDB's,
     which pads short rows instead of dropping them. Not ``parallel``: DuckDB cannot combine it with
@@ -371,7 +372,8 @@ def csv_select_sql(path: Path, *, delimiter: str, skip_rows: int, ncols: int) ->
     cols = ", ".join(f"'c{j}': 'VARCHAR'" for j in range(ncols))
     delim = delimiter.replace("'", "''")
     p = str(path).replace("'", "''")
-    return (f"SELECT (row_number() OVER () + {skip_rows})::BIGINT AS _row, * "
+    rows = f"(row_number() OVER () + {skip_rows})::BIGINT AS _row, " if row_numbers else ""
+    return (f"SELECT {rows}* "
             f"FROM read_csv('{p}', delim='{delim}', quote='\"', escape='\"', header=false, "
             f"skip={skip_rows}, columns={{{cols}}}, all_varchar=true, null_padding=true, "
             f"strict_mode=false, parallel=false, auto_detect=false, max_line_size=16777216)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,7 +72,11 @@ class Warehouse:
             statements.append(f'INSERT INTO "{table_name}" ({cols}) {self.backend.sql(expr)}')
         with self.backend.transaction() as execute:
             for i, sql in enumerate(statements):
+                t0 = time.perf_counter()
                 execute(sql)
+                if os.environ.get("IDPKIT_PROFILE"):
+                    print(f"[profile] insert {time.perf_counter() - t0:7.2f}s {sql[:40]}",
+                          file=sys.stderr)
                 if i == 0:
                     _fault_point()
 
