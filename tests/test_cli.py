@@ -1,0 +1,56 @@
+"""The command line: exit codes, exact CSV header of `summary`, reports in three formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DTM = Path(__file__).parent / "fixtures" / "dtm"
+
+
+def idpkit(*args: str, db: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from idpkit.cli.app import main; main()",
+                           *args, "--db", db], capture_output=True, text=True, timeout=600)
+
+
+def test_ingest_summary_validate(tmp_path):
+    db = str(tmp_path / "w.duckdb")
+    report = tmp_path / "report.html"
+    r = idpkit("ingest", str(DTM / "nigeria_baseline_assessment_round_38.xlsx"), "--report",
+               str(report), "--source", "IOM DTM", db=db)
+    assert r.returncode == 0, r.stderr
+    assert "790 rows read" in r.stdout
+    page = report.read_text(encoding="utf-8")
+    assert "tag-contradicts-values" in page and "<table" in page
+
+    s = idpkit("summary", "--format", "csv", db=db)
+    assert s.returncode == 0, s.stderr
+    rows = list(csv.reader(io.StringIO(s.stdout)))
+    assert rows[0] == ["dataset", "adm1_pcode", "adm1_name", "population_group", "unit", "value"]
+    by_state = {(x[1], x[4]): x for x in rows[1:]}
+    assert by_state[("NG002", "individuals")][2] == "Adamawa"
+    assert int(by_state[("NG002", "individuals")][5]) > 0
+
+    # dry run on a file with an error row: exit 1, JSON names row, column and value
+    bad = tmp_path / "bad.csv"
+    bad.write_text("State Pcode,IDP individuals,Reporting date\n#adm1+code,#affected+idps+ind,#date+reported\n"
+                   "NG002,120,2024-01-31\nNG008,approx 200,2024-01-31\n", encoding="utf-8")
+    v = idpkit("validate", str(bad), "--format", "json", db=db)
+    assert v.returncode == 1
+    doc = json.loads(v.stdout)
+    issue = next(i for i in doc["tasks"][0]["issues"] if i["code"] == "non-numeric-count")
+    assert (issue["row"], issue["column"], issue["value"]) == (4, "IDP individuals", "approx 200")
+    assert doc["tasks"][0]["stats"]["rows_quarantined"] == 1
+    # validate changed nothing
+    s2 = idpkit("summary", "--format", "csv", db=db)
+    assert s2.stdout == s.stdout
+
+
+def test_errors_are_one_line(tmp_path):
+    r = idpkit("ingest", str(tmp_path / "missing.csv"), db=str(tmp_path / "w.duckdb"))
+    assert r.returncode != 0
+    assert r.stderr.strip().startswith("Error:") and "Traceback" not in r.stderr
