@@ -27,12 +27,13 @@ from idpkit.errors import IdpkitError, NoDataFoundError
 from idpkit.ingest.hxl import Tag, looks_like_hxl_row, parse_tag
 from idpkit.ingest.normalise import (EXCEL_EPOCH, normalise_cause, normalise_round,
                                      normalise_site_type, parse_dates)
+from idpkit.ingest.profile import ColumnProfile
 from idpkit.ingest.readers import SourceFile, open_source
 from idpkit.ingest.transform import parse_count
 from idpkit.model.vocabulary import CAUSES, HAZARDS, SITE_TYPES
 
 FAST = settings(max_examples=300, deadline=None)
-SLOW = settings(max_examples=40, deadline=None,
+SLOW = settings(max_examples=25, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 # Text as found in cells: anything, with the characters exports are full of made likely.
@@ -321,8 +322,8 @@ HXL = ["#adm1+code", "#affected+idps+ind", "#date+reported"]
 
 pcode_cell = st.one_of(st.sampled_from(["NG008", "NG002", "ng008", " NG036 ", "NG999", "XX001", ""]),
                        cell_text)
-count_cell = st.one_of(number_text, st.integers(-500, -1).map(str), st.sampled_from(PLACEHOLDER_TEXTS),
-                       cell_text)
+count_cell = st.one_of(number_text, st.integers(0, 10**6).map(str), st.integers(-500, -1).map(str),
+                       st.sampled_from(PLACEHOLDER_TEXTS), cell_text)
 date_cell = st.one_of(st.dates(min_value=date(2015, 1, 1), max_value=date(2025, 12, 31)).map(str),
                       st.sampled_from(["31/03/2024", "45382", "Mar 2024", "", "n/a", "2024-02-30"]),
                       cell_text)
@@ -350,6 +351,9 @@ def _blank(cell: str) -> bool:
 @example(rows=[("NG008", "0", "31/03/2024"), ("NG008", "\n\u00b1J", "")], blank_lines=[])  # quoted line break
 @example(rows=[("", " ", "\t")], blank_lines=[0, 1])  # nothing but blank rows
 @example(rows=[("NG008", "1,234", "2024-03-31"), ("NG008", "1,234", "2024-03-31")], blank_lines=[1])
+@example(rows=[("NG008", "many", "2024-03-31")] * 3 + [("NG002", "few", "2024-03-31")] * 3,
+         blank_lines=[])  # the count column holds no numbers
+@example(rows=[("NG008", "5", "2024-03-31"), ("\u00ae\rv", "7", "0..0")], blank_lines=[])
 def test_ingest_counts_every_row_once(template_warehouse, rows, blank_lines):
     from idpkit.ingest.pipeline import ingest_file
     from idpkit.warehouse import connect
@@ -358,11 +362,13 @@ def test_ingest_counts_every_row_once(template_warehouse, rows, blank_lines):
     for i in sorted(blank_lines, reverse=True):
         rows.insert(min(i, len(rows)), ["", "", ""])
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf)  # CRLF, so cells holding \r or \n are quoted
     w.writerow(HEADER)
     w.writerow(HXL)
     w.writerows(rows)
     expected = sum(1 for r in rows if not all(_blank(c) for c in r))
+    counts = ColumnProfile([r[1].strip() or None for r in rows])
+    no_numbers = counts.n >= 5 and counts.numeric < 0.5  # the count column is not read as counts
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "generated.csv"
         p.write_text(buf.getvalue(), encoding="utf-8")
@@ -373,7 +379,12 @@ def test_ingest_counts_every_row_once(template_warehouse, rows, blank_lines):
                 with pytest.raises(NoDataFoundError):
                     ingest_file(wh, p)
                 return
-            r = ingest_file(wh, p)
+            try:
+                r = ingest_file(wh, p)
+            except NoDataFoundError:
+                assert no_numbers  # the only count column holds no numbers: nothing to import
+                assert int(wh.table("datasets").count().execute()) == 0
+                return
             assert r.status == "imported"
             assert r.rows_read == r.rows_accepted + r.rows_quarantined == expected, (
                 r.rows_read, r.rows_accepted, r.rows_quarantined, expected)

@@ -8,6 +8,8 @@ results joined back onto every row by the engine.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -35,6 +37,24 @@ class ResolvedArea:
     findings: list[AreaFinding] = field(default_factory=list)
 
 
+def country_of_code(gaz: Gazetteer, code: str) -> str | None:
+    """The country a P-code belongs to: known code, repaired code, or its letter prefix."""
+    c = normalise_pcode(code)
+    a = gaz.known(c)
+    if a is None:
+        fixed = repair_pcode(gaz, c, None)
+        a = gaz.known(fixed) if fixed else None
+    if a is not None and a.iso3:
+        return a.iso3
+    m = re.match(r"[A-Z]+", c)
+    prefix = m.group(0) if m else ""
+    if prefix in gaz.iso3s:
+        return prefix
+    if prefix[:2] in gaz.iso2_to_iso3:
+        return gaz.iso2_to_iso3[prefix[:2]]
+    return None
+
+
 def _iso3_from(gaz: Gazetteer, code: str | None) -> str | None:
     if not code:
         return None
@@ -55,17 +75,19 @@ class AreaResolver:
         self._names: dict[tuple, tuple[str | None, float]] = {}
 
     def guess_country(self, combos: pd.DataFrame) -> str | None:
+        """The country most of the file's codes (or admin-1 names) belong to: a vote, so the
+        order in which an engine returns distinct values never changes the answer."""
         p = self.prefix
+        votes: Counter[str] = Counter()
         for level in LEVELS:
             col = f"{p}adm{level}_pcode"
             if col in combos:
-                for v in combos[col].dropna().unique()[:200]:
-                    a = self.gaz.known(normalise_pcode(v))
-                    if a and a.iso3:
-                        return a.iso3
-                    fixed = repair_pcode(self.gaz, v, None)
-                    if fixed and self.gaz.known(fixed).iso3:
-                        return self.gaz.known(fixed).iso3
+                for v in combos[col].dropna().unique()[:500]:
+                    iso = country_of_code(self.gaz, v)
+                    if iso:
+                        votes[iso] += 1
+        if votes:
+            return max(sorted(votes), key=lambda k: votes[k])
         col = f"{p}adm1_name"
         if col in combos:
             return infer_country(self.gaz, [str(v) for v in combos[col].dropna().unique()])
@@ -86,8 +108,8 @@ class AreaResolver:
     def resolve(self, row: dict[str, str | None], iso3_hint: str | None) -> ResolvedArea:
         p, gaz = self.prefix, self.gaz
         out = ResolvedArea()
-        iso3 = _iso3_from(gaz, row.get("country_code")) if not p else None
-        iso3 = iso3 or iso3_hint
+        explicit = _iso3_from(gaz, row.get("country_code")) if not p else None
+        iso3 = explicit or iso3_hint
         given_level = None
         codes: dict[int, str | None] = {}
         from_code: dict[int, bool] = {}
@@ -106,7 +128,8 @@ class AreaResolver:
                     iso3 = iso3 or known.iso3
                 else:
                     fixed = repair_pcode(gaz, code, iso3)
-                    country = iso3 or (gaz.known(fixed).iso3 if fixed else None)
+                    country = (gaz.known(fixed).iso3 if fixed else None) or \
+                        country_of_code(gaz, code) or iso3
                     if fixed is not None:
                         resolved = fixed
                         iso3 = iso3 or country
@@ -156,7 +179,8 @@ class AreaResolver:
                 if not codes.get(level):
                     codes[level] = gaz.ancestor(codes[finest], level) or self._by_prefix(
                         codes[finest], level)
-            iso3 = iso3 or (gaz.known(codes[finest]).iso3 if gaz.known(codes[finest]) else None)
+            found = gaz.known(codes[finest]).iso3 if gaz.known(codes[finest]) else None
+            iso3 = explicit or found or iso3  # the codes' own country beats a file-wide guess
         if given_level is not None and finest is None and gaz.covers(iso3, 1) and \
                 not any(f.code == "unknown-pcode" for f in out.findings):
             role = next(r for lv in LEVELS for r in (f"{p}adm{lv}_pcode", f"{p}adm{lv}_name")

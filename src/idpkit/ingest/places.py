@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import pycountry
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
@@ -102,16 +103,30 @@ def repair_pcode(gaz: Gazetteer, code: str, iso3: str | None) -> str | None:
     if not m:
         return None
     prefix, rest = m.groups()
+    # 1. the code's own prefix names a country (ISO2 where the COD uses ISO3, or the reverse)
+    own: set[str] = set()
+    if len(prefix) == 2:
+        if prefix in gaz.iso2_to_iso3:
+            own.add(gaz.iso2_to_iso3[prefix] + rest)
+        country = pycountry.countries.get(alpha_2=prefix)
+        if country is not None:
+            own.add(country.alpha_3 + rest)
+    elif len(prefix) == 3:
+        for iso2, i3 in gaz.iso2_to_iso3.items():
+            if i3 == prefix:
+                own.add(iso2 + rest)
+    found = sorted(x for x in own if x in gaz.by_pcode and x != c)
+    if len(found) == 1:
+        return found[0]
+    if own and any(x[:3] in gaz.iso3s or x[:2] in gaz.iso2_to_iso3 for x in own):
+        return None
+    # 2. otherwise, the country the file is about
     candidates = set()
     if iso3:
         candidates.add(iso3 + rest)
         for iso2, i3 in gaz.iso2_to_iso3.items():
             if i3 == iso3:
                 candidates.add(iso2 + rest)
-    if len(prefix) == 2 and prefix in gaz.iso2_to_iso3:
-        candidates.add(gaz.iso2_to_iso3[prefix] + rest)
-    if len(prefix) == 2:
-        candidates.update(i3 + rest for i3 in gaz.iso3s if i3.startswith(prefix))
     found = [x for x in candidates if x in gaz.by_pcode and x != c]
     return found[0] if len(found) == 1 else None
 

@@ -1,0 +1,134 @@
+"""Habits of real exports, each in a small file written here: French headers without HXL, a P-code
+tag over internal codes, parent mismatches, mappings, causes, placeholders, DTM API JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from idpkit.ingest.mapping import Mapping
+from idpkit.ingest.pipeline import IngestOptions, ingest_file
+
+DTM = Path(__file__).parent / "fixtures" / "dtm"
+
+
+def _obs(wh, dataset_id: str):
+    o = wh.table("observations")
+    return o.filter(o.dataset_id == dataset_id).execute()
+
+
+def _issues(wh, dataset_id: str):
+    i = wh.table("issues")
+    return i.filter(i.dataset_id == dataset_id).execute()
+
+
+def test_french_headers_without_hxl(wh, tmp_path):
+    f = tmp_path / "tchad_pdi.csv"
+    f.write_text(
+        "Région;Code Région;Département;Pcode Département;Nombre de PDI (individus);Ménages PDI;"
+        "Date de collecte;Raison du déplacement\n"
+        "Lac;TCD07;Mamdi;TCD0704;1 250;250;15/03/2022;Conflit\n"
+        "Lac;TCD07;Fouli;TCD0701;n/a;-;15/03/2022;Inondation\n"
+        "Lac;TCD07;Kaya;TCD0703;300;60;15/03/2022;\"Conflit; Inondation\"\n",
+        encoding="cp1252")
+    r = ingest_file(wh, f)
+    assert r.rows_read == 3 and r.rows_quarantined == 0
+    o = _obs(wh, r.dataset_id)
+    tot = o[(o.sex == "all") & (o.unit == "individuals")]
+    assert tot.value.sum() == 1550  # "1 250" read with its thousands space; "n/a" is missing, not 0
+    assert set(tot.adm2_pcode) == {"TCD0704", "TCD0703"}
+    assert tot.set_index("adm2_pcode").cause.to_dict() == {"TCD0704": "conflict", "TCD0703": "other"}
+    assert str(o.reporting_date.iloc[0])[:10] == "2022-03-15"
+    codes = set(_issues(wh, r.dataset_id).code)
+    assert "multiple-causes" in codes and "no-values" in codes
+
+
+def test_pcode_tag_over_internal_codes(wh, tmp_path):
+    f = tmp_path / "internal.csv"
+    f.write_text("Province ID,Province code,IDPs,Date\n#adm1+code,,#affected+idps+ind,#date+reported\n"
+                 "17,AF17,100,2023-01-31\n18,AF18,200,2023-01-31\n19,AF19,300,2023-01-31\n"
+                 "20,AF20,50,2023-01-31\n21,AF21,60,2023-01-31\n", encoding="utf-8")
+    r = ingest_file(wh, f)
+    o = _obs(wh, r.dataset_id)
+    assert sorted(o.adm1_pcode) == ["AF17", "AF18", "AF19", "AF20", "AF21"]
+    assert ("tag-contradicts-values", "warning") in r.issue_counts
+
+
+def test_unknown_and_mismatched_pcodes(wh, tmp_path):
+    f = tmp_path / "codes.csv"
+    f.write_text("adm1,adm2,idps,date\n#adm1+code,#adm2+code,#affected+idps+ind,#date+reported\n"
+                 "NG002,NG002001,10,2021-07-30\n"   # fine
+                 "NG002,NG008001,20,2021-07-30\n"   # NG008001 belongs to NG008
+                 "NG002,NG0020O1,30,2021-07-30\n"   # letter O: unknown, nearest suggested
+                 "TD07,TD0704,40,2021-07-30\n",     # Chad ISO2 prefix: repaired
+                 encoding="utf-8")
+    r = ingest_file(wh, f)
+    assert r.rows_read == 4 and r.rows_quarantined == 2 and r.rows_accepted == 2
+    iss = _issues(wh, r.dataset_id)
+    by_row = {int(x.row): x for x in iss.itertuples() if x.row == x.row}
+    assert by_row[4].code == "pcode-parent-mismatch"
+    assert by_row[5].code == "unknown-pcode" and "NG002001" in by_row[5].message
+    assert by_row[6].code == "pcode-repaired"
+    o = _obs(wh, r.dataset_id)
+    assert set(o.adm2_pcode) == {"NG002001", "TCD0704"}
+    q = wh.table("quarantine").execute()
+    raw = json.loads(q[q.source_row == 5].raw.iloc[0])
+    assert raw["adm2"] == "NG0020O1"
+
+
+def test_mapping_overrides_guesses(wh, tmp_path):
+    f = tmp_path / "odd.csv"
+    f.write_text("where,how many,hh,when\nNG002,600,100,2021-07-30\nNG008,300,50,2021-07-30\n",
+                 encoding="utf-8")
+    m = tmp_path / "map.yml"
+    m.write_text("columns:\n  where: adm1_pcode\n  when: reporting_date\n"
+                 "  how many: {population_group: returnees, unit: individuals}\n"
+                 "  3: {population_group: returnees, unit: households}\n", encoding="utf-8")
+    r = ingest_file(wh, f, IngestOptions(mapping=Mapping.load(m)))
+    o = _obs(wh, r.dataset_id)
+    assert set(o.population_group) == {"returnees"}
+    assert o[o.unit == "individuals"].value.sum() == 900 and o[o.unit == "households"].value.sum() == 150
+
+
+def test_bad_mapping_is_a_clear_error(tmp_path):
+    from idpkit.errors import MappingError
+
+    m = tmp_path / "map.yml"
+    m.write_text("columns:\n  where: adm9_pcode\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="unknown role 'adm9_pcode'"):
+        Mapping.load(m)
+
+
+def test_dtm_api_json_equals_csv(wh, tmp_path):
+    with open(DTM / "dtm-api-v3-admin0-2-afg-hti-tcd.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if not r["id"].startswith("#")][:3000]
+    for r in rows:
+        r["numPresentIdpInd"] = int(r["numPresentIdpInd"]) if r["numPresentIdpInd"] else None
+    f = tmp_path / "api.json"
+    f.write_text(json.dumps({"isSuccess": True, "result": rows}), encoding="utf-8")
+    r = ingest_file(wh, f)
+    assert r.rows_read == 3000 and r.rows_quarantined == 0
+    o = _obs(wh, r.dataset_id)
+    t = o[(o.sex == "all") & (o.reported_level == 2)]
+    expected = sum(x["numPresentIdpInd"] or 0 for x in rows if x["adminLevel"] == "2")
+    assert t.value.sum() == expected
+
+
+def test_households_and_parts_checks(wh, tmp_path):
+    f = tmp_path / "parts.csv"
+    f.write_text("p,ind,hh,m,f,date\n#adm1+code,#affected+idps+ind,#affected+idps+hh,"
+                 "#affected+idps+ind+m,#affected+idps+ind+f,#date+reported\n"
+                 "NG002,100,20,50,50,2021-07-30\n"
+                 "NG002,100,200,50,50,2021-07-30\n"   # more households than people
+                 "NG008,100,20,80,50,2021-07-30\n"    # sex parts exceed the total
+                 "NG008,100,2,40,60,2021-07-30\n",    # 50 per household: implausible, accepted
+                 encoding="utf-8")
+    r = ingest_file(wh, f, IngestOptions(household_size_range=(1, 20)))
+    codes = {(x.code, int(x.row)) for x in _issues(wh, r.dataset_id).itertuples() if x.row == x.row}
+    assert ("households-exceed-individuals", 4) in codes
+    assert ("parts-exceed-total", 5) in codes
+    assert ("implausible-household-size", 6) in codes
+    assert r.rows_quarantined == 2
