@@ -459,10 +459,11 @@ class _Import:
         frame = pd.DataFrame(by_role)
         iso_hint = resolver.guess_country(frame)
         records, findings = [], []
+        key_rows = list(zip(*[combos[k].tolist() for k in keys]))
         for i, row in enumerate(frame.itertuples(index=False)):
             res = resolver.resolve({k: (x if isinstance(x, str) and x else None)
                                     for k, x in zip(frame.columns, row)}, iso_hint)
-            rec = {"_key": KEY_SEP.join(str(combos.iloc[i][k]) for k in keys)}
+            rec = {"_key": KEY_SEP.join(str(x) for x in key_rows[i])}
             rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
                         "_level": res.reported_level})
             rec.update({f"_a{lv}": res.pcodes.get(lv) for lv in LEVELS})

@@ -150,6 +150,7 @@ def load_areas(wh: Warehouse, df: pd.DataFrame) -> int:
         wh.backend.drop_stages([stage])
     # derive iso3 of areas loaded from boundaries (their admin-0 parent chain)
     _fill_iso3(wh)
+    wh._gazetteer = None  # the in-memory copy is stale now
     return len(df)
 
 
@@ -222,12 +223,18 @@ class Gazetteer:
 
     @classmethod
     def from_warehouse(cls, wh: Warehouse) -> Gazetteer:
-        df = wh.table("areas").select("pcode", "name", "admin_level", "parent_pcode", "iso3").execute()
-        areas = [Area(p, n if isinstance(n, str) else None, int(lv),
-                      pp if isinstance(pp, str) and pp else None, i if isinstance(i, str) else None)
-                 for p, n, lv, pp, i in zip(df.pcode, df.name, df.admin_level, df.parent_pcode,
-                                            df.iso3)]
-        return cls(areas)
+        """Read once per warehouse connection; :func:`load_areas` invalidates the copy."""
+        cached = getattr(wh, "_gazetteer", None)
+        if cached is not None:
+            return cached
+        t = wh.table("areas").select("pcode", "name", "admin_level", "parent_pcode", "iso3")
+        cols = t.to_pyarrow().to_pydict()
+        areas = [Area(p, n or None, int(lv), pp or None, i or None)
+                 for p, n, lv, pp, i in zip(cols["pcode"], cols["name"], cols["admin_level"],
+                                            cols["parent_pcode"], cols["iso3"])]
+        gaz = cls(areas)
+        wh._gazetteer = gaz
+        return gaz
 
     def __len__(self) -> int:
         return len(self.by_pcode)

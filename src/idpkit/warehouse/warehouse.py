@@ -43,6 +43,7 @@ class Warehouse:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.con: ibis.BaseBackend = backend.ibis
+        self._gazetteer = None  # in-memory copy of the areas table (see warehouse.areas.Gazetteer)
         self.ensure_tables()
         backend.drop_stages()  # leftovers of killed imports are never part of the warehouse
 
