@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -26,7 +27,7 @@ app = typer.Typer(help="idpkit — internal-displacement data, end to end.", no_
 areas_app = typer.Typer(help="Admin areas: P-code gazetteers and boundaries.", no_args_is_help=True)
 app.add_typer(areas_app, name="areas")
 console = Console(stderr=False, highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one-line errors, never wrapped
 STATE = {"debug": False}
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Warehouse: DuckDB file or postgresql:// URL "
@@ -68,13 +69,13 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
     failures = 0
     with _open(db) as wh, _progress() as prog:
         for f in files:
-            task = prog.add_task(f"{f.name}: starting", total=None)
+            task = prog.add_task(f"{escape(f.name)}: starting", total=None)
             try:
                 r = ingest_file(wh, f, opts, progress=lambda m, t=task, n=f.name:
-                                prog.update(t, description=f"{n}: {m}"))
+                                prog.update(t, description=f"{escape(n)}: {m}"))
             except IdpkitError as exc:
                 prog.remove_task(task)
-                err.print(f"[red]Error:[/red] {exc}")
+                err.print(f"[red]Error:[/red] {escape(str(exc))}")
                 failures += 1
                 continue
             prog.remove_task(task)
@@ -89,20 +90,21 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
             write_json(results, report)
         else:
             write_html(results, report)
-        console.print(f"Validation report: {report}")
+        console.print(f"Validation report: {escape(str(report))}")
     return results, failures
 
 
 def _print_result(r) -> None:
     if r.status == "already-imported":
-        console.print(f"[yellow]{r.file.name}[/yellow]: {r.notes[0]}")
+        console.print(f"[yellow]{escape(r.file.name)}[/yellow]: {escape(r.notes[0])}")
         return
     verb = "checked (dry run)" if r.status == "dry-run" else f"imported as {r.dataset_id}"
-    console.print(f"[bold]{r.file.name}[/bold] {verb} — sheet {r.sheet!r}: {r.rows_read} rows read, "
+    console.print(f"[bold]{escape(r.file.name)}[/bold] {verb} — sheet {escape(repr(r.sheet))}: "
+                  f"{r.rows_read} rows read, "
                   f"[green]{r.rows_accepted} accepted[/green], "
                   f"[red]{r.rows_quarantined} quarantined[/red], {r.observations} observations")
     for n in r.notes:
-        console.print(f"  [dim]{n}[/dim]")
+        console.print(f"  [dim]{escape(n)}[/dim]")
     if r.issue_counts:
         t = Table(title=None, show_edge=False, pad_edge=False)
         t.add_column("rule")
@@ -117,7 +119,7 @@ def _print_result(r) -> None:
                                               f"column {ex.column!r}" if ex.column else ""] if p)
                 where = f"{where}: {ex.message}" if where else ex.message
             style = {"error": "red", "warning": "yellow"}.get(sev, "dim")
-            t.add_row(code, f"[{style}]{sev}[/{style}]", str(n), where[:110])
+            t.add_row(code, f"[{style}]{sev}[/{style}]", str(n), escape(where[:110]))
         console.print(t)
 
 
@@ -182,8 +184,8 @@ def summary(
         return
     t = Table(*SUMMARY_COLUMNS)
     for row in df.itertuples(index=False):
-        t.add_row(*["" if v is None or v != v else (f"{v:,.0f}" if isinstance(v, float) else str(v))
-                    for v in row])
+        t.add_row(*["" if v is None or v != v else (f"{v:,.0f}" if isinstance(v, float)
+                                                    else escape(str(v))) for v in row])
     console.print(t)
 
 
@@ -201,7 +203,7 @@ def areas_load(
             df = read_boundaries_geojson(f, level) if f.suffix.lower() in (".geojson", ".json") \
                 else read_gazetteer_csv(f)
             n = load_areas(wh, df)
-            console.print(f"{f.name}: {n} areas loaded")
+            console.print(f"{escape(f.name)}: {n} areas loaded")
 
 
 @app.command()
@@ -266,7 +268,7 @@ def main() -> None:
     except IdpkitError as exc:
         if STATE["debug"]:
             raise
-        err.print(f"[red]Error:[/red] {exc}")
+        err.print(f"[red]Error:[/red] {escape(str(exc))}")
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("Interrupted; nothing was half-written (imports are atomic).")

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from idpkit import __version__
-from idpkit.errors import IdpkitError
+from idpkit.errors import IdpkitError, NoDataFoundError
 from idpkit.ingest.area_resolve import LEVELS, AreaResolver
 from idpkit.ingest.columns import ColumnAssignment, ColumnPlan
 from idpkit.ingest.detect import Layout, choose_layout
@@ -198,6 +198,12 @@ class _Import:
         overrides = opt.mapping.overrides(layout) if opt.mapping else {}
         plan, col_issues = resolve_columns(layout, self._sample(layout), gaz, self.file_name, overrides)
         self.issues.extend(col_issues)
+        if not plan.values():
+            why = "; ".join(i.message for i in col_issues if i.code == "tag-contradicts-values")
+            raise NoDataFoundError(
+                f"sheet {layout.sheet!r} has no count column holding numbers"
+                + (f" ({why})" if why else "") + "; give a mapping with --mapping",
+                location=str(self.path))
         self.plan = plan
         self.layout = layout
 
