@@ -254,10 +254,11 @@ def _short_summary(db: str) -> None:
     if base.empty:
         base = df
     last = base[base.reporting_date == base.reporting_date.max()]
-    t = Table("file", "adm1_pcode", "adm1_name", "population_group", "unit", "value",
-              title="Latest baseline round, accepted totals")
+    name = escape(str(last.file_name.iloc[0])) if len(last) else ""
+    t = Table("adm1_pcode", "adm1_name", "population_group", "unit", "value",
+              title=f"Accepted totals of the latest baseline round ({name})")
     for r in last.itertuples():
-        t.add_row(r.file_name, r.adm1_pcode or "", r.adm1_name or "", r.population_group, r.unit,
+        t.add_row(r.adm1_pcode or "", escape(r.adm1_name or ""), r.population_group, r.unit,
                   f"{r.value:,.0f}")
     console.print(t)
 
