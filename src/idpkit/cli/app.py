@@ -209,7 +209,9 @@ def areas_load(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the generated operation.")] = Path("demo"),
-    scale: Annotated[int, typer.Option(help="Multiply the number of locations (benchmarks).")] = 1,
+    scale: Annotated[int, typer.Option(help="Large version for benchmarks: adds a DTM-API-shaped "
+                                       "extract of SCALE million rows (about 2.4 observations "
+                                       "each) to the operation.")] = 0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     db: DbOption = None,
 ) -> None:
@@ -222,14 +224,27 @@ def demo(
     for suffix in ("", ".wal"):
         Path(db + suffix).unlink(missing_ok=True) if "://" not in db else None
     with err.status("generating the demo operation"):
-        op = generate_operation(out / "files", seed=seed,
-                                n_adm3_per_adm2=12 * max(1, scale))
+        op = generate_operation(out / "files", seed=seed)
+    files = op.all_assessment_files()
+    large_gazetteer = None
+    if scale > 0:
+        from idpkit.testing.demo import write_large_gazetteer_csv, write_large_observations_csv
+
+        with err.status(f"writing a {scale}M-row DTM API extract"):
+            big = write_large_observations_csv(out / "files" / "assessments" /
+                                               f"dtm_api_extract_{scale}M.csv", scale * 1_000_000,
+                                               seed=seed)
+            large_gazetteer = write_large_gazetteer_csv(out / "files" / "gazetteer" /
+                                                        "large_pcodes.csv")
+        files.append(big)
     with _open(db) as wh:
+        if large_gazetteer is not None:  # same fictional country, more units; demo names win
+            load_areas(wh, read_gazetteer_csv(large_gazetteer))
         load_areas(wh, read_gazetteer_csv(op.gazetteer_csv))
         for level, path in sorted(op.boundaries.items()):
             load_areas(wh, read_boundaries_geojson(path, level))
     report = out / "validation-report.html"
-    results, failures = _ingest(op.all_assessment_files(), db, dry_run=False, kind=None,
+    results, failures = _ingest(files, db, dry_run=False, kind=None,
                                 mapping=None, source="Demo DTM", sheet=None, on_date=None,
                                 report=report, quiet=True)
     total = sum(r.rows_read for r in results)
