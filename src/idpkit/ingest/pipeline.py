@@ -104,6 +104,16 @@ def _clean_cell(v: object) -> str | None:
     return None if v.lower() in PLACEHOLDERS else v
 
 
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NaT
+
+
+def _num_text(v: ir.NumericValue) -> ir.StringValue:
+    """A number as text for messages: whole numbers without '.0', never an overflowing cast."""
+    return ibis.cases(((v.abs() < 1e15) & (v == v.round(0)), v.round(0).cast("int64").cast("string")),
+                      else_=v.cast("string"))
+
+
 def _safe_name(path: Path) -> str:
     """File name as stored: base name only, control characters removed (no path tricks)."""
     return "".join(ch for ch in Path(path).name if ch.isprintable())[:255] or "unnamed"
@@ -162,7 +172,11 @@ class _Import:
 
     def _lookup(self, df: pd.DataFrame, schema: dict[str, str]) -> ir.Table:
         name = self._stage()
-        table = pa.Table.from_pandas(df, schema=ibis.schema(schema).to_pyarrow(), preserve_index=False)
+        arrow_schema = ibis.schema(schema).to_pyarrow()
+        # from Python lists, not pandas' inferred dtypes (an all-missing date column is float64)
+        table = pa.Table.from_pydict(
+            {f.name: pa.array([None if _missing(v) else v for v in df[f.name].tolist()], f.type)
+             for f in arrow_schema}, schema=arrow_schema)
         self.wh.backend.load_arrow(name, table)
         return self.wh.table(name)
 
@@ -325,7 +339,8 @@ class _Import:
                 raise IdpkitError(f"cannot parse CSV: {msg}", location=str(self.path)) from None
             t = self.wh.table(name)
             # blank rows are not data rows (the CSV reader gives NULL for empty cells)
-            return self._materialize(t.filter(ibis.coalesce(*[t[c] for c in cols]).notnull()))
+            return self._materialize(t.filter(ibis.coalesce(
+                *[t[c].strip().nullif("") for c in cols]).notnull()))
         return self.wh.table(name)
 
     # ------------------------------------------------------------------ wide
@@ -582,9 +597,9 @@ class _Import:
                 ratio = ind / hh
                 exceed = (hh > 0) & ind.notnull() & (hh > ind)
                 issue(exceed, "households-exceed-individuals", units["households"].header, hh,
-                      ibis.literal(f"{units['households'].header} ") + hh.cast("int64").cast("string")
+                      ibis.literal(f"{units['households'].header} ") + _num_text(hh)
                       + ibis.literal(f" > {units['individuals'].header} ")
-                      + ind.cast("int64").cast("string"))
+                      + _num_text(ind))
                 cond = (hh > 0) & ind.notnull() & ~exceed & ((ratio < lo) | (ratio > hi))
                 issue(cond, "implausible-household-size", units["individuals"].header,
                       ratio.round(2), ibis.literal(f"{units['individuals'].header} ÷ "
@@ -600,7 +615,7 @@ class _Import:
                 tot = w[f"v{total.index}"]
                 issue(tot.notnull() & (s > tot + 0.5), "parts-exceed-total", total.header,
                       tot, ibis.literal(f"{dim} parts of {total.header} add up to ")
-                      + s.cast("string") + ibis.literal(", more than the total ") + tot.cast("string"))
+                      + _num_text(s) + ibis.literal(", more than the total ") + _num_text(tot))
         # formula-like text in name columns
         for c in plan.columns:
             if c.role.endswith("_name") or c.role in ("site_name", "site_id", "operation"):
@@ -719,9 +734,9 @@ class _Import:
             value=j.v.cast("string"), code=ibis.literal("value-jump"),
             severity=ibis.literal("warning"),
             message=ibis.literal("") + j.population_group + ibis.literal(" ") + j.unit
-            + ibis.literal(" in ") + j.area_pcode + ibis.literal(": ") + j.prev.cast("int64").cast("string")
+            + ibis.literal(" in ") + j.area_pcode + ibis.literal(": ") + _num_text(j.prev)
             + ibis.literal(" on ") + j.prev_date.cast("string") + ibis.literal(" -> ")
-            + j.v.cast("int64").cast("string") + ibis.literal(f" (more than ×{f:g})"))
+            + _num_text(j.v) + ibis.literal(f" (more than ×{f:g})"))
 
     # ------------------------------------------------------------------ sites
     def _sites(self, w: ir.Table, plan: ColumnPlan) -> ir.Table | None:

@@ -122,7 +122,9 @@ class DuckDBBackend(Backend):
         self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}_r" AS {select_sql}')
         where = ""
         if columns:
-            where = " WHERE coalesce(" + ", ".join(f'"{c}"' for c in columns) + ") IS NOT NULL"
+            ws = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"  # blanks, tabs, newlines, nbsp
+            where = " WHERE coalesce(" + ", ".join(f"nullif(trim(\"{c}\", {ws}), '')"
+                                                   for c in columns) + ") IS NOT NULL"
         self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT (rowid + {first_row})'
                          f'::BIGINT AS _row, * FROM "{name}_r"{where}')
         self.raw.execute(f'DROP TABLE "{name}_r"')
