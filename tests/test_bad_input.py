@@ -103,7 +103,8 @@ def _zip_bomb(d: Path) -> Path:
     chunk = b"<row>" + b"A" * (1 << 20)
     with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.xml", "<workbook><sheets><sheet name='S' sheetId='1'/></sheets></workbook>")
+        zf.writestr("xl/workbook.xml",
+                    "<workbook><sheets><sheet name='S' sheetId='1'/></sheets></workbook>")
         with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
             for _ in range(300):
                 fh.write(chunk)
@@ -185,7 +186,8 @@ CASES: dict[str, Case] = {
     "header-only": Case(NoDataFoundError, ("no data rows",),
                         _write("header.csv", (SITE_HEADER + "\n").encode())),
     "header-and-hxl-only": Case(NoDataFoundError, ("no data rows",),
-                                _write("header-hxl.csv", (SITE_HEADER + "\n" + SITE_HXL + "\n").encode())),
+                                _write("header-hxl.csv",
+                                       (SITE_HEADER + "\n" + SITE_HXL + "\n").encode())),
     "no-count-columns": Case(NoDataFoundError, ("recognisable",),
                              _write("inventory.csv", b"item,colour\nchair,red\ntable,blue\n")),
     "invalid-json": Case(UnreadableFileError, ("json",), _write("api.json", b'{"result": [{"a": 1},')),
@@ -251,6 +253,22 @@ def test_bad_files_leave_a_populated_warehouse_unchanged(wh, bad_files, tmp_path
         assert _snapshot(wh) == before, name
     # and the good file is still known: importing it again changes nothing
     assert ingest_file(wh, good).status == "already-imported"
+    assert _snapshot(wh) == before
+
+
+def test_count_column_without_numbers_is_refused(wh, tmp_path):
+    """The only count column holds words: nothing to import, said in one line, nothing written."""
+    from idpkit.warehouse.areas import ensure_gazetteer
+
+    ensure_gazetteer(wh)  # as after any earlier import
+    p = tmp_path / "words-for-counts.csv"
+    p.write_text(_site_csv([f"Site {i}" for i in range(6)],
+                           values=["many", "few", "lots", "some", "unknown", "most"]))
+    before = _snapshot(wh)
+    with pytest.raises(NoDataFoundError) as info:
+        ingest_file(wh, p)
+    text = str(info.value)
+    assert "\n" not in text and p.name in text, text
     assert _snapshot(wh) == before
 
 

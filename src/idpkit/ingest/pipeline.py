@@ -196,6 +196,7 @@ class _Import:
             rows = sheet.rows[layout.data_start:layout.data_start + 3000]
             return [[cell_text(c) for c in r] for r in rows]
         out: list[list[str | None]] = []
+        csv.field_size_limit(1 << 30)  # long free-text cells exist; never a bare csv.Error
         with open(self.source.utf8_path, encoding="utf-8-sig", errors="replace", newline="") as fh:
             reader = csv.reader(fh, delimiter=self.source.delimiter or ",")
             for row in itertools.islice(reader, layout.data_start, layout.data_start + 3000):
@@ -206,9 +207,8 @@ class _Import:
         opt, wh = self.opt, self.wh
         layout = choose_layout(self.source, opt.sheet)
         notes = list(self.source.notes) + layout.notes
-        if ensure_gazetteer(wh):
-            notes.append("areas table was empty: loaded the embedded OCHA P-code list (admin 1-2)")
-        gaz = Gazetteer.from_warehouse(wh)
+        seed_areas = wh.table("areas").count().execute() == 0
+        gaz = Gazetteer.from_embedded() if seed_areas else Gazetteer.from_warehouse(wh)
         overrides = opt.mapping.overrides(layout) if opt.mapping else {}
         plan, col_issues = resolve_columns(layout, self._sample(layout), gaz, self.file_name, overrides)
         self.issues.extend(col_issues)
@@ -255,6 +255,9 @@ class _Import:
             return result
 
         self.say("committing")
+        if seed_areas and ensure_gazetteer(wh):  # only now: a failed import writes nothing
+            notes.append("areas table was empty: loaded the embedded OCHA P-code list (admin 1-2)")
+            result.notes = notes
         meta = self._dataset_meta(long)
         warnings_n = sum(n for (c, s), n in issue_counts.items() if s == "warning")
         dataset_row = ibis.memtable(pd.DataFrame([{

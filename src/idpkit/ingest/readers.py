@@ -14,8 +14,10 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import tempfile
+import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -226,6 +228,9 @@ def _detect_encoding(head: bytes, path: Path) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    enc = _legacy_encoding(sample)
+    if enc is not None:
+        return enc
     best = from_bytes(sample, cp_isolation=["cp1252", "latin_1", "cp1256", "utf_16", "mac_roman",
                                             "cp850", "iso8859_15"]).best()
     if best is None:
@@ -236,6 +241,59 @@ def _detect_encoding(head: bytes, path: Path) -> str:
     return "cp1252" if enc in ("latin_1", "iso8859_1") else enc
 
 
+# Legacy code pages of exports, in order of preference when equally plausible: Excel's Western
+# "CSV" (French, Spanish, Portuguese names), Arabic, then DOS and old Mac Excel.
+LEGACY_ENCODINGS = ("cp1252", "cp1256", "cp850", "mac_roman")
+_NEUTRAL = set("\u00a0\u202f\u2019\u2018\u201c\u201d\u00ab\u00bb\u2013\u2014\u00b0\u2026\u00b7")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _script(ch: str) -> str:
+    if ch.isascii():
+        return "LATIN"
+    return unicodedata.name(ch, "?").split(" ")[0]
+
+
+def _implausible(text: str) -> int:
+    """How many non-ASCII characters of ``text`` look like a wrong decoding: symbols and box
+    drawing where letters belong, words mixing scripts (``ةcole``), and words made only or mostly
+    of accented Latin letters (``ÍáÈ``, ``ÈÛÏÇÏ``: Arabic read as cp1252)."""
+    bad = 2 * sum(1 for ch in text if not ch.isascii() and ch not in _NEUTRAL and not ch.isalpha()
+                  and not unicodedata.category(ch).startswith("M") and not ch.isspace())
+    for m in _WORD.finditer(text):
+        w = m.group()
+        if w.isascii():
+            continue
+        n_other = sum(1 for ch in w if not ch.isascii())
+        scripts = {_script(ch) for ch in w if not unicodedata.category(ch).startswith("M")}
+        if len(scripts) > 1 or (scripts == {"LATIN"} and (
+                (len(w) >= 2 and n_other == len(w)) or (len(w) >= 4 and n_other * 2 > len(w)))):
+            bad += n_other
+    return bad
+
+
+def _legacy_encoding(sample: bytes) -> str | None:
+    """The legacy code page under which the sample reads most plausibly (None: none decodes)."""
+    probe, size = [], 0  # judged on lines with non-ASCII bytes only, up to 64 KiB of them
+    for line in sample.splitlines():
+        if not line.isascii():
+            probe.append(line)
+            size += len(line)
+            if size > 1 << 16:
+                break
+    best: tuple[int, int] | None = None
+    choice = None
+    for rank, enc in enumerate(LEGACY_ENCODINGS):
+        try:
+            sample.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        score = (_implausible(b"\n".join(probe).decode(enc)), rank)
+        if best is None or score < best:
+            best, choice = score, enc
+    return choice
+
+
 def _utf16_without_bom(sample: bytes) -> str | None:
     """``utf-16-le``/``-be`` when the bytes read as UTF-16 text without a BOM (Excel's "Unicode
     text" and some exporters write it so): NULs in every other byte only, and a clean decode."""
@@ -244,9 +302,10 @@ def _utf16_without_bom(sample: bytes) -> str | None:
         return None
     even, odd = sample[0:n:2], sample[1:n:2]
     zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
-    if zeros_odd >= 0.2 and zeros_even == 0:
+    # zeros on the other side too are characters such as U+0100 or U+0600 (00 01, 00 06)
+    if zeros_odd >= 0.2 and zeros_even * 4 < zeros_odd:
         enc = "utf-16-le"
-    elif zeros_even >= 0.2 and zeros_odd == 0:
+    elif zeros_even >= 0.2 and zeros_odd * 4 < zeros_even:
         enc = "utf-16-be"
     else:
         return None

@@ -236,6 +236,14 @@ class Gazetteer:
         wh._gazetteer = gaz
         return gaz
 
+    @classmethod
+    def from_embedded(cls) -> Gazetteer:
+        """The embedded OCHA list, without writing it anywhere (dry runs on an empty warehouse)."""
+        df = read_gazetteer_csv(embedded_gazetteer_path())
+        return cls([Area(p, n or None, int(lv), pp or None, i or None)
+                    for p, n, lv, pp, i in zip(df.pcode, df.name, df.admin_level,
+                                               df.parent_pcode, df.iso3)])
+
     def __len__(self) -> int:
         return len(self.by_pcode)
 

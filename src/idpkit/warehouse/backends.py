@@ -117,7 +117,7 @@ class DuckDBBackend(Backend):
 
     def stage_csv(self, name: str, select_sql: str, *, first_row: int = 1,
                   columns: list[str] | None = None) -> bool:
-        """Parallel read into a temp table; row numbers from rowid (insertion order is kept), which
+        """Read into a temp table; row numbers from rowid (insertion order is kept), which
         is much cheaper than a window over the read; blank rows dropped in the same pass."""
         self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}_r" AS {select_sql}')
         where = ""
@@ -162,10 +162,12 @@ class PostgresBackend(Backend):
             quoted = ", ".join(f'"{f.name}"' for f in schema)
             with cur.copy(f'COPY "{name}" ({quoted}) FROM STDIN (FORMAT csv, HEADER false)') as copy:
                 for batch in batches:
-                    buf = io.BytesIO()
-                    pacsv.write_csv(pa.Table.from_batches([batch]), buf,
-                                    write_options=pacsv.WriteOptions(include_header=False))
-                    copy.write(buf.getvalue())
+                    # small slices: memory stays bounded whatever the batch size
+                    for off in range(0, batch.num_rows, 50_000):
+                        buf = io.BytesIO()
+                        pacsv.write_csv(pa.Table.from_batches([batch.slice(off, 50_000)]), buf,
+                                        write_options=pacsv.WriteOptions(include_header=False))
+                        copy.write(buf.getbuffer())
 
 
 def _pg_type(t: pa.DataType) -> str:
