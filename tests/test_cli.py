@@ -54,3 +54,19 @@ def test_errors_are_one_line(tmp_path):
     r = idpkit("ingest", str(tmp_path / "missing.csv"), db=str(tmp_path / "w.duckdb"))
     assert r.returncode != 0
     assert r.stderr.strip().startswith("Error:") and "Traceback" not in r.stderr
+
+
+def test_household_size_range_is_configurable(tmp_path):
+    f = tmp_path / "hh.csv"
+    f.write_text("p,ind,hh,date\n#adm1+code,#affected+idps+ind,#affected+idps+hh,#date+reported\n"
+                 "NG002,100,2,2021-07-30\n", encoding="utf-8")
+    db = str(tmp_path / "w.duckdb")
+
+    def codes(*extra: str) -> set[str]:
+        r = idpkit("validate", str(f), "--format", "json", *extra, db=db)
+        return {i["code"] for t in json.loads(r.stdout)["tasks"] for i in t["issues"]}
+
+    assert "implausible-household-size" in codes()
+    assert "implausible-household-size" not in codes("--household-size", "1-60")
+    bad = idpkit("validate", str(f), "--household-size", "5", db=db)
+    assert bad.returncode == 2 and "MIN-MAX" in bad.stderr

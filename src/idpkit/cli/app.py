@@ -58,13 +58,20 @@ def _progress() -> Progress:
 
 def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | None,
             mapping: Path | None, source: str | None, sheet: str | None, on_date: str | None,
-            report: Path | None, quiet: bool = False):
+            report: Path | None, quiet: bool = False, household_size: str | None = None,
+            jump_factor: float | None = None):
     from idpkit.ingest.mapping import Mapping
     from idpkit.ingest.pipeline import IngestOptions, ingest_file
 
     opts = IngestOptions(kind=kind, source=source, sheet=sheet, dry_run=dry_run,
                          mapping=Mapping.load(mapping) if mapping else None,
-                         reporting_date=date.fromisoformat(on_date) if on_date else None)
+                         reporting_date=_date(on_date))
+    if household_size:
+        opts.household_size_range = _range(household_size)
+    if jump_factor is not None:
+        if jump_factor <= 1:
+            raise typer.BadParameter("must be above 1", param_hint="--jump-factor")
+        opts.jump_factor = jump_factor
     results = []
     failures = 0
     with _open(db) as wh, _progress() as prog:
@@ -92,6 +99,33 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
             write_html(results, report)
         console.print(f"Validation report: {escape(str(report))}")
     return results, failures
+
+
+def _date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(x) for x in text.split("-", 1))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected MIN-MAX, e.g. 1-20",
+                                 param_hint="--household-size") from None
+    if not 0 < lo < hi:
+        raise typer.BadParameter("expected 0 < MIN < MAX", param_hint="--household-size")
+    return lo, hi
+
+
+HouseholdSize = Annotated[str | None, typer.Option(
+    "--household-size", help="Plausible individuals per household, MIN-MAX (default 1-20).")]
+JumpFactor = Annotated[float | None, typer.Option(
+    "--jump-factor", help="Flag a location whose value changes more than this factor since its "
+                          "previous round (default 10).")]
 
 
 def _print_result(r) -> None:
@@ -133,11 +167,14 @@ def ingest(
     sheet: Annotated[str | None, typer.Option(help="Sheet to import (default: found automatically).")] = None,
     on_date: Annotated[str | None, typer.Option("--date", help="Reporting date (YYYY-MM-DD) when the file has none.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the validation report (.html or .json).")] = None,
+    household_size: HouseholdSize = None,
+    jump_factor: JumpFactor = None,
     db: DbOption = None,
 ) -> None:
     """Import assessment files into the warehouse: validated, atomic, never double counted."""
     _, failures = _ingest(files, db, dry_run=False, kind=kind, mapping=mapping, source=source,
-                          sheet=sheet, on_date=on_date, report=report)
+                          sheet=sheet, on_date=on_date, report=report,
+                          household_size=household_size, jump_factor=jump_factor)
     if failures:
         raise typer.Exit(1)
 
@@ -149,11 +186,14 @@ def validate(
     sheet: Annotated[str | None, typer.Option(help="Sheet to check.")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, or json on standard output.")] = Fmt.table,
     report: Annotated[Path | None, typer.Option(help="Also write the report (.html or .json).")] = None,
+    household_size: HouseholdSize = None,
+    jump_factor: JumpFactor = None,
     db: DbOption = None,
 ) -> None:
     """Dry run: check files as `ingest` would, change nothing. Exit 1 if any row has an error."""
     results, failures = _ingest(files, db, dry_run=True, kind=None, mapping=mapping, source=None,
-                                sheet=sheet, on_date=None, report=report, quiet=fmt == Fmt.json)
+                                sheet=sheet, on_date=None, report=report, quiet=fmt == Fmt.json,
+                                household_size=household_size, jump_factor=jump_factor)
     if fmt == Fmt.json:
         from idpkit.validate.report import report_dict
 
