@@ -108,6 +108,10 @@ def _missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and v != v) or v is pd.NaT
 
 
+def _text_or_none(v: object) -> str | None:
+    return None if _missing(v) else str(v)
+
+
 def _num_text(v: ir.NumericValue) -> ir.StringValue:
     """A number as text for messages: whole numbers without '.0', never an overflowing cast."""
     return ibis.cases(((v.abs() < 1e15) & (v == v.round(0)), v.round(0).cast("int64").cast("string")),
@@ -245,7 +249,8 @@ class _Import:
             issue_counts[(i.code, i.severity)] = issue_counts.get((i.code, i.severity), 0) + 1
         examples = all_issues.order_by(["row", "code"]).limit(MAX_ISSUE_EXAMPLES).execute()
         row_examples = [Issue(r.code, r.message, r.severity, self.file_name, layout.sheet,
-                              int(r.row), r.column_name, r.value) for r in examples.itertuples()]
+                              int(r.row), _text_or_none(r.column_name), _text_or_none(r.value))
+                        for r in examples.itertuples()]
 
         result = ImportResult(
             self.path, "dry-run" if opt.dry_run else "imported", self.dataset_id, layout.sheet,
@@ -734,7 +739,7 @@ class _Import:
         j = u.filter(cond)
         return j.select(
             row=j.row, column_name=ibis.literal(None, "string"),
-            value=j.v.cast("string"), code=ibis.literal("value-jump"),
+            value=_num_text(j.v), code=ibis.literal("value-jump"),
             severity=ibis.literal("warning"),
             message=ibis.literal("") + j.population_group + ibis.literal(" ") + j.unit
             + ibis.literal(" in ") + j.area_pcode + ibis.literal(": ") + _num_text(j.prev)

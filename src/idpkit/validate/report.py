@@ -24,6 +24,7 @@ def report_dict(results: list[ImportResult]) -> dict[str, object]:
             "issue_counts": [{"code": c, "severity": s, "count": n}
                              for (c, s), n in sorted(r.issue_counts.items())],
             "issues": [i.to_dict() for i in r.issues],
+            "issue_total": sum(r.issue_counts.values()),
             "columns": r.columns, "notes": r.notes,
         })
     return {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -49,18 +50,22 @@ th{background:#eef2f7} .error{color:#a00000;font-weight:600} .warning{color:#8a5
 </style></head><body>
 <h1>Validation report</h1>
 <p>Created {{ created_at }} — {% if valid %}<span class="ok">no errors</span>{% else %}<span class="error">errors found: erroneous rows are quarantined</span>{% endif %}</p>
+<table class="stats" aria-label="files"><tr><th scope="col" style="text-align:left">file</th><th scope="col">rows read</th><th scope="col">accepted</th><th scope="col">quarantined</th><th scope="col">errors</th><th scope="col">warnings</th></tr>
+{% for t in tasks %}<tr><td style="text-align:left"><a href="#task{{ loop.index }}">{{ t.file }}</a></td><td>{{ t.stats.rows_read }}</td><td>{{ t.stats.rows_accepted }}</td><td>{{ t.stats.rows_quarantined }}</td><td{% if t.stats.errors %} class="error"{% endif %}>{{ t.stats.errors }}</td><td{% if t.stats.warnings %} class="warning"{% endif %}>{{ t.stats.warnings }}</td></tr>{% endfor %}</table>
 {% for t in tasks %}
-<h2>{{ t.file }}</h2>
+<h2 id="task{{ loop.index }}">{{ t.file }}</h2>
 <p>Status: <strong>{{ t.status }}</strong>{% if t.dataset_id %} · dataset <code>{{ t.dataset_id }}</code>{% endif %}{% if t.sheet %} · sheet <em>{{ t.sheet }}</em>{% endif %}</p>
 <table class="stats" aria-label="row counts"><tr><th>rows read</th><th>accepted</th><th>quarantined</th><th>observations</th><th>errors</th><th>warnings</th></tr>
 <tr><td>{{ t.stats.rows_read }}</td><td>{{ t.stats.rows_accepted }}</td><td>{{ t.stats.rows_quarantined }}</td><td>{{ t.stats.observations }}</td><td>{{ t.stats.errors }}</td><td>{{ t.stats.warnings }}</td></tr></table>
 {% for n in t.notes %}<p class="info">{{ n }}</p>{% endfor %}
+{% if t.issue_counts %}
 <h3>Findings by rule</h3>
 <table><tr><th scope="col">rule</th><th scope="col">severity</th><th scope="col">count</th></tr>
 {% for c in t.issue_counts %}<tr><td><code>{{ c.code }}</code></td><td class="{{ c.severity }}">{{ c.severity }}</td><td>{{ c.count }}</td></tr>{% endfor %}</table>
-<h3>Findings (first {{ t.issues|length }})</h3>
+<h3>Findings{% if t.issues|length < t.issue_total %} (first {{ t.issues|length }} of {{ t.issue_total }}){% endif %}</h3>
 <table><tr><th>sheet</th><th>row</th><th>column</th><th>value</th><th>rule</th><th>severity</th><th>message</th></tr>
 {% for i in t.issues %}<tr><td>{{ i.sheet or '' }}</td><td>{{ i.row if i.row is not none else '' }}</td><td>{{ i.column or '' }}</td><td>{{ i.value if i.value is not none else '' }}</td><td><code>{{ i.code }}</code></td><td class="{{ i.severity }}">{{ i.severity }}</td><td>{{ i.message }}</td></tr>{% endfor %}</table>
+{% else %}<p class="ok">No findings.</p>{% endif %}
 <details><summary>How columns were read</summary><table><tr><th>column</th><th>read as</th></tr>
 {% for k, v in t.columns.items() %}<tr><td>{{ k }}</td><td>{{ v }}</td></tr>{% endfor %}</table></details>
 {% endfor %}
