@@ -132,3 +132,15 @@ def test_households_and_parts_checks(wh, tmp_path):
     assert ("parts-exceed-total", 5) in codes
     assert ("implausible-household-size", 6) in codes
     assert r.rows_quarantined == 2
+
+
+def test_hxl_row_without_count_tags_falls_back_to_headers(wh, tmp_path):
+    """Some publishers tag places and dates only; their counts are still found by header."""
+    f = tmp_path / "partial_tags.csv"
+    f.write_text("State Pcode,Reporting date,IDP individuals,IDP households\n"
+                 "#adm1+code,#date+reported,,\n"
+                 "NG002,2021-07-30,600,100\nNG008,2021-07-30,300,50\n", encoding="utf-8")
+    r = ingest_file(wh, f)
+    o = _obs(wh, r.dataset_id)
+    assert o[o.unit == "individuals"].value.sum() == 900
+    assert o[o.unit == "households"].value.sum() == 150

@@ -134,9 +134,19 @@ def test_drop_stages(warehouse_url):
         wh.backend.drop_stages([first])
         tables = wh.con.list_tables()
         assert first not in tables and second in tables
-    # leftovers of a killed import are dropped when the warehouse is opened again
+    # staging tables die with their connection: nothing is left after a reconnect
     with connect(warehouse_url) as wh:
         assert not [t for t in wh.con.list_tables() if t.startswith(STAGE_PREFIX)]
+
+
+def test_stages_are_private_to_their_connection(warehouse_url):
+    """Two users importing at once on a shared server never see or drop each other's stages."""
+    with connect(warehouse_url) as first:
+        name = first.backend.new_stage_name()
+        first.backend.load_arrow(name, pa.table({"x": [1, 2]}))
+        with connect(warehouse_url) as second:
+            assert name not in second.con.list_tables()
+        assert _count(first, name) == 2
 
 
 def test_load_arrow_from_record_batch_reader(wh):

@@ -306,12 +306,13 @@ def _value_spec_from_header(h: str) -> ValueSpec | None:
 def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssignment]:
     """First guess for each column: tag if there is one, else header name.
 
-    In a sheet with an HXL row, an *untagged* column is never read as a count: publishers tag the
-    counts they publish, and untagged count-like columns are breakdowns (shelter types, origins,
-    period of displacement) that would be counted twice.
+    In a sheet whose HXL row tags at least one count, an *untagged* column is not read as a count:
+    publishers tag the counts they publish, and untagged count-like columns there are breakdowns
+    (shelter types, origins, period of displacement) that would be counted twice. Where the HXL row
+    tags only places and dates, counts are still found from their headers.
     """
     out: list[ColumnAssignment] = []
-    tagged_sheet = any(t is not None for t in tags)
+    tagged_counts = any(t is not None and role_from_tag(t)[0] == "value" for t in tags)
     for i, header in enumerate(headers):
         tag = tags[i] if i < len(tags) else None
         if tag is not None:
@@ -325,7 +326,7 @@ def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssign
         else:
             role, spec, prio = role_from_header(header)
             basis = "header"
-            if tagged_sheet and role == "value":
+            if tagged_counts and role == "value":
                 role, spec, prio = "ignore", None, 0
         out.append(ColumnAssignment(i, str(header), tag.raw if tag else None, role, spec, basis,
                                     prio))

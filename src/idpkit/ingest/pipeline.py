@@ -162,9 +162,8 @@ class _Import:
     def _materialize(self, expr: ir.Table) -> ir.Table:
         name = self._stage()
         sql = self.wh.backend.sql(expr)
-        kind = "TEMP TABLE" if self.wh.backend_name == "duckdb" else "UNLOGGED TABLE"
         t0 = time.perf_counter()
-        self.wh.backend.ibis.raw_sql(f'CREATE {kind} "{name}" AS {sql}')
+        self.wh.backend.ibis.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
         if PROFILE:
             import sys
             if os.environ.get("IDPKIT_PROFILE") == "explain" and self.wh.backend_name == "duckdb":

@@ -140,8 +140,7 @@ def load_areas(wh: Warehouse, df: pd.DataFrame) -> int:
         merged_sql = wh.backend.sql(merged)
         cols = ", ".join(f'"{c}"' for c in AREAS.names)
         wh.execute_atomically([
-            f'CREATE TEMP TABLE "{stage}_m" AS {merged_sql}' if wh.backend_name == "duckdb"
-            else f'CREATE TABLE "{stage}_m" AS {merged_sql}',
+            f'CREATE TEMP TABLE "{stage}_m" AS {merged_sql}',
             f'DELETE FROM areas WHERE pcode IN (SELECT pcode FROM "{stage}")',
             f'INSERT INTO areas ({cols}) SELECT {cols} FROM "{stage}_m"',
             f'DROP TABLE "{stage}_m"',

@@ -53,10 +53,10 @@ class Backend(ABC):
     def new_stage_name(self) -> str:
         return f"{STAGE_PREFIX}{uuid.uuid4().hex[:12]}"
 
-    def drop_stages(self, names: list[str] | None = None) -> None:
-        """Drop staging tables (all leftovers of killed imports when ``names`` is None)."""
-        if names is None:
-            names = [t for t in self.ibis.list_tables() if t.startswith(STAGE_PREFIX)]
+    def drop_stages(self, names: list[str]) -> None:
+        """Drop staging tables early. Staging tables are TEMP tables, private to this connection:
+        a killed import leaves none behind, and one user's import never sees (or drops) another's
+        on a shared server."""
         for n in names:
             # raw SQL: ibis' drop_table is broken with some sqlglot releases (ibis#12101)
             with contextlib.suppress(Exception):
@@ -158,7 +158,7 @@ class PostgresBackend(Backend):
         batches = table.to_batches() if isinstance(table, pa.Table) else table
         with self.raw.transaction(), self.raw.cursor() as cur:
             cur.execute(f'DROP TABLE IF EXISTS "{name}"')
-            cur.execute(f'CREATE UNLOGGED TABLE "{name}" ({cols})')
+            cur.execute(f'CREATE TEMP TABLE "{name}" ({cols})')
             quoted = ", ".join(f'"{f.name}"' for f in schema)
             with cur.copy(f'COPY "{name}" ({quoted}) FROM STDIN (FORMAT csv, HEADER false)') as copy:
                 for batch in batches:

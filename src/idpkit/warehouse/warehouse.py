@@ -45,7 +45,6 @@ class Warehouse:
         self.con: ibis.BaseBackend = backend.ibis
         self._gazetteer = None  # in-memory copy of the areas table (see warehouse.areas.Gazetteer)
         self.ensure_tables()
-        backend.drop_stages()  # leftovers of killed imports are never part of the warehouse
 
     @property
     def backend_name(self) -> str:
