@@ -51,7 +51,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # `wh` depends on `warehouse_url`, which depends on `backend`: all of them appear in fixturenames.
     if "backend" in metafunc.fixturenames:
         names = selected_backends(metafunc.config)
-        metafunc.parametrize("backend", names, ids=names)
+        metafunc.parametrize("backend", names, ids=names, scope="module")
 
 
 @pytest.fixture(scope="session")
@@ -91,11 +91,11 @@ def _with_database(url: str, dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-@pytest.fixture
-def warehouse_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL (or path) of an empty warehouse on ``backend``, private to this test."""
+@contextlib.contextmanager
+def new_warehouse_url(backend: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """A URL (or path) of a new, empty warehouse on ``backend``; dropped afterwards."""
     if backend == "duckdb":
-        yield str(tmp_path / "w.duckdb")
+        yield str(folder / f"w_{uuid.uuid4().hex[:8]}.duckdb")
         return
     import psycopg
 
@@ -109,6 +109,13 @@ def warehouse_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) 
     finally:
         with contextlib.suppress(Exception), psycopg.connect(admin, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+@pytest.fixture
+def warehouse_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL (or path) of an empty warehouse on ``backend``, private to this test."""
+    with new_warehouse_url(backend, request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -318,6 +318,11 @@ def _short_summary(db: str) -> None:
     console.print(t)
 
 
+from idpkit.cli.figures import figures_app  # noqa: E402  (sub-app needs the helpers above)
+
+app.add_typer(figures_app, name="figures")
+
+
 def main() -> None:
     try:
         app()

@@ -122,6 +122,9 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
                         "column not imported")
                 c.role, c.value = "ignore", None
 
+    # ---- flow monitoring: counts of people moving from an origin to an arrival area
+    _recognise_flow_monitoring(cols, overrides, file_name, issues, layout)
+
     # ---- one column per role; one column per count
     seen_values: dict[tuple, ColumnAssignment] = {}
     for c in sorted(cols, key=lambda x: (-x.priority, x.index)):
@@ -150,3 +153,35 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
                                 f"column {c.header!r} ({c.tag.strip()}) not imported",
                                 file=file_name, sheet=layout.sheet, column=c.header))
     return ColumnPlan(cols), issues
+
+
+_FLOW_WORDS = re.compile(r"\b(arrival|arrivals|destination|departure|departures|arrivee|depart|"
+                         r"provenance|flow|fmp|fms|fmr)\b", re.I)
+
+
+def _recognise_flow_monitoring(cols: list[ColumnAssignment], overrides: dict[int, ColumnAssignment],
+                               file_name: str, issues: list[Issue], layout: Layout) -> None:
+    """Read unmarked counts of a flow-monitoring file as *arrivals*, not as a stock.
+
+    Why: flow-monitoring exports (DTM FMP/FMS) count people observed moving, one row per departure
+    and arrival area, usually tagged plain ``#affected+ind``. Read as a stock they would be added to
+    the population present and counted again every month. A file is taken as flow monitoring when it
+    has origin (departure) area columns *and* its area columns or its name speak of arrival,
+    departure, destination or flows; a mapping that gives a metric always wins.
+    """
+    has_origin = any(c.role.startswith("origin_adm") for c in cols)
+    if not has_origin:
+        return
+    area_headers = " ".join(c.header for c in cols if re.match(r"(origin_)?adm\d_", c.role))
+    if not (_FLOW_WORDS.search(area_headers) or _FLOW_WORDS.search(re.sub(r"[_\-.]", " ", file_name))):
+        return
+    changed = []
+    for c in cols:
+        if c.role == "value" and c.value is not None and c.index not in overrides \
+                and c.value.metric == "present_stock":
+            c.value = replace(c.value, metric="arrivals")
+            changed.append(c.header)
+    if changed:
+        issues.append(Issue("flow-monitoring", "flow-monitoring file (origin and arrival areas): "
+                            f"counts {', '.join(repr(h) for h in changed)} read as arrivals in the "
+                            "arrival area, not as people present", file=file_name, sheet=layout.sheet))

@@ -79,6 +79,9 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("duplicate-value-column", "warning", "Two columns claim the same count",
               "Two columns were read as the same population group, unit and breakdown; the first "
               "(tagged) one is used, the other ignored, so nothing is counted twice."),
+    IssueType("flow-monitoring", "info", "Counts read as movements",
+              "The file has origin and arrival areas (flow monitoring): its counts are arrivals in "
+              "the arrival area over the reporting period, not people present."),
     IssueType("no-gazetteer", "info", "P-codes not checked",
               "The gazetteer has no areas for this country and level, so codes were not checked."),
     IssueType("sheet-skipped", "info", "Other sheets not imported",

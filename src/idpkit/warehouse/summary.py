@@ -5,7 +5,7 @@ Rules that keep these totals honest on real exports:
 * a file that repeats the same people at admin 0, 1 and 2 (the DTM API) is summed at the finest
   level reported for each admin-1 area;
 * a file holding several rounds shows the latest round of each operation: stocks of different
-  rounds are never added together;
+  rounds are never added together (flows, counts of movements over a period, are all added);
 * the stock metric is used when the dataset has one (otherwise its flows).
 """
 
@@ -28,13 +28,14 @@ def summary_expr(wh: Warehouse, dataset: str | None = None) -> ir.Table:
     has_stock = o.group_by("dataset_id").aggregate(
         stock=(o.metric == "present_stock").any())
     o = o.inner_join(has_stock, "dataset_id")
-    o = o.filter(ibis.ifelse(o.stock, o.metric == "present_stock", True)).drop("stock")
+    o = o.filter(ibis.ifelse(o.stock, o.metric == "present_stock", True))
     # latest round of each operation within a dataset
     op = o.operation.fill_null("")
     o = o.mutate(_op=op)
     latest = o.group_by(["dataset_id", "_op"]).aggregate(_last=o.reporting_date.max())
     o = o.inner_join(latest, ["dataset_id", "_op"])
-    o = o.filter(o.reporting_date.isnull() | (o.reporting_date == o._last))
+    # (flows are counts over the file's whole period: all of them are added)
+    o = o.filter(o.reporting_date.isnull() | (o.reporting_date == o._last) | ~o.stock)
     # finest reported level per admin-1 area
     o = o.mutate(_a1=o.adm1_pcode.fill_null(""))
     finest = o.group_by(["dataset_id", "_op", "_a1"]).aggregate(_lvl=o.reported_level.max())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import sys
 import time
@@ -58,6 +60,20 @@ class Warehouse:
 
     def table(self, name: str) -> ir.Table:
         return self.con.table(name)
+
+    def materialize(self, expr: ir.Table) -> ir.Table:
+        """Compute ``expr`` once into a TEMP table (private to this connection, gone when it
+        closes) and return it. Why: a query that reads one intermediate result many times (figures
+        join a table with its own aggregates) is planned far better over a stored table; PostgreSQL
+        otherwise re-evaluates the whole chain for each reference."""
+        import uuid
+
+        name = f"_idpkit_tmp_{uuid.uuid4().hex[:12]}"
+        t = self.con.create_table(name, expr, temp=True)
+        if self.backend_name == "postgres":
+            with contextlib.closing(self.con.raw_sql(f'ANALYZE "{name}"')):
+                pass
+        return t
 
     def atomic_insert(self, inserts: Sequence[tuple[str, ir.Table]]) -> None:
         """Insert each expression's rows into its table, all in one transaction.

@@ -1,0 +1,1 @@
+"""Displacement figures from the warehouse: stocks, flows, lineage, publication rules (issue 3)."""

@@ -1,0 +1,172 @@
+"""Flows over a period and the IRIS accounting identity, by admin area (issue 3, part 2).
+
+IRIS: stock(t1) = stock(t0) + inflows - outflows. A period is ``(from_date, to_date]``.
+
+* *Reported* flows come from flow and event records (flow monitoring, event tracking): observations
+  whose metric is a movement, dated inside the period. Their metric names map to the public ``flow``
+  names: ``arrivals`` -> ``arrival``, ``departures`` -> ``departure``, ``returns`` -> ``return``,
+  ``new_displacement`` and ``secondary_displacement`` as they are.
+* *Derived* flows (``derived = true``) come from the recommended stocks at both ends of the period
+  (:mod:`idpkit.figures.stock`), in individuals, per area, group and cause:
+  - IDP departures where arrivals are reported: ``stock(t0) + arrivals - stock(t1)`` (the identity
+    solved for the missing term);
+  - IDPs with no movement records: the net change, as an ``arrival`` when positive and a
+    ``departure`` when negative;
+  - returns, where none are reported: the increase of the returnee stock.
+  Derived flows are net of anything the files cannot see (a person arriving and leaving within the
+  period); the label says so.
+* The identity table (:func:`identity_expr`) puts stocks and reported flows side by side and
+  reports the residual an analyst has to explain.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+
+from idpkit.figures.stock import (
+    DEFAULT_PRIORITY,
+    StockQuery,
+    area_column,
+    primary_cause,
+    stock_expr,
+)
+from idpkit.warehouse.warehouse import Warehouse
+
+FLOW_OF_METRIC = {"arrivals": "arrival", "departures": "departure", "returns": "return",
+                  "new_displacement": "new_displacement",
+                  "secondary_displacement": "secondary_displacement"}
+FLOWS = ("new_displacement", "arrival", "departure", "return", "secondary_displacement")
+FLOW_COLUMNS = ["population_group", "flow", "cause", "from_date", "to_date", "derived", "value"]
+
+
+def reported_flows(wh: Warehouse, d0: date, d1: date, level: int,
+                   operation: str | None = None) -> ir.Table:
+    """Reported movements in ``(d0, d1]`` summed per area at ``level``, group, flow and cause
+    (individuals; sex/age breakdowns excluded)."""
+    o = wh.table("observations")
+    o = o.filter(o.metric.isin(list(FLOW_OF_METRIC)) & (o.sex == "all") & (o.age_group == "all")
+                 & (o.unit == "individuals") & o.value.notnull()
+                 & (o.reporting_date > ibis.literal(d0)) & (o.reporting_date <= ibis.literal(d1))
+                 & (o.reported_level.fill_null(0) >= level))
+    if operation is not None:
+        o = o.filter(o.operation == operation)
+    o = o.mutate(cause=primary_cause(o))
+    flow = o.metric.cases(*FLOW_OF_METRIC.items())
+    o = o.mutate(area=o[area_column(level)], flow=flow).filter(lambda t: t.area.notnull())
+    return o.group_by(["area", "population_group", "flow", "cause"]).aggregate(value=o.value.sum())
+
+
+def _pivot(wh: Warehouse, d0: date, d1: date, level: int, max_age_days: int,
+           priority: tuple[str, ...], operation: str | None) -> ir.Table:
+    """One row per area, group and cause: stocks at both ends and each reported flow."""
+    q = StockQuery([d0, d1], level=level, by=("cause",), max_age_days=max_age_days,
+                   priority=priority, operation=operation)
+    s = stock_expr(wh, q)
+    s = s.filter((s.unit == "individuals") & ~s.stale)
+    # sources with a fresh round at both ends: an area missing from one of their rounds had nobody
+    # of that group there (a round lists the locations where it found people), so it counts as 0
+    srcs = s.group_by("source").aggregate(_h0=(s.reference_date == ibis.literal(d0)).any(),
+                                          _h1=(s.reference_date == ibis.literal(d1)).any())
+    srcs = srcs.filter(srcs._h0 & srcs._h1).select("source", _both=ibis.literal(True))
+    stocks = s.select("area", "population_group", "cause", "source",
+                      k=ibis.ifelse(s.reference_date == ibis.literal(d0), "s0", "s1"),
+                      value=s.value)
+    r = reported_flows(wh, d0, d1, level, operation)
+    r = r.select("area", "population_group", "cause", source=ibis.null("string"), k=r.flow,
+                 value=r.value)
+    u = stocks.union(r)
+    u = u.left_join(srcs, "source").drop("source_right")
+    aggs = {k: u.value.sum(where=u.k == k) for k in ("s0", "s1", *FLOWS)}
+    aggs |= {f"has_{k}": (u.k == k).any() for k in ("s0", "s1", *FLOWS)}
+    aggs["_src0"] = u.source.max(where=u.k == "s0")
+    aggs["_src1"] = u.source.max(where=u.k == "s1")
+    aggs["_both"] = u._both.fill_null(False).any()
+    p = u.group_by(["area", "population_group", "cause"]).aggregate(**aggs)
+    same = p._src0.isnull() | p._src1.isnull() | (p._src0 == p._src1)
+    return p.mutate(both=p._both & same)
+
+
+def flows_expr(wh: Warehouse, d0: date, d1: date, level: int = 1, *, max_age_days: int = 180,
+               priority: tuple[str, ...] = DEFAULT_PRIORITY, operation: str | None = None
+               ) -> ir.Table:
+    """Reported and derived flows of ``(d0, d1]`` at ``level`` (columns: area, area_name and
+    :data:`FLOW_COLUMNS`)."""
+    if d1 <= d0:
+        raise ValueError("the period must end after it starts (--to after --from)")
+    p = _pivot(wh, d0, d1, level, max_age_days, priority, operation)
+    z = ibis.literal(0.0)
+    s0, s1 = p.s0.fill_null(z), p.s1.fill_null(z)
+    arr, dep, ret = p.arrival.fill_null(z), p.departure.fill_null(z), p["return"].fill_null(z)
+    both = p.both
+    idp = p.population_group == "idps"
+    net = s1 - s0
+    parts: list[ir.Table] = []
+
+    def part(flow: str, value: ir.NumericValue, derived: bool, keep: ir.BooleanValue) -> None:
+        t = p.filter(keep)
+        parts.append(t.select("area", "population_group", "cause", flow=ibis.literal(flow),
+                              derived=ibis.literal(derived),
+                              value=value.cast("float64")))
+
+    for f in FLOWS:  # everything reported, as reported
+        part(f, p[f], False, p[f"has_{f}"])
+    # derived from the identity where one side is reported
+    part("departure", s0 + arr - s1, True, idp & both & p.has_arrival & ~p.has_departure)
+    part("arrival", s1 + dep - s0, True, idp & both & p.has_departure & ~p.has_arrival)
+    # net change where nothing is reported
+    none = ~p.has_arrival & ~p.has_departure
+    part("arrival", net, True, idp & both & none & (net > 0))
+    part("departure", -net, True, idp & both & none & (net < 0))
+    part("return", net, True, (p.population_group == "returnees") & both & ~p.has_return
+         & (net > 0))
+    out = ibis.union(*parts)
+    out = out.filter(out.value != 0)
+    names = wh.table("areas").filter(lambda a: a.admin_level == level).select(
+        _pc="pcode", area_name="name")
+    out = out.left_join(names, out.area == names._pc).drop("_pc")
+    return out.mutate(from_date=ibis.literal(d0), to_date=ibis.literal(d1))
+
+
+def identity_expr(wh: Warehouse, d0: date, d1: date, level: int = 1, *, max_age_days: int = 180,
+                  priority: tuple[str, ...] = DEFAULT_PRIORITY, operation: str | None = None
+                  ) -> ir.Table:
+    """Per area, group and cause: ``stock_from + inflows - outflows`` against ``stock_to``.
+
+    Inflows are reported arrivals (new displacement counts at the origin, not here; returns add to
+    returnees); outflows are reported departures. ``residual`` = stock_to - (stock_from + inflows
+    - outflows): zero when the records explain the change, otherwise what they miss."""
+    p = _pivot(wh, d0, d1, level, max_age_days, priority, operation)
+    z = ibis.literal(0.0)
+    idp = p.population_group == "idps"
+    inflow = ibis.ifelse(idp, p.arrival.fill_null(z), p["return"].fill_null(z))
+    outflow = ibis.ifelse(idp, p.departure.fill_null(z), z)
+    t = p.mutate(stock_from=p.s0.fill_null(z), stock_to=p.s1.fill_null(z), inflows=inflow,
+                 outflows=outflow,
+                 complete=p.both)
+    t = t.mutate(residual=t.stock_to - (t.stock_from + t.inflows - t.outflows))
+    names = wh.table("areas").filter(lambda a: a.admin_level == level).select(
+        _pc="pcode", area_name="name")
+    t = t.left_join(names, t.area == names._pc).drop("_pc")
+    return t.select("area", "area_name", "population_group", "cause",
+                    from_date=ibis.literal(d0), to_date=ibis.literal(d1), stock_from=t.stock_from,
+                    inflows=t.inflows, outflows=t.outflows, stock_to=t.stock_to,
+                    residual=t.residual, complete=t.complete)
+
+
+def flows_frame(wh: Warehouse, d0: date, d1: date, level: int = 1, **kw):  # -> pandas.DataFrame
+    df = flows_expr(wh, d0, d1, level, **kw).execute()
+    df = df.rename(columns={"area": f"adm{level}_pcode", "area_name": f"adm{level}_name"})
+    df["derived"] = df["derived"].astype(bool)
+    cols = [f"adm{level}_pcode", f"adm{level}_name", *FLOW_COLUMNS]
+    return df.sort_values([f"adm{level}_pcode", "population_group", "flow", "cause", "derived"]
+                          )[cols].reset_index(drop=True)
+
+
+def identity_frame(wh: Warehouse, d0: date, d1: date, level: int = 1, **kw):
+    df = identity_expr(wh, d0, d1, level, **kw).execute()
+    df = df.rename(columns={"area": f"adm{level}_pcode", "area_name": f"adm{level}_name"})
+    df["complete"] = df["complete"].astype(bool)
+    return df.sort_values([f"adm{level}_pcode", "population_group", "cause"]).reset_index(drop=True)

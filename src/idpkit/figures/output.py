@@ -1,0 +1,84 @@
+"""Writing figure tables as CSV, HXL-tagged CSV and JSON, with a Frictionless Table Schema.
+
+Why here and not in the CLI: the API (issue 6) serves the very same bytes, so the formatting rules
+(integers without ``.0``, empty cells for missing, ``true``/``false``, ISO dates) live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from idpkit.figures.schema import hxl_tag, table_schema
+
+
+def _single(df: pd.DataFrame, col: str) -> str | None:
+    if col not in df.columns:
+        return None
+    vals = df[col].dropna().unique()
+    return str(vals[0]) if len(vals) == 1 else None
+
+
+def _cell_text(s: pd.Series) -> pd.Series:
+    if s.dtype == bool or s.dtype == "boolean":
+        return s.map(lambda v: "" if pd.isna(v) else ("true" if v else "false"))
+    if pd.api.types.is_numeric_dtype(s):
+        return s.map(_number_text)
+    return s.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                 (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)))
+
+
+def _number_text(x: object) -> str:
+    if x is None or pd.isna(x):
+        return ""
+    f = float(x)  # type: ignore[arg-type]
+    return f"{f:.0f}" if f.is_integer() else f"{f:.10g}"
+
+
+def to_text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: _cell_text(df[c]) for c in df.columns}, index=df.index)
+
+
+def to_csv(df: pd.DataFrame, *, hxl: bool = False) -> str:
+    """CSV text; with ``hxl`` the hashtag row follows the header (HXL standard)."""
+    text = to_text_frame(df)
+    if hxl:
+        group, unit = _single(df, "population_group"), _single(df, "unit")
+        tags = pd.DataFrame([[hxl_tag(c, group=group, unit=unit) for c in df.columns]],
+                            columns=df.columns)
+        text = pd.concat([tags, text], ignore_index=True)
+    return text.to_csv(index=False, lineterminator="\n")
+
+
+def to_json(df: pd.DataFrame) -> str:
+    recs = []
+    for row in to_text_frame(df).to_dict(orient="records"):
+        rec = {}
+        for c, v in row.items():
+            src = df[c]
+            if v == "":
+                rec[c] = None
+            elif src.dtype == bool:
+                rec[c] = v == "true"
+            elif pd.api.types.is_numeric_dtype(src):
+                f = float(v)
+                rec[c] = int(f) if f.is_integer() else f
+            else:
+                rec[c] = v
+        recs.append(rec)
+    return json.dumps(recs, ensure_ascii=False)
+
+
+def write_with_schema(df: pd.DataFrame, path: Path, *, hxl: bool) -> Path:
+    """Write ``path`` (CSV) and ``<stem>.schema.json`` beside it; returns the schema's path."""
+    path.write_text(to_csv(df, hxl=hxl), encoding="utf-8")
+    schema = table_schema(list(df.columns), group=_single(df, "population_group"),
+                          unit=_single(df, "unit"))
+    if hxl:
+        schema["dialect"] = {"headerRows": [1], "commentRows": [2]}
+    spath = path.with_name(path.stem + ".schema.json")
+    spath.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return spath

@@ -1,0 +1,251 @@
+"""IDP stock at a reference date, by admin area (IRIS: a stock is a count at a reference date).
+
+The rules, in the order they are applied (each one exists because real data breaks the naive sum):
+
+1. *Sources.* A source is one stream of assessments: organisation, operation, assessment type and
+   country (``source`` in the output). Only present-population counts are used, and only totals
+   (sex/age rows are breakdowns; cause parts are disjoint, so they add up).
+2. *Latest round.* For each source, the latest round dated at or before the reference date. A round
+   is its round code, or its reporting date when the file has none; its date is the latest
+   reporting date in it. Different rounds are never added together, and areas missing from that
+   round are not filled in from older rounds: a source's old numbers are never carried forward.
+3. *One file per round.* When several files carry the same round of one source (the XLSX and the
+   CSV of one publication), only the latest imported is used.
+4. *One level per file.* A file that repeats the same people at admin 0, 1 and 2 (the DTM API) is
+   read at the finest level it gives in each admin-1 area.
+5. *Roll-up.* Rows are added up to the requested level; a row reported at a coarser level than
+   requested cannot be placed and is left out (``explain`` lists it). ``coverage`` is the share of
+   the area's child areas (one level down in the gazetteer) that the round assessed; a number
+   reported for the area as a whole has coverage 1.
+6. *Staleness.* A round older than ``max_age_days`` before the reference date is *stale*: it is
+   shown with ``stale = true`` only where no fresh source exists, and never as fresh.
+7. *One source per cell.* Where several sources give a number for the same area, population group
+   and unit, one is *recommended* — fresh before stale, then by source priority (assessment type or
+   organisation, configurable), then the most recent, then the best coverage — and the others are
+   *triangulation*: reported with their spread (``sources``, ``range_min``, ``range_max``) but never
+   added into totals.
+
+Everything is one Ibis expression, compiled once per backend (DuckDB, PostgreSQL) by the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from idpkit.warehouse.warehouse import Warehouse
+
+DEFAULT_PRIORITY: tuple[str, ...] = ("baseline_area", "site", "registration", "survey",
+                                     "flow_monitoring", "other")
+"""Default source priority by assessment type: an area baseline counts every IDP in the area, a site
+assessment only those living in sites, so the baseline is preferred where both exist."""
+
+BY_CHOICES = ("group", "cause", "site_type")
+LEVELS = (0, 1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class StockQuery:
+    """What a stock table is asked for. ``priority`` lists assessment types or organisation names,
+    most trusted first; anything unlisted comes after them."""
+
+    reference_date: date | Sequence[date]
+    level: int = 1
+    by: Sequence[str] = ("group", "cause")
+    max_age_days: int = 180
+    priority: Sequence[str] = DEFAULT_PRIORITY
+    operation: str | None = None
+    dataset: str | None = None
+    iso3: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def dates(self) -> list[date]:
+        """The reference dates: one table can hold the stock at many dates (one query)."""
+        d = self.reference_date
+        return sorted(set([d] if isinstance(d, date) else d))
+
+    def __post_init__(self) -> None:
+        if not self.dates:
+            raise ValueError("give at least one reference date")
+        if self.level not in LEVELS:
+            raise ValueError(f"admin level must be one of {', '.join(map(str, LEVELS))}, not {self.level}")
+        bad = [b for b in self.by if b not in BY_CHOICES]
+        if bad:
+            raise ValueError(f"--by: unknown {', '.join(bad)}; choose from {', '.join(BY_CHOICES)}")
+        if self.max_age_days < 0:
+            raise ValueError("the staleness window cannot be negative")
+
+
+def primary_cause(t: ir.Table) -> ir.StringValue:
+    """The cause a figure counts a row under. A cell naming several causes was stored as ``other``
+    with the causes in ``cause_detail`` and flagged ``multiple-causes``; figures count it under the
+    first cause named (the *primary* reason, as DTM and IDMC report one reason per movement)."""
+    first = t.cause_detail.split(";")[0].strip()
+    return ibis.ifelse(t.flags.fill_null("").contains("multiple-causes") & (t.cause == "other")
+                       & first.isin(["conflict", "disaster", "other", "unknown"]), first, t.cause)
+
+
+def area_column(level: int) -> str:
+    return "iso3" if level == 0 else f"adm{level}_pcode"
+
+
+def source_rows(wh: Warehouse, q: StockQuery) -> ir.Table:
+    """Observation rows that the stock at ``q.reference_date`` is built from (rules 1-4), with
+    ``source``, ``round_key``, ``source_date`` and ``stale``. ``explain`` reads this too."""
+    o = wh.table("observations")
+    o = o.filter((o.metric == "present_stock") & (o.sex == "all") & (o.age_group == "all")
+                 & o.value.notnull() & o.reporting_date.notnull()
+                 & (o.reporting_date <= ibis.literal(max(q.dates))))
+    if q.operation is not None:
+        o = o.filter(o.operation == q.operation)
+    if q.dataset is not None:
+        o = o.filter(o.dataset_id == q.dataset)
+    if q.iso3 is not None:
+        o = o.filter(o.iso3 == q.iso3.upper())
+    d = wh.table("datasets").select("dataset_id", "assessment_type", "source_organisation",
+                                     "imported_at")
+    o = o.inner_join(d, "dataset_id")
+    o = o.mutate(cause=primary_cause(o))
+    o = o.mutate(
+        source=o.source_organisation.fill_null("").concat(
+            " | ", o.operation.fill_null(""), " | ", o.assessment_type.fill_null("other"), " | ",
+            o.iso3.fill_null("")),
+        round_key=o["round"].fill_null(o.reporting_date.cast("string")),
+    )
+    # rule 3: one file per round
+    files = o.group_by(["source", "round_key", "dataset_id"]).aggregate(_at=o.imported_at.max())
+    files = files.mutate(_rn=ibis.row_number().over(
+        group_by=[files.source, files.round_key], order_by=[files._at.desc(), files.dataset_id.desc()]))
+    one = files.filter(files._rn == 0).select("source", "round_key", "dataset_id")
+    o = o.inner_join(one, ["source", "round_key", "dataset_id"])
+    # rule 4: finest reported level per admin-1 area of each file and round
+    o = o.mutate(_a1=o.adm1_pcode.fill_null(""))
+    key = ["dataset_id", "source", "round_key"]
+    finest = o.group_by([*key, "_a1"]).aggregate(_lvl=o.reported_level.max())
+    o = o.inner_join(finest, [*key, "_a1"])
+    o = o.filter(o.reported_level.fill_null(-1) == o._lvl.fill_null(-1))
+    finer = o.filter(o._a1 != "").select(*key).distinct().mutate(_has=True)
+    o = o.left_join(finer, key).drop(*[k + "_right" for k in key])
+    o = o.filter((o._a1 != "") | o._has.isnull())
+
+    # rule 2: latest round per source and reference date
+    rounds = o.group_by(["source", "round_key"]).aggregate(round_date=o.reporting_date.max())
+    refs = ibis.memtable(pd.DataFrame({
+        "reference_date": pd.to_datetime(q.dates).date,
+        "_oldest_fresh": [d - timedelta(days=q.max_age_days) for d in q.dates]}),
+        schema={"reference_date": "date", "_oldest_fresh": "date"})
+    rounds = rounds.cross_join(refs).filter(lambda t: t.round_date <= t.reference_date)
+    rounds = rounds.mutate(_rn=ibis.row_number().over(
+        group_by=[rounds.reference_date, rounds.source],
+        order_by=[rounds.round_date.desc(), rounds.round_key.length().desc(),
+                  rounds.round_key.desc()]))
+    latest = rounds.filter(rounds._rn == 0).select("source", "round_key", "round_date",
+                                                   "reference_date", "_oldest_fresh")
+    o = o.inner_join(latest, ["source", "round_key"])
+    o = o.mutate(source_date=o.round_date, stale=o.round_date < o._oldest_fresh)
+    return o.drop("_a1", "_lvl", "_has", "round_date", "imported_at", "_oldest_fresh")
+
+
+def _children(wh: Warehouse, level: int) -> ir.Table:
+    """Number of child areas (level + 1) per area of ``level`` in the gazetteer."""
+    a = wh.table("areas")
+    kids = a.filter(a.admin_level == level + 1)
+    if level == 0:
+        return kids.group_by(area=kids.iso3).aggregate(n_children=kids.pcode.nunique())
+    return kids.group_by(area=kids.parent_pcode).aggregate(n_children=kids.pcode.nunique())
+
+
+def _priority_rank(t: ir.Table, priority: Sequence[str]) -> ir.IntegerValue:
+    rank: ir.IntegerValue = ibis.literal(len(priority))
+    for i, name in reversed(list(enumerate(priority))):
+        rank = ibis.ifelse((t.assessment_type == name) | (t.source_organisation == name), i, rank)
+    return rank
+
+
+def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False) -> ir.Table:
+    """The stock table (rules 5-7); one row per area, group, unit and ``--by`` breakdown.
+
+    With ``all_sources``, triangulation rows are kept too (``role = 'triangulation'``)."""
+    o = wh.materialize(source_rows(wh, q))
+    area = area_column(q.level)
+    o = o.filter(o.reported_level.fill_null(0) >= q.level)
+    o = o.mutate(area=o[area]).filter(lambda t: t.area.notnull())
+    if "site_type" in q.by:
+        s = wh.table("sites")
+        s = s.group_by("site_id").aggregate(site_type=s.site_type.max())
+        o = o.left_join(s, "site_id").drop("site_id_right")
+        o = o.mutate(site_type=o.site_type.fill_null(""))
+    child = "iso3" if q.level == 0 else None
+    if q.level < 4:
+        child = f"adm{q.level + 1}_pcode"
+    o = o.mutate(_child=ibis.ifelse(o.reported_level.fill_null(0) > q.level, o[child], None)
+                 if child else ibis.null("string"))
+    cell = ["reference_date", "source", "area", "population_group", "unit"]
+    # per source and cell: total, coverage
+    per = o.group_by(cell).aggregate(
+        _total=o.value.sum(), _covered=o._child.nunique(), _whole=(o._child.isnull()).any(),
+        source_date=o.source_date.max(), stale=o.stale.max(),
+        assessment_type=o.assessment_type.max(), source_organisation=o.source_organisation.max())
+    kids = _children(wh, q.level)
+    per = per.left_join(kids, "area").drop("area_right")
+    per = per.mutate(coverage=ibis.ifelse(
+        per._whole, 1.0,
+        ibis.ifelse(per.n_children.fill_null(0) > 0,
+                    (per._covered.cast("float64") / per.n_children.cast("float64")).round(4),
+                    ibis.null("float64"))))
+    per = per.mutate(_prio=_priority_rank(per, q.priority))
+    w = ibis.window(group_by=[per.reference_date, per.area, per.population_group, per.unit],
+                    order_by=[ibis.ifelse(per.stale, 1, 0), per._prio, per.source_date.desc(),
+                              per.coverage.fill_null(0).desc(), per.source])
+    fresh_total = ibis.ifelse(per.stale, ibis.null("float64"), per._total)
+    per = per.mutate(
+        _rank=ibis.row_number().over(w),
+        sources=fresh_total.count().over(ibis.window(group_by=[per.reference_date, per.area,
+                                                               per.population_group, per.unit])),
+        range_min=fresh_total.min().over(ibis.window(group_by=[per.reference_date, per.area,
+                                                               per.population_group, per.unit])),
+        range_max=fresh_total.max().over(ibis.window(group_by=[per.reference_date, per.area,
+                                                               per.population_group, per.unit])),
+    )
+    per = per.mutate(role=ibis.ifelse(per._rank == 0, "recommended", "triangulation"))
+    if not all_sources:
+        per = per.filter(per.role == "recommended")
+    keys = cell + [b for b in ("cause", "site_type") if b in q.by]
+    g = o.group_by(keys).aggregate(value=o.value.sum())
+    g = g.inner_join(per.select(cell + ["source_date", "stale", "coverage", "sources", "range_min",
+                                        "range_max", "role"]), cell)
+    g = g.drop(*[c + "_right" for c in cell if c + "_right" in g.columns])
+    if "cause" not in q.by:
+        g = g.mutate(cause=ibis.literal("all"))
+    names = wh.table("areas").filter(lambda a: a.admin_level == q.level).select(
+        _pc="pcode", area_name="name")
+    return g.left_join(names, g.area == names._pc).drop("_pc")
+
+
+def stock_frame(wh: Warehouse, q: StockQuery, *, all_sources: bool = False):  # -> pandas.DataFrame
+    """The stock table as the public columns, sorted (see :data:`idpkit.figures.schema`)."""
+    from idpkit.figures.schema import stock_columns
+
+    df = stock_expr(wh, q, all_sources=all_sources).execute()
+    n = q.level
+    df = df.rename(columns={"area": f"adm{n}_pcode", "area_name": f"adm{n}_name"})
+    if n == 0:
+        df[f"adm{n}_name"] = df[f"adm{n}_name"].fillna(df[f"adm{n}_pcode"].map(_country_name))
+    cols = stock_columns(n, q.by, all_sources)
+    df["stale"] = df["stale"].astype(bool)
+    df = df.sort_values(["reference_date", f"adm{n}_pcode", "population_group", "unit", "cause"]
+                        + (["site_type"] if "site_type" in q.by else []) + ["source"])
+    return df[cols].reset_index(drop=True)
+
+
+def _country_name(iso3: object) -> object:
+    import pycountry
+
+    c = pycountry.countries.get(alpha_3=str(iso3)) if isinstance(iso3, str) else None
+    return c.name if c else None
