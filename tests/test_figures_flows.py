@@ -97,3 +97,58 @@ def test_identity_residuals(demo_wh, operation):
 def test_period_must_be_forward(demo_wh):
     with pytest.raises(ValueError, match="after"):
         flows_frame(demo_wh, date(2025, 5, 1), date(2025, 4, 1), 1)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_od_matrix_equals_truth(demo_wh, operation, level):
+    from idpkit.figures.od import od_frame
+
+    od = pd.read_csv(operation.truth_dir / "od.csv")
+    od = od[od.flow.isin(["new_displacement", "secondary_displacement"])]
+    n = {1: 4, 2: 6}[level]
+    od["o"], od["d"] = od.origin_adm3_pcode.str[:n], od.destination_adm3_pcode.str[:n]
+    for d0, d1 in od[["from_date", "to_date"]].drop_duplicates().to_numpy().tolist():
+        got = od_frame(demo_wh, date.fromisoformat(d0), date.fromisoformat(d1), level)
+        assert got[f"origin_adm{level}_pcode"].notna().all()
+        g = got.groupby([f"origin_adm{level}_pcode", f"adm{level}_pcode", "cause"]).value.sum()
+        exp = od[od.to_date == d1].groupby(["o", "d", "cause"]).value.sum().astype(float)
+        assert g.sort_index().to_dict() == exp.sort_index().to_dict(), d1
+        assert set(got.flow) == {"arrival"}
+
+
+def test_cli_flows_identity_od_series_explain(operation, tmp_path):
+    from typer.testing import CliRunner
+
+    from idpkit.cli.app import app
+
+    db = str(tmp_path / "cli.duckdb")
+    runner = CliRunner()
+    r = runner.invoke(app, ["areas", "load", str(operation.gazetteer_csv), "--db", db])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["ingest", *map(str, operation.all_assessment_files()), "--db", db])
+    assert r.exit_code == 0, r.output
+    dates = sorted(pd.read_csv(operation.truth_dir / "stocks.csv").reference_date.unique())
+    d0, d1 = dates[-2], dates[-1]
+    r = runner.invoke(app, ["figures", "flows", "--from", d0, "--to", d1, "--level", "2",
+                            "--format", "csv", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == ("adm2_pcode,adm2_name,population_group,flow,cause,"
+                                        "from_date,to_date,derived,value")
+    r = runner.invoke(app, ["figures", "flows", "--from", d0, "--to", d1, "--identity",
+                            "--format", "json", "--db", db])
+    assert r.exit_code == 0 and '"residual"' in r.output
+    r = runner.invoke(app, ["figures", "od", "--from", d0, "--to", d1, "--format", "hxl",
+                            "--db", db])
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[1].startswith("#adm2+code+origin,#adm2+name+origin,#adm2+code")
+    r = runner.invoke(app, ["figures", "series", "--from", dates[0], "--to", d1, "--format",
+                            "csv", "--db", db])
+    assert r.exit_code == 0, r.output
+    series = pd.read_csv(pd.io.common.StringIO(r.output))
+    assert set(series.month) == {d[:7] for d in dates}
+    r = runner.invoke(app, ["figures", "explain", "ZD01", d1, "idps", "--db", db])
+    assert r.exit_code == 0 and "recommended" in r.output and "Rows used" in r.output
+    r = runner.invoke(app, ["figures", "flows", "--from", d1, "--to", d0, "--db", db])
+    assert r.exit_code != 0 and "after" in r.output
+    r = runner.invoke(app, ["figures", "explain", "NOPE1", d1, "idps", "--db", db])
+    assert r.exit_code != 0

@@ -196,3 +196,23 @@ def test_same_round_in_two_files_is_counted_once(backend, request, tmp_path, ope
         assert ingest_file(wh, copy).status == "imported"
         two = stock_frame(wh, StockQuery(date(2030, 1, 1), level=1, max_age_days=10_000))
         assert two.value.sum() == one.value.sum() > 0
+
+
+def test_explain_lists_sources_rows_and_exclusions(demo_wh, operation):
+    from idpkit.figures.explain import UnknownAreaError, explain
+
+    dates = sorted(_truth(operation).reference_date.unique())
+    d = date.fromisoformat(dates[2])
+    e = explain(demo_wh, "ZD01", d, "idps")
+    truth = _truth(operation)
+    exp = truth[(truth.reference_date == dates[2]) & (truth.adm1_pcode == "ZD01")
+                & (truth.population_group == "idps") & (truth.unit == "individuals")].value.sum()
+    assert e["value"] == exp
+    roles = {s["role"] for s in e["sources"]}
+    assert roles == {"recommended", "triangulation"}
+    rec_rows = [r for r in e["rows_used"] if "baseline" in r["file"]]
+    assert sum(r["value"] for r in rec_rows) == exp
+    rules = {r["rule"] for r in e["rows_not_used"]}
+    assert any("older round" in r for r in rules) and any("after the reference" in r for r in rules)
+    with pytest.raises(UnknownAreaError):
+        explain(demo_wh, "XX99", d, "idps")

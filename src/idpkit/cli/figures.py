@@ -63,7 +63,9 @@ def emit(df, fmt: OutFmt, output: Path | None, title: str) -> None:
         return
     from idpkit.figures.output import to_text_frame
 
-    t = Table(*df.columns, title=title)
+    t = Table(title=title)
+    for c in df.columns:
+        t.add_column(c, overflow="fold")
     text = to_text_frame(df)
     for c in df.columns:
         if str(df[c].dtype).startswith(("float", "int")):
@@ -123,3 +125,160 @@ def stock(
         df = apply_publication_rules(df, ("value", "range_min", "range_max") if sources else
                                      ("value",), suppress_below)
     emit(df, fmt, output, f"Stock at {ref.isoformat()}, admin level {level}")
+
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
+                                           "./idpkit.duckdb)")]
+FmtOpt = Annotated[OutFmt, typer.Option("--format", help="table, csv, hxl or json.")]
+OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (CSV and "
+                                             "HXL get a .schema.json beside).")]
+
+
+def _period(start: str, end: str) -> tuple[date, date]:
+    d0, d1 = _parse_date(start, "--from"), _parse_date(end, "--to")
+    assert d0 is not None and d1 is not None
+    if d1 <= d0:
+        raise typer.BadParameter("--to must be after --from", param_hint="--to")
+    return d0, d1
+
+
+@figures_app.command("flows")
+def flows(
+    start: Annotated[str, typer.Option("--from", help="Start of the period (exclusive), "
+                                       "YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="End of the period (inclusive), YYYY-MM-DD.")],
+    level: Annotated[int, typer.Option("--level", help="Admin level 0-4.")] = 1,
+    identity: Annotated[bool, typer.Option("--identity", help="Show the accounting identity per "
+                                           "area instead: stocks, inflows, outflows, residual.")]
+    = False,
+    max_age: Annotated[int, typer.Option("--max-age", help="Staleness window in days for the "
+                                         "stocks at both ends.")] = 180,
+    operation: Annotated[str | None, typer.Option(help="Only this operation.")] = None,
+    public: Annotated[bool, typer.Option("--public", help="IDMC rounding and suppression.")]
+    = False,
+    fmt: FmtOpt = OutFmt.table,
+    output: OutOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Flows of a period: reported (flow monitoring, events) and derived (from stock changes)."""
+    from idpkit.cli.app import _open
+    from idpkit.figures.flows import flows_frame, identity_frame
+    from idpkit.figures.publication import apply_publication_rules
+
+    d0, d1 = _period(start, end)
+    if level not in (0, 1, 2, 3, 4):
+        raise typer.BadParameter("admin level must be 0-4", param_hint="--level")
+    with _open(db) as wh:
+        if identity:
+            df = identity_frame(wh, d0, d1, level, max_age_days=max_age, operation=operation)
+        else:
+            df = flows_frame(wh, d0, d1, level, max_age_days=max_age, operation=operation)
+    if public:
+        cols = ("stock_to", "stock_from", "inflows", "outflows", "residual") if identity \
+            else ("value",)
+        df = apply_publication_rules(df, cols)
+    emit(df, fmt, output, f"{'Identity' if identity else 'Flows'} {d0} – {d1}, admin level {level}")
+
+
+@figures_app.command("series")
+def series(
+    start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM-DD (any day).")],
+    end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM-DD (any day).")],
+    level: Annotated[int, typer.Option("--level", help="Admin level 0-4.")] = 1,
+    max_age: Annotated[int, typer.Option("--max-age", help="Staleness window in days: a month "
+                                         "whose newest round is older is a gap.")] = 45,
+    operation: Annotated[str | None, typer.Option(help="Only this operation.")] = None,
+    fmt: FmtOpt = OutFmt.table,
+    output: OutOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Monthly stock per area and group (month ends); months without fresh data are gaps, not 0."""
+    from idpkit.cli.app import _open
+    from idpkit.figures.series import monthly_series
+
+    d0, d1 = _parse_date(start, "--from"), _parse_date(end, "--to")
+    assert d0 is not None and d1 is not None
+    if d1 < d0:
+        raise typer.BadParameter("--to must not be before --from", param_hint="--to")
+    with _open(db) as wh:
+        df = monthly_series(wh, d0, d1, level, max_age_days=max_age, operation=operation)
+    emit(df, fmt, output, f"Monthly stock, admin level {level}")
+
+
+@figures_app.command("explain")
+def explain_cmd(
+    area: Annotated[str, typer.Argument(help="P-code (or ISO3 country code for admin 0).")],
+    on: Annotated[str, typer.Argument(help="Reference date YYYY-MM-DD.")],
+    group: Annotated[str, typer.Argument(help="Population group, e.g. idps.")] = "idps",
+    unit: Annotated[str, typer.Option(help="individuals or households.")] = "individuals",
+    max_age: Annotated[int, typer.Option("--max-age", help="Staleness window in days.")] = 180,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Where a stock figure comes from: sources, datasets, rows used and rows left out (and why)."""
+    import json
+
+    from idpkit.cli.app import _open, console
+    from idpkit.figures.explain import explain
+    from idpkit.model.vocabulary import POPULATION_GROUPS
+
+    ref = _parse_date(on, "DATE")
+    assert ref is not None
+    if group not in POPULATION_GROUPS:
+        raise typer.BadParameter(f"{group!r}: choose from {', '.join(POPULATION_GROUPS)}",
+                                 param_hint="GROUP")
+    with _open(db) as wh:
+        e = explain(wh, area.strip().upper(), ref, group, unit=unit, max_age_days=max_age)
+    if as_json:
+        print(json.dumps(e, ensure_ascii=False, indent=2))
+        return
+    v = "no figure" if e["value"] is None else f"{e['value']:,.0f}"
+    console.print(f"[bold]{escape(e['area'])}[/bold] (admin {e['admin_level']}), {e['reference_date']}, "
+                  f"{group}, {unit}: [bold]{v}[/bold]")
+    t = Table("source", "role", "value", "round date", "stale", "coverage", title="Sources")
+    for s in e["sources"]:
+        t.add_row(escape(s["source"]), s["role"], f"{s['value']:,.0f}", s["source_date"],
+                  "yes" if s["stale"] else "no", "" if s["coverage"] is None else f"{s['coverage']:.0%}")
+    console.print(t)
+    t = Table("file", "round", "sheet", "level", "rows", "source rows", "value", title="Rows used")
+    for r in e["rows_used"]:
+        t.add_row(escape(r["file"]), escape(str(r["round"])), escape(str(r["sheet"] or "")),
+                  str(r["reported_level"]), str(r["rows"]), f"{r['first_row']}–{r['last_row']}",
+                  f"{r['value']:,.0f}")
+    console.print(t)
+    if e["rows_not_used"]:
+        t = Table("file", "round", "level", "rows", "value", "why not used", title="Rows not used")
+        for r in e["rows_not_used"]:
+            t.add_row(escape(r["file"]), escape(str(r["round"])), str(r["reported_level"]),
+                      str(r["rows"]), f"{r['value']:,.0f}", escape(r["rule"]))
+        console.print(t)
+    console.print("Rules: " + "; ".join(e["rules"]) + ".")
+
+
+@figures_app.command("od")
+def od(
+    start: Annotated[str, typer.Option("--from", help="Start of the period (exclusive).")],
+    end: Annotated[str, typer.Option("--to", help="End of the period (inclusive).")],
+    level: Annotated[int, typer.Option("--level", help="Admin level 0-4 of origins and "
+                                       "destinations.")] = 2,
+    public: Annotated[bool, typer.Option("--public", help="IDMC rounding and suppression.")]
+    = False,
+    fmt: FmtOpt = OutFmt.table,
+    output: OutOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Origin-destination matrix of the period's movements (from flow monitoring and origins)."""
+    from idpkit.cli.app import _open, err
+    from idpkit.figures.od import od_frame
+    from idpkit.figures.publication import apply_publication_rules
+
+    d0, d1 = _period(start, end)
+    with _open(db) as wh:
+        df = od_frame(wh, d0, d1, level)
+    unmatched = int(df["unmatched_origin_names"].sum()) if len(df) else 0
+    if unmatched:
+        err.print(f"{unmatched} movement rows name an origin that could not be matched to a P-code; "
+                  "they are shown with an empty origin (see the import report).")
+    if public:
+        df = apply_publication_rules(df)
+    emit(df, fmt, output, f"Origin–destination {d0} – {d1}, admin level {level}")
