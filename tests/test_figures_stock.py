@@ -216,3 +216,63 @@ def test_explain_lists_sources_rows_and_exclusions(demo_wh, operation):
     assert any("older round" in r for r in rules) and any("after the reference" in r for r in rules)
     with pytest.raises(UnknownAreaError):
         explain(demo_wh, "XX99", d, "idps")
+
+
+def test_households_converted_to_individuals_when_asked(backend, request, tmp_path, operation):
+    """Rows giving households only get derived individuals: households x the source's own size
+    (from its rows giving both, same round and admin 1), rounded half up; flagged derived."""
+    import math
+
+    src = operation.site_files[0]
+    raw = src.read_bytes()
+    enc = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "cp1252"
+    text = raw.decode(enc, errors="strict")
+    delim = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
+    lines = text.splitlines()
+    header, tags, body = lines[0], lines[1], lines[2:]
+    cols = header.split(delim)
+    i_ind, i_hh, i_a1 = cols.index("IDP Individuals"), cols.index("IDP Households"), \
+        cols.index("Admin 1 Pcode")
+    rows = [r.split(delim) for r in body if r.strip()]
+    rows = [r for r in rows if len(r) == len(cols) and r[i_ind].strip().isdigit()
+            and r[i_hh].strip().isdigit() and int(r[i_hh]) > 0]
+    kept_both, hh_only = rows[::2], rows[1::2]
+    for r in hh_only:
+        r[i_ind] = ""
+    f = tmp_path / "sites_hh_only.csv"
+    f.write_text("\n".join([header, tags] + [delim.join(r) for r in kept_both + hh_only]) + "\n",
+                 encoding="utf-8")
+    size: dict[str, float] = {}
+    for a1 in {r[i_a1] for r in kept_both}:
+        both = [r for r in kept_both if r[i_a1] == a1]
+        size[a1] = sum(int(r[i_ind]) for r in both) / sum(int(r[i_hh]) for r in both)
+    expected = sum(int(r[i_ind]) for r in kept_both) + sum(
+        math.floor(int(r[i_hh]) * size[r[i_a1]] + 0.5) for r in hh_only if r[i_a1] in size)
+    with new_warehouse_url(backend, request, tmp_path) as url, connect(url) as wh:
+        load_areas(wh, read_gazetteer_csv(operation.gazetteer_csv))
+        assert ingest_file(wh, f).status == "imported"
+        d = date(2031, 1, 1)
+        plain = stock_frame(wh, StockQuery(d, level=0, max_age_days=100_000))
+        assert "derived" not in plain.columns
+        conv = stock_frame(wh, StockQuery(d, level=0, max_age_days=100_000,
+                                          convert_households=True))
+        ind = conv[conv.unit == "individuals"]
+        assert ind.value.sum() == expected
+        assert ind.derived.all() and not conv[conv.unit == "households"].derived.any()
+        assert conv[conv.unit == "households"].value.sum() == \
+            plain[plain.unit == "households"].value.sum()
+
+
+def test_by_site_type_splits_the_site_source(demo_wh, operation):
+    d = date.fromisoformat(sorted(_truth(operation).reference_date.unique())[-1])
+    q = StockQuery(d, level=1, by=("site_type",), priority=("site",))
+    got = stock_frame(demo_wh, q)
+    sites = pd.read_csv(operation.truth_dir / "sites.csv")
+    ss = pd.read_csv(operation.truth_dir / "site_stocks.csv")
+    ss = ss[(ss.reference_date == d.isoformat()) & (ss.unit == "individuals")].merge(sites,
+                                                                                      on="site_id")
+    ss["adm1_pcode"] = ss.adm3_pcode.str[:4]
+    exp = ss.groupby(["adm1_pcode", "site_type"]).value.sum().astype(float)
+    g = got[(got.population_group == "idps") & (got.unit == "individuals")].groupby(
+        ["adm1_pcode", "site_type"]).value.sum()
+    assert g[g != 0].sort_index().to_dict() == exp[exp != 0].sort_index().to_dict()

@@ -95,6 +95,12 @@ def stock(
     country: Annotated[str | None, typer.Option("--country", help="Only this ISO3 country.")] = None,
     sources: Annotated[bool, typer.Option("--sources", help="Also list triangulation sources, "
                                           "with source, role and the spread of sources.")] = False,
+    convert: Annotated[bool, typer.Option(
+        "--households-to-individuals", help="Add derived individuals where a source gives households "
+        "only (households x the source's own household size, else --household-size); adds a "
+        "'derived' column.")] = False,
+    hh_size: Annotated[float | None, typer.Option(
+        "--household-size", help="Household size where a source gives none of its own.")] = None,
     public: Annotated[bool, typer.Option("--public", help="Apply publication rules: IDMC rounding "
                                          "and small-cell suppression.")] = False,
     suppress_below: Annotated[int, typer.Option("--suppress-below", help="With --public: cells "
@@ -117,7 +123,8 @@ def stock(
         ref = ref or _latest_date(wh)
         try:
             q = StockQuery(ref, level=level, by=by_list, max_age_days=max_age, priority=prio,
-                           operation=operation, dataset=dataset, iso3=country)
+                           operation=operation, dataset=dataset, iso3=country,
+                           convert_households=convert, household_size=hh_size)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         df = stock_frame(wh, q, all_sources=sources)

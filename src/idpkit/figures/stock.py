@@ -31,7 +31,7 @@ Everything is one Ibis expression, compiled once per backend (DuckDB, PostgreSQL
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import ibis
@@ -62,7 +62,8 @@ class StockQuery:
     operation: str | None = None
     dataset: str | None = None
     iso3: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    convert_households: bool = False
+    household_size: float | None = None  # used where a source gives no size of its own
 
     @property
     def dates(self) -> list[date]:
@@ -78,6 +79,8 @@ class StockQuery:
         bad = [b for b in self.by if b not in BY_CHOICES]
         if bad:
             raise ValueError(f"--by: unknown {', '.join(bad)}; choose from {', '.join(BY_CHOICES)}")
+        if self.household_size is not None and not 0 < self.household_size <= 50:
+            raise ValueError("--household-size must be a number of people above 0 (at most 50)")
         if self.max_age_days < 0:
             raise ValueError("the staleness window cannot be negative")
 
@@ -173,6 +176,12 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False) -> ir
 
     With ``all_sources``, triangulation rows are kept too (``role = 'triangulation'``)."""
     o = wh.materialize(source_rows(wh, q))
+    if q.convert_households:
+        from idpkit.figures.units import add_derived_individuals
+
+        o = add_derived_individuals(o, q.household_size)
+    else:
+        o = o.mutate(derived=ibis.literal(False))
     area = area_column(q.level)
     o = o.filter(o.reported_level.fill_null(0) >= q.level)
     o = o.mutate(area=o[area]).filter(lambda t: t.area.notnull())
@@ -217,7 +226,7 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False) -> ir
     if not all_sources:
         per = per.filter(per.role == "recommended")
     keys = cell + [b for b in ("cause", "site_type") if b in q.by]
-    g = o.group_by(keys).aggregate(value=o.value.sum())
+    g = o.group_by(keys).aggregate(value=o.value.sum(), derived=o.derived.any())
     g = g.inner_join(per.select(cell + ["source_date", "stale", "coverage", "sources", "range_min",
                                         "range_max", "role"]), cell)
     g = g.drop(*[c + "_right" for c in cell if c + "_right" in g.columns])
@@ -237,8 +246,9 @@ def stock_frame(wh: Warehouse, q: StockQuery, *, all_sources: bool = False):  # 
     df = df.rename(columns={"area": f"adm{n}_pcode", "area_name": f"adm{n}_name"})
     if n == 0:
         df[f"adm{n}_name"] = df[f"adm{n}_name"].fillna(df[f"adm{n}_pcode"].map(_country_name))
-    cols = stock_columns(n, q.by, all_sources)
+    cols = stock_columns(n, q.by, all_sources) + (["derived"] if q.convert_households else [])
     df["stale"] = df["stale"].astype(bool)
+    df["derived"] = df["derived"].astype(bool)
     df = df.sort_values(["reference_date", f"adm{n}_pcode", "population_group", "unit", "cause"]
                         + (["site_type"] if "site_type" in q.by else []) + ["source"])
     return df[cols].reset_index(drop=True)
