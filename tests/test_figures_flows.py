@@ -152,3 +152,28 @@ def test_cli_flows_identity_od_series_explain(operation, tmp_path):
     assert r.exit_code != 0 and "after" in r.output
     r = runner.invoke(app, ["figures", "explain", "NOPE1", d1, "idps", "--db", db])
     assert r.exit_code != 0
+
+
+def test_reported_event_flows_are_used_as_reported(operation, tmp_path):
+    """An event-tracking file tagging new displacement and returns: reported, not derived, and a
+    reported return stops the derived one."""
+    from idpkit.figures.flows import flows_frame
+
+    gaz = pd.read_csv(operation.gazetteer_csv, skiprows=[1])
+    a2 = gaz[gaz["Admin Level"] == 2]["P-Code"].tolist()[:2]
+    f = tmp_path / "ett_events.csv"
+    f.write_text(
+        "Event date,LGA Pcode,New IDPs (ind),Returns (ind),Reason\n"
+        "#date+reported,#adm2+code,#affected+idps+new+ind,#affected+returnees+returns+ind,#cause+type\n"
+        f"2031-01-10,{a2[0]},120,7,Conflict\n"
+        f"2031-01-20,{a2[0]},30,,Flood\n"
+        f"2031-02-03,{a2[1]},999,,Conflict\n", encoding="utf-8")
+    with connect(str(tmp_path / "w.duckdb")) as wh:
+        load_areas(wh, read_gazetteer_csv(operation.gazetteer_csv))
+        assert ingest_file(wh, f).status == "imported"
+        got = flows_frame(wh, date(2031, 1, 1), date(2031, 1, 31), 2)
+    assert not got.derived.any()
+    nd = got[got.flow == "new_displacement"].set_index("cause").value.to_dict()
+    assert nd == {"conflict": 120.0, "disaster": 30.0}
+    assert got[got.flow == "return"].value.tolist() == [7.0]
+    assert set(got.adm2_pcode) == {a2[0]}
