@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench-ingest clean
+.PHONY: venv demo test test-fast bench-ingest bench-figures clean
 
 # Internal: create the venv when missing; (re)install when pyproject.toml changed since the last install.
 venv: $(STAMP)
@@ -32,6 +32,9 @@ test-fast: venv
 
 bench-ingest: venv
 	$(BIN)/python benchmarks/ingest.py
+
+bench-figures: venv
+	$(BIN)/python benchmarks/figures.py
 
 clean:
 	rm -rf build dist .pytest_cache .hypothesis src/*.egg-info
