@@ -133,3 +133,28 @@ def wh(warehouse_url: str):
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def demo_operation(tmp_path_factory: pytest.TempPathFactory):
+    """A 5-round demo operation (files and ground truth), generated once per session."""
+    from idpkit.testing.demo import generate_operation
+
+    return generate_operation(tmp_path_factory.mktemp("demo"), rounds=5)
+
+
+@pytest.fixture(scope="module")
+def demo_wh(backend: str, request: pytest.FixtureRequest, demo_operation,
+            tmp_path_factory: pytest.TempPathFactory):
+    """The demo operation ingested once per test module and backend (read-only for tests)."""
+    from idpkit.ingest.pipeline import ingest_file
+    from idpkit.warehouse import connect
+    from idpkit.warehouse.areas import load_areas, read_gazetteer_csv
+
+    with new_warehouse_url(backend, request, tmp_path_factory.mktemp("wh")) as url:
+        wh = connect(url)
+        load_areas(wh, read_gazetteer_csv(demo_operation.gazetteer_csv))
+        for f in demo_operation.all_assessment_files():
+            assert ingest_file(wh, f).status == "imported"
+        yield wh
+        wh.close()

@@ -14,32 +14,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from conftest import new_warehouse_url
 from idpkit.figures.flows import flows_frame, identity_frame
 from idpkit.ingest.pipeline import ingest_file
-from idpkit.testing.demo import generate_operation
 from idpkit.warehouse import connect
 from idpkit.warehouse.areas import load_areas, read_gazetteer_csv
 
 
-@pytest.fixture(scope="module")
-def operation(tmp_path_factory):
-    return generate_operation(tmp_path_factory.mktemp("demo"), rounds=4)
-
-
-@pytest.fixture(scope="module")
-def demo_wh(backend, request, operation, tmp_path_factory):
-    with new_warehouse_url(backend, request, tmp_path_factory.mktemp("wh")) as url:
-        wh = connect(url)
-        load_areas(wh, read_gazetteer_csv(operation.gazetteer_csv))
-        for f in operation.all_assessment_files():
-            ingest_file(wh, f)
-        yield wh
-        wh.close()
-
-
-def _truth(operation) -> pd.DataFrame:
-    t = pd.read_csv(operation.truth_dir / "flows.csv")
+def _truth(demo_operation) -> pd.DataFrame:
+    t = pd.read_csv(demo_operation.truth_dir / "flows.csv")
     for lv, n in ((2, 6), (1, 4)):
         t[f"adm{lv}_pcode"] = t.adm3_pcode.str[:n]
     t["adm0_pcode"] = "ZDL"
@@ -56,11 +38,11 @@ def _signed(df: pd.DataFrame, key: list[str]) -> pd.Series:
 
 
 @pytest.mark.parametrize("level", [0, 1, 2, 3])
-def test_flows_equal_truth(demo_wh, operation, level):
-    truth = _truth(operation)
+def test_flows_equal_truth(demo_wh, demo_operation, level):
+    truth = _truth(demo_operation)
     key = [f"adm{level}_pcode", "cause"]
     periods = truth[["from_date", "to_date"]].drop_duplicates().to_numpy().tolist()
-    assert len(periods) == 3
+    assert len(periods) == 4  # 5 rounds
     for d0, d1 in periods:
         got = flows_frame(demo_wh, date.fromisoformat(d0), date.fromisoformat(d1), level)
         assert set(got.flow) <= {"arrival", "departure", "return"}
@@ -78,8 +60,8 @@ def test_flows_equal_truth(demo_wh, operation, level):
         assert got[got.flow == "return"].derived.all()
 
 
-def test_identity_residuals(demo_wh, operation):
-    truth = _truth(operation)
+def test_identity_residuals(demo_wh, demo_operation):
+    truth = _truth(demo_operation)
     d0, d1 = truth[["from_date", "to_date"]].drop_duplicates().to_numpy().tolist()[-1]
     ident = identity_frame(demo_wh, date.fromisoformat(d0), date.fromisoformat(d1), 2)
     idp = ident[ident.population_group == "idps"]
@@ -100,10 +82,10 @@ def test_period_must_be_forward(demo_wh):
 
 
 @pytest.mark.parametrize("level", [1, 2])
-def test_od_matrix_equals_truth(demo_wh, operation, level):
+def test_od_matrix_equals_truth(demo_wh, demo_operation, level):
     from idpkit.figures.od import od_frame
 
-    od = pd.read_csv(operation.truth_dir / "od.csv")
+    od = pd.read_csv(demo_operation.truth_dir / "od.csv")
     od = od[od.flow.isin(["new_displacement", "secondary_displacement"])]
     n = {1: 4, 2: 6}[level]
     od["o"], od["d"] = od.origin_adm3_pcode.str[:n], od.destination_adm3_pcode.str[:n]
@@ -116,18 +98,18 @@ def test_od_matrix_equals_truth(demo_wh, operation, level):
         assert set(got.flow) == {"arrival"}
 
 
-def test_cli_flows_identity_od_series_explain(operation, tmp_path):
+def test_cli_flows_identity_od_series_explain(demo_operation, tmp_path):
     from typer.testing import CliRunner
 
     from idpkit.cli.app import app
 
     db = str(tmp_path / "cli.duckdb")
     runner = CliRunner()
-    r = runner.invoke(app, ["areas", "load", str(operation.gazetteer_csv), "--db", db])
+    r = runner.invoke(app, ["areas", "load", str(demo_operation.gazetteer_csv), "--db", db])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["ingest", *map(str, operation.all_assessment_files()), "--db", db])
+    r = runner.invoke(app, ["ingest", *map(str, demo_operation.all_assessment_files()), "--db", db])
     assert r.exit_code == 0, r.output
-    dates = sorted(pd.read_csv(operation.truth_dir / "stocks.csv").reference_date.unique())
+    dates = sorted(pd.read_csv(demo_operation.truth_dir / "stocks.csv").reference_date.unique())
     d0, d1 = dates[-2], dates[-1]
     r = runner.invoke(app, ["figures", "flows", "--from", d0, "--to", d1, "--level", "2",
                             "--format", "csv", "--db", db])
@@ -154,12 +136,12 @@ def test_cli_flows_identity_od_series_explain(operation, tmp_path):
     assert r.exit_code != 0
 
 
-def test_reported_event_flows_are_used_as_reported(operation, tmp_path):
+def test_reported_event_flows_are_used_as_reported(demo_operation, tmp_path):
     """An event-tracking file tagging new displacement and returns: reported, not derived, and a
     reported return stops the derived one."""
     from idpkit.figures.flows import flows_frame
 
-    gaz = pd.read_csv(operation.gazetteer_csv, skiprows=[1])
+    gaz = pd.read_csv(demo_operation.gazetteer_csv, skiprows=[1])
     a2 = gaz[gaz["Admin Level"] == 2]["P-Code"].tolist()[:2]
     f = tmp_path / "ett_events.csv"
     f.write_text(
@@ -169,7 +151,7 @@ def test_reported_event_flows_are_used_as_reported(operation, tmp_path):
         f"2031-01-20,{a2[0]},30,,Flood\n"
         f"2031-02-03,{a2[1]},999,,Conflict\n", encoding="utf-8")
     with connect(str(tmp_path / "w.duckdb")) as wh:
-        load_areas(wh, read_gazetteer_csv(operation.gazetteer_csv))
+        load_areas(wh, read_gazetteer_csv(demo_operation.gazetteer_csv))
         assert ingest_file(wh, f).status == "imported"
         got = flows_frame(wh, date(2031, 1, 1), date(2031, 1, 31), 2)
     assert not got.derived.any()

@@ -94,6 +94,6 @@ def test_cli_figures_stock(tmp_path, fixtures_dir):
     assert (tmp_path / "s.schema.json").exists()
     assert (tmp_path / "s.csv").read_text().splitlines()[1].startswith("#adm2+code,#adm2+name")
     r = runner.invoke(app, ["figures", "stock", "--level", "7", "--db", db])
-    assert r.exit_code != 0 and "admin level" in r.output
+    assert r.exit_code == 2 and "--level" in r.output
     r = runner.invoke(app, ["figures", "stock", "--date", "31/05/2025", "--db", db])
     assert r.exit_code != 0 and "YYYY-MM-DD" in r.output

@@ -19,7 +19,6 @@ import pytest
 from conftest import new_warehouse_url
 from idpkit.figures.stock import StockQuery, stock_frame
 from idpkit.ingest.pipeline import ingest_file
-from idpkit.testing.demo import generate_operation
 from idpkit.warehouse import connect
 from idpkit.warehouse.areas import load_areas, read_gazetteer_csv
 
@@ -27,25 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DTM = ROOT / "tests" / "fixtures" / "dtm"
 
 
-@pytest.fixture(scope="module")
-def operation(tmp_path_factory):
-    return generate_operation(tmp_path_factory.mktemp("demo"), rounds=5)
-
-
-@pytest.fixture(scope="module")
-def demo_wh(backend, request, operation, tmp_path_factory):
-    """The 5-round demo operation ingested once per backend."""
-    with new_warehouse_url(backend, request, tmp_path_factory.mktemp("wh")) as url:
-        wh = connect(url)
-        load_areas(wh, read_gazetteer_csv(operation.gazetteer_csv))
-        for f in operation.all_assessment_files():
-            assert ingest_file(wh, f).status == "imported"
-        yield wh
-        wh.close()
-
-
-def _truth(operation) -> pd.DataFrame:
-    t = pd.read_csv(operation.truth_dir / "stocks.csv")
+def _truth(demo_operation) -> pd.DataFrame:
+    t = pd.read_csv(demo_operation.truth_dir / "stocks.csv")
     for lv, n in ((2, 6), (1, 4)):
         t[f"adm{lv}_pcode"] = t.adm3_pcode.str[:n]
     t["adm0_pcode"] = "ZDL"
@@ -55,8 +37,8 @@ def _truth(operation) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("level", [0, 1, 2, 3])
-def test_demo_stocks_equal_truth_at_every_level_and_round(demo_wh, operation, level):
-    truth = _truth(operation)
+def test_demo_stocks_equal_truth_at_every_level_and_round(demo_wh, demo_operation, level):
+    truth = _truth(demo_operation)
     key = [f"adm{level}_pcode", "population_group", "cause", "unit"]
     dates = sorted(truth.reference_date.unique())
     every = stock_frame(demo_wh, StockQuery([date.fromisoformat(d) for d in dates], level=level))
@@ -73,8 +55,8 @@ def test_demo_stocks_equal_truth_at_every_level_and_round(demo_wh, operation, le
             assert alone.value.sum() == got.value.sum()
 
 
-def test_demo_totals_without_cause_and_between_rounds(demo_wh, operation):
-    truth = _truth(operation)
+def test_demo_totals_without_cause_and_between_rounds(demo_wh, demo_operation):
+    truth = _truth(demo_operation)
     dates = sorted(truth.reference_date.unique())
     # a date between two rounds reads the earlier round, whole
     mid = date.fromisoformat(dates[2]) + timedelta(days=3)
@@ -88,8 +70,8 @@ def test_demo_totals_without_cause_and_between_rounds(demo_wh, operation):
     assert stock_frame(demo_wh, StockQuery(date.fromisoformat(dates[0]) - timedelta(days=1))).empty
 
 
-def test_sites_are_triangulation_not_added(demo_wh, operation):
-    d = date.fromisoformat(sorted(_truth(operation).reference_date.unique())[-1])
+def test_sites_are_triangulation_not_added(demo_wh, demo_operation):
+    d = date.fromisoformat(sorted(_truth(demo_operation).reference_date.unique())[-1])
     allsrc = stock_frame(demo_wh, StockQuery(d, level=1), all_sources=True)
     rec = allsrc[allsrc.role == "recommended"]
     assert rec.source.str.contains("baseline_area").all()
@@ -110,8 +92,8 @@ def test_sites_are_triangulation_not_added(demo_wh, operation):
                                                                                     regex=False).all()
 
 
-def test_stale_rounds_are_marked_not_carried_forward(demo_wh, operation):
-    last = date.fromisoformat(sorted(_truth(operation).reference_date.unique())[-1])
+def test_stale_rounds_are_marked_not_carried_forward(demo_wh, demo_operation):
+    last = date.fromisoformat(sorted(_truth(demo_operation).reference_date.unique())[-1])
     late = last + timedelta(days=400)
     got = stock_frame(demo_wh, StockQuery(late, level=1, max_age_days=180))
     assert len(got) and got.stale.all()
@@ -120,12 +102,12 @@ def test_stale_rounds_are_marked_not_carried_forward(demo_wh, operation):
     assert not fresh.stale.any()
 
 
-def test_coverage_is_share_of_child_areas_assessed(demo_wh, operation):
-    d = sorted(_truth(operation).reference_date.unique())[0]
-    base = pd.read_csv(operation.truth_dir / "stocks.csv")
+def test_coverage_is_share_of_child_areas_assessed(demo_wh, demo_operation):
+    d = sorted(_truth(demo_operation).reference_date.unique())[0]
+    base = pd.read_csv(demo_operation.truth_dir / "stocks.csv")
     base = base[base.reference_date == d]
     got = stock_frame(demo_wh, StockQuery(date.fromisoformat(d), level=2))
-    gaz = pd.read_csv(operation.gazetteer_csv, skiprows=[1])
+    gaz = pd.read_csv(demo_operation.gazetteer_csv, skiprows=[1])
     wards = gaz[gaz["Admin Level"] == 3]
     n_kids = wards.groupby(wards["Parent P-Code"]).size()
     row = got[(got.population_group == "returnees") & (got.unit == "individuals")]
@@ -183,14 +165,14 @@ def test_real_dtm_api_admin0_stock_per_operation_and_round(backend, request, tmp
     assert checked >= 20
 
 
-def test_same_round_in_two_files_is_counted_once(backend, request, tmp_path, operation):
-    f = operation.site_files[0]
+def test_same_round_in_two_files_is_counted_once(backend, request, tmp_path, demo_operation):
+    f = demo_operation.site_files[0]
     copy = tmp_path / ("again_" + f.name)
     shutil.copy(f, copy)
     with open(copy, "ab") as fh:
         fh.write(b"\n")  # different bytes, same content: not recognised as a re-import
     with new_warehouse_url(backend, request, tmp_path) as url, connect(url) as wh:
-        load_areas(wh, read_gazetteer_csv(operation.gazetteer_csv))
+        load_areas(wh, read_gazetteer_csv(demo_operation.gazetteer_csv))
         ingest_file(wh, f)
         one = stock_frame(wh, StockQuery(date(2030, 1, 1), level=1, max_age_days=10_000))
         assert ingest_file(wh, copy).status == "imported"
@@ -198,13 +180,13 @@ def test_same_round_in_two_files_is_counted_once(backend, request, tmp_path, ope
         assert two.value.sum() == one.value.sum() > 0
 
 
-def test_explain_lists_sources_rows_and_exclusions(demo_wh, operation):
+def test_explain_lists_sources_rows_and_exclusions(demo_wh, demo_operation):
     from idpkit.figures.explain import UnknownAreaError, explain
 
-    dates = sorted(_truth(operation).reference_date.unique())
+    dates = sorted(_truth(demo_operation).reference_date.unique())
     d = date.fromisoformat(dates[2])
     e = explain(demo_wh, "ZD01", d, "idps")
-    truth = _truth(operation)
+    truth = _truth(demo_operation)
     exp = truth[(truth.reference_date == dates[2]) & (truth.adm1_pcode == "ZD01")
                 & (truth.population_group == "idps") & (truth.unit == "individuals")].value.sum()
     assert e["value"] == exp
@@ -218,12 +200,12 @@ def test_explain_lists_sources_rows_and_exclusions(demo_wh, operation):
         explain(demo_wh, "XX99", d, "idps")
 
 
-def test_households_converted_to_individuals_when_asked(backend, request, tmp_path, operation):
+def test_households_converted_to_individuals_when_asked(backend, request, tmp_path, demo_operation):
     """Rows giving households only get derived individuals: households x the source's own size
     (from its rows giving both, same round and admin 1), rounded half up; flagged derived."""
     import math
 
-    src = operation.site_files[0]
+    src = demo_operation.site_files[0]
     raw = src.read_bytes()
     enc = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "cp1252"
     text = raw.decode(enc, errors="strict")
@@ -249,7 +231,7 @@ def test_households_converted_to_individuals_when_asked(backend, request, tmp_pa
     expected = sum(int(r[i_ind]) for r in kept_both) + sum(
         math.floor(int(r[i_hh]) * size[r[i_a1]] + 0.5) for r in hh_only if r[i_a1] in size)
     with new_warehouse_url(backend, request, tmp_path) as url, connect(url) as wh:
-        load_areas(wh, read_gazetteer_csv(operation.gazetteer_csv))
+        load_areas(wh, read_gazetteer_csv(demo_operation.gazetteer_csv))
         assert ingest_file(wh, f).status == "imported"
         d = date(2031, 1, 1)
         plain = stock_frame(wh, StockQuery(d, level=0, max_age_days=100_000))
@@ -263,12 +245,12 @@ def test_households_converted_to_individuals_when_asked(backend, request, tmp_pa
             plain[plain.unit == "households"].value.sum()
 
 
-def test_by_site_type_splits_the_site_source(demo_wh, operation):
-    d = date.fromisoformat(sorted(_truth(operation).reference_date.unique())[-1])
+def test_by_site_type_splits_the_site_source(demo_wh, demo_operation):
+    d = date.fromisoformat(sorted(_truth(demo_operation).reference_date.unique())[-1])
     q = StockQuery(d, level=1, by=("site_type",), priority=("site",))
     got = stock_frame(demo_wh, q)
-    sites = pd.read_csv(operation.truth_dir / "sites.csv")
-    ss = pd.read_csv(operation.truth_dir / "site_stocks.csv")
+    sites = pd.read_csv(demo_operation.truth_dir / "sites.csv")
+    ss = pd.read_csv(demo_operation.truth_dir / "site_stocks.csv")
     ss = ss[(ss.reference_date == d.isoformat()) & (ss.unit == "individuals")].merge(sites,
                                                                                       on="site_id")
     ss["adm1_pcode"] = ss.adm3_pcode.str[:4]
@@ -276,3 +258,36 @@ def test_by_site_type_splits_the_site_source(demo_wh, operation):
     g = got[(got.population_group == "idps") & (got.unit == "individuals")].groupby(
         ["adm1_pcode", "site_type"]).value.sum()
     assert g[g != 0].sort_index().to_dict() == exp[exp != 0].sort_index().to_dict()
+
+
+def test_file_without_round_codes_dated_over_days_is_one_round(backend, request, tmp_path,
+                                                               demo_operation):
+    """Field teams date each row on the day they visited: a file without round codes whose dates
+    span a few days is one round (all its rows counted), and a French stock-by-origin file
+    ("région de provenance") stays a stock, not flow monitoring."""
+    gaz = pd.read_csv(demo_operation.gazetteer_csv, skiprows=[1])
+    a3 = gaz[gaz["Admin Level"] == 3]["P-Code"].tolist()[:6]
+    f = tmp_path / "evaluation_sites.csv"
+    lines = ["Date de collecte,Code admin 3,Région de provenance,Nombre de PDI (individus)"]
+    lines += [f"2031-03-{10 + i:02d},{p},{gaz['Name'].iloc[0]},{100 + i}" for i, p in enumerate(a3)]
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with new_warehouse_url(backend, request, tmp_path) as url, connect(url) as wh:
+        load_areas(wh, read_gazetteer_csv(demo_operation.gazetteer_csv))
+        assert ingest_file(wh, f).status == "imported"
+        assert set(wh.table("observations").metric.execute()) == {"present_stock"}
+        got = stock_frame(wh, StockQuery(date(2031, 3, 31), level=0, by=()))
+        assert got.value.sum() == sum(100 + i for i in range(len(a3)))
+        assert (got.source_date.astype(str) == f"2031-03-{10 + len(a3) - 1:02d}").all()
+        # before the round's last day the round is not complete yet: no figure
+        assert stock_frame(wh, StockQuery(date(2031, 3, 12), level=0, by=())).empty
+
+
+def test_figure_tables_leave_no_temporary_tables(demo_wh, demo_operation):
+    """A long-lived connection (the API server) must not collect one TEMP table per request."""
+    from idpkit.figures.flows import identity_frame
+
+    dates = [date.fromisoformat(d) for d in sorted(_truth(demo_operation).reference_date.unique())]
+    before = {t for t in demo_wh.con.list_tables() if t.startswith("_idpkit_tmp")}
+    stock_frame(demo_wh, StockQuery(dates, level=2))
+    identity_frame(demo_wh, dates[0], dates[1], 2)
+    assert {t for t in demo_wh.con.list_tables() if t.startswith("_idpkit_tmp")} == before

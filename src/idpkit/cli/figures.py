@@ -1,4 +1,4 @@
-"""``idpkit figures …`` — displacement figures from the warehouse (stocks; flows and lineage follow)."""
+"""``idpkit figures …`` — stocks, flows, origin–destination, series and lineage from the warehouse."""
 
 from __future__ import annotations
 
@@ -21,6 +21,25 @@ class OutFmt(str, Enum):
     csv = "csv"
     hxl = "hxl"
     json = "json"
+
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
+                                           "./idpkit.duckdb)")]
+FmtOpt = Annotated[OutFmt, typer.Option("--format", help="table, csv, hxl or json.")]
+OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (CSV and "
+                                             "HXL get a .schema.json beside).")]
+LevelOpt = Annotated[int, typer.Option("--level", min=0, max=4, help="Admin level 0-4.")]
+OperationOpt = Annotated[str | None, typer.Option("--operation", help="Only this operation.")]
+PublicOpt = Annotated[bool, typer.Option("--public", help="Publication rules: IDMC rounding and "
+                                         "small-cell suppression.")]
+FromOpt = Annotated[str, typer.Option("--from", help="Start of the period (exclusive), "
+                                      "YYYY-MM-DD.")]
+ToOpt = Annotated[str, typer.Option("--to", help="End of the period (inclusive), YYYY-MM-DD.")]
+
+
+MaxAgeOpt = Annotated[int, typer.Option(
+    "--max-age", min=0, help="Staleness window in days: a round older than this before the date "
+                             "is stale (in a series: a gap).")]
 
 
 def _parse_date(text: str | None, hint: str) -> date | None:
@@ -81,16 +100,15 @@ def emit(df, fmt: OutFmt, output: Path | None, title: str) -> None:
 def stock(
     on: Annotated[str | None, typer.Option("--date", help="Reference date YYYY-MM-DD (default: the "
                                            "newest reporting date in the warehouse).")] = None,
-    level: Annotated[int, typer.Option("--level", help="Admin level 0-4 of the rows.")] = 1,
+    level: LevelOpt = 1,
     by: Annotated[str, typer.Option("--by", help="Breakdowns, comma-separated: group, cause, "
                                     "site_type (group is always shown).")] = "group,cause",
-    max_age: Annotated[int, typer.Option("--max-age", help="Staleness window in days: older "
-                                         "rounds are marked stale.")] = 180,
+    max_age: MaxAgeOpt = 180,
     priority: Annotated[str | None, typer.Option(
         "--priority", help="Source priority, comma-separated assessment types or organisations, most "
                            "trusted first (default: baseline_area,site,registration,survey,"
                            "flow_monitoring,other).")] = None,
-    operation: Annotated[str | None, typer.Option(help="Only this operation.")] = None,
+    operation: OperationOpt = None,
     dataset: Annotated[str | None, typer.Option(help="Only this dataset id.")] = None,
     country: Annotated[str | None, typer.Option("--country", help="Only this ISO3 country.")] = None,
     sources: Annotated[bool, typer.Option("--sources", help="Also list triangulation sources, "
@@ -101,15 +119,12 @@ def stock(
         "'derived' column.")] = False,
     hh_size: Annotated[float | None, typer.Option(
         "--household-size", help="Household size where a source gives none of its own.")] = None,
-    public: Annotated[bool, typer.Option("--public", help="Apply publication rules: IDMC rounding "
-                                         "and small-cell suppression.")] = False,
+    public: PublicOpt = False,
     suppress_below: Annotated[int, typer.Option("--suppress-below", help="With --public: cells "
                                                 "below this are suppressed.")] = 5,
-    fmt: Annotated[OutFmt, typer.Option("--format", help="table, csv, hxl or json.")] = OutFmt.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (CSV "
-                                                "and HXL get a .schema.json beside).")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
-                                           "./idpkit.duckdb)")] = None,
+    fmt: FmtOpt = OutFmt.table,
+    output: OutOpt = None,
+    db: DbOpt = None,
 ) -> None:
     """IDP, returnee … stocks per area at a reference date (latest round of each source)."""
     from idpkit.cli.app import _open
@@ -134,11 +149,6 @@ def stock(
     emit(df, fmt, output, f"Stock at {ref.isoformat()}, admin level {level}")
 
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
-                                           "./idpkit.duckdb)")]
-FmtOpt = Annotated[OutFmt, typer.Option("--format", help="table, csv, hxl or json.")]
-OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (CSV and "
-                                             "HXL get a .schema.json beside).")]
 
 
 def _period(start: str, end: str) -> tuple[date, date]:
@@ -151,18 +161,15 @@ def _period(start: str, end: str) -> tuple[date, date]:
 
 @figures_app.command("flows")
 def flows(
-    start: Annotated[str, typer.Option("--from", help="Start of the period (exclusive), "
-                                       "YYYY-MM-DD.")],
-    end: Annotated[str, typer.Option("--to", help="End of the period (inclusive), YYYY-MM-DD.")],
-    level: Annotated[int, typer.Option("--level", help="Admin level 0-4.")] = 1,
+    start: FromOpt,
+    end: ToOpt,
+    level: LevelOpt = 1,
     identity: Annotated[bool, typer.Option("--identity", help="Show the accounting identity per "
                                            "area instead: stocks, inflows, outflows, residual.")]
     = False,
-    max_age: Annotated[int, typer.Option("--max-age", help="Staleness window in days for the "
-                                         "stocks at both ends.")] = 180,
-    operation: Annotated[str | None, typer.Option(help="Only this operation.")] = None,
-    public: Annotated[bool, typer.Option("--public", help="IDMC rounding and suppression.")]
-    = False,
+    max_age: MaxAgeOpt = 180,
+    operation: OperationOpt = None,
+    public: PublicOpt = False,
     fmt: FmtOpt = OutFmt.table,
     output: OutOpt = None,
     db: DbOpt = None,
@@ -173,8 +180,6 @@ def flows(
     from idpkit.figures.publication import apply_publication_rules
 
     d0, d1 = _period(start, end)
-    if level not in (0, 1, 2, 3, 4):
-        raise typer.BadParameter("admin level must be 0-4", param_hint="--level")
     with _open(db) as wh:
         if identity:
             df = identity_frame(wh, d0, d1, level, max_age_days=max_age, operation=operation)
@@ -191,10 +196,9 @@ def flows(
 def series(
     start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM-DD (any day).")],
     end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM-DD (any day).")],
-    level: Annotated[int, typer.Option("--level", help="Admin level 0-4.")] = 1,
-    max_age: Annotated[int, typer.Option("--max-age", help="Staleness window in days: a month "
-                                         "whose newest round is older is a gap.")] = 45,
-    operation: Annotated[str | None, typer.Option(help="Only this operation.")] = None,
+    level: LevelOpt = 1,
+    max_age: MaxAgeOpt = 45,
+    operation: OperationOpt = None,
     fmt: FmtOpt = OutFmt.table,
     output: OutOpt = None,
     db: DbOpt = None,
@@ -218,7 +222,7 @@ def explain_cmd(
     on: Annotated[str, typer.Argument(help="Reference date YYYY-MM-DD.")],
     group: Annotated[str, typer.Argument(help="Population group, e.g. idps.")] = "idps",
     unit: Annotated[str, typer.Option(help="individuals or households.")] = "individuals",
-    max_age: Annotated[int, typer.Option("--max-age", help="Staleness window in days.")] = 180,
+    max_age: MaxAgeOpt = 180,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
@@ -264,12 +268,10 @@ def explain_cmd(
 
 @figures_app.command("od")
 def od(
-    start: Annotated[str, typer.Option("--from", help="Start of the period (exclusive).")],
-    end: Annotated[str, typer.Option("--to", help="End of the period (inclusive).")],
-    level: Annotated[int, typer.Option("--level", help="Admin level 0-4 of origins and "
-                                       "destinations.")] = 2,
-    public: Annotated[bool, typer.Option("--public", help="IDMC rounding and suppression.")]
-    = False,
+    start: FromOpt,
+    end: ToOpt,
+    level: LevelOpt = 2,
+    public: PublicOpt = False,
     fmt: FmtOpt = OutFmt.table,
     output: OutOpt = None,
     db: DbOpt = None,

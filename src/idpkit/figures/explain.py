@@ -11,10 +11,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import ibis
 
 from idpkit.errors import IdpkitError
-from idpkit.figures.stock import DEFAULT_PRIORITY, StockQuery, area_column, source_rows, stock_frame
+from idpkit.figures.stock import (
+    DEFAULT_PRIORITY,
+    StockQuery,
+    area_column,
+    source_rows,
+    stock_frame,
+    with_round_key,
+)
 from idpkit.warehouse.warehouse import Warehouse
 
 
@@ -57,18 +63,19 @@ def explain(wh: Warehouse, pcode: str, ref: date, group: str, *, unit: str = "in
     o = wh.table("observations")
     o = o.filter((o[col] == pcode) & (o.population_group == group) & (o.unit == unit)
                  & (o.metric == "present_stock") & (o.sex == "all") & (o.age_group == "all"))
-    o = o.mutate(round_key=o["round"].fill_null(o.reporting_date.cast("string")))
-    all_g = o.group_by(["dataset_id", "round_key", "reported_level", "reporting_date"]).aggregate(
-        rows=o.count(), value=o.value.sum()).inner_join(ds, "dataset_id").execute()
+    o = with_round_key(wh, o)
+    all_g = o.group_by(["dataset_id", "round_key", "reported_level"]).aggregate(
+        rows=o.count(), value=o.value.sum(), round_date=o.reporting_date.max()
+    ).inner_join(ds, "dataset_id").execute()
     used_keys = {(r.dataset_id, r.round_key, int(r.reported_level)) for r in used_df.itertuples()}
     used_rounds = {(r.dataset_id, r.round_key) for r in used_df.itertuples()}
     excluded = []
     for r in all_g.itertuples():
         if (r.dataset_id, r.round_key, int(r.reported_level)) in used_keys:
             continue
-        d = r.reporting_date.date() if hasattr(r.reporting_date, "date") else r.reporting_date
+        d = r.round_date.date() if hasattr(r.round_date, "date") else r.round_date
         if d is not None and d > ref:
-            why = "after the reference date"
+            why = "a round dated after the reference date"
         elif int(r.reported_level) < level:
             why = "reported at a coarser admin level than asked"
         elif (r.dataset_id, r.round_key) in used_rounds:

@@ -99,7 +99,7 @@ def flows_expr(wh: Warehouse, d0: date, d1: date, level: int = 1, *, max_age_day
     p = _pivot(wh, d0, d1, level, max_age_days, priority, operation)
     z = ibis.literal(0.0)
     s0, s1 = p.s0.fill_null(z), p.s1.fill_null(z)
-    arr, dep, ret = p.arrival.fill_null(z), p.departure.fill_null(z), p["return"].fill_null(z)
+    arr, dep = p.arrival.fill_null(z), p.departure.fill_null(z)
     both = p.both
     idp = p.population_group == "idps"
     net = s1 - s0
@@ -157,7 +157,8 @@ def identity_expr(wh: Warehouse, d0: date, d1: date, level: int = 1, *, max_age_
 
 
 def flows_frame(wh: Warehouse, d0: date, d1: date, level: int = 1, **kw):  # -> pandas.DataFrame
-    df = flows_expr(wh, d0, d1, level, **kw).execute()
+    with wh.scratch():
+        df = flows_expr(wh, d0, d1, level, **kw).execute()
     df = df.rename(columns={"area": f"adm{level}_pcode", "area_name": f"adm{level}_name"})
     df["derived"] = df["derived"].astype(bool)
     cols = [f"adm{level}_pcode", f"adm{level}_name", *FLOW_COLUMNS]
@@ -166,7 +167,8 @@ def flows_frame(wh: Warehouse, d0: date, d1: date, level: int = 1, **kw):  # -> 
 
 
 def identity_frame(wh: Warehouse, d0: date, d1: date, level: int = 1, **kw):
-    df = identity_expr(wh, d0, d1, level, **kw).execute()
+    with wh.scratch():
+        df = identity_expr(wh, d0, d1, level, **kw).execute()
     df = df.rename(columns={"area": f"adm{level}_pcode", "area_name": f"adm{level}_name"})
     df["complete"] = df["complete"].astype(bool)
     return df.sort_values([f"adm{level}_pcode", "population_group", "cause"]).reset_index(drop=True)

@@ -155,8 +155,9 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
     return ColumnPlan(cols), issues
 
 
+# ("provenance" is not here: French baselines name the *origin of a stock* "région de provenance")
 _FLOW_WORDS = re.compile(r"\b(arrival|arrivals|destination|departure|departures|arrivee|depart|"
-                         r"provenance|flow|fmp|fms|fmr)\b", re.I)
+                         r"flow|fmp|fms|fmr)\b", re.I)
 
 
 def _recognise_flow_monitoring(cols: list[ColumnAssignment], overrides: dict[int, ColumnAssignment],

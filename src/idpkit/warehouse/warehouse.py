@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import ibis
@@ -46,6 +46,7 @@ class Warehouse:
         self.backend = backend
         self.con: ibis.BaseBackend = backend.ibis
         self._gazetteer = None  # in-memory copy of the areas table (see warehouse.areas.Gazetteer)
+        self._temporaries: list[str] = []  # TEMP tables made by materialize(), dropped by scratch()
         self.ensure_tables()
 
     @property
@@ -70,10 +71,22 @@ class Warehouse:
 
         name = f"_idpkit_tmp_{uuid.uuid4().hex[:12]}"
         t = self.con.create_table(name, expr, temp=True)
+        self._temporaries.append(name)
         if self.backend_name == "postgres":
             with contextlib.closing(self.con.raw_sql(f'ANALYZE "{name}"')):
                 pass
         return t
+
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[None]:
+        """Drop the TEMP tables :meth:`materialize` made inside this block when it ends. Why: a
+        long-lived connection (the API server) would otherwise keep one per figure request."""
+        mark = len(self._temporaries)
+        try:
+            yield
+        finally:
+            made, self._temporaries = self._temporaries[mark:], self._temporaries[:mark]
+            self.backend.drop_stages(made)
 
     def atomic_insert(self, inserts: Sequence[tuple[str, ir.Table]]) -> None:
         """Insert each expression's rows into its table, all in one transaction.
