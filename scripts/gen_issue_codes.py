@@ -25,6 +25,9 @@ added, never renamed. Findings are stored in the `issues` table (see [data-model
 * `warning`: the row is imported and flagged (its codes are in `observations.flags`);
 * `info`: a note about the file; nothing is rejected.
 
+Survey microdata (`survey-*` codes) are different: dropping a sampled household would change what
+every other weight means, so an `error` there stops the whole survey import and nothing is stored.
+
 | Code | Severity | Title | Description |
 |---|---|---|---|
 """

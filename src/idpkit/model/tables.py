@@ -122,6 +122,27 @@ ISSUES = ibis.schema(
     }
 )
 
+SURVEYS = ibis.schema(
+    {
+        "survey_id": dt.String(nullable=False),
+        "title": dt.string,
+        "table_name": dt.string,  # the microdata: one row per household (survey_<id>)
+        "members_table": dt.string,  # household members (repeat group), when the export has one
+        "file_name": dt.string,
+        "file_hash": dt.string,
+        "file_bytes": dt.int64,
+        "sheet": dt.string,
+        "design": dt.string,  # JSON: the SurveyDesign as stored (columns as in the table)
+        "indicators": dt.string,  # JSON: list of indicator specs
+        "column_names": dt.string,  # JSON: stored column -> original header (provenance)
+        "households": dt.int64,
+        "members": dt.int64,
+        "reference_date": dt.date,
+        "imported_at": dt.timestamp,
+        "idpkit_version": dt.string,
+    }
+)
+
 CORE_TABLES: dict[str, ibis.Schema] = {
     "areas": AREAS,
     "sites": SITES,
@@ -129,4 +150,5 @@ CORE_TABLES: dict[str, ibis.Schema] = {
     "observations": OBSERVATIONS,
     "quarantine": QUARANTINE,
     "issues": ISSUES,
+    "surveys": SURVEYS,
 }

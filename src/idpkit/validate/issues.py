@@ -86,6 +86,33 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "The gazetteer has no areas for this country and level, so codes were not checked."),
     IssueType("sheet-skipped", "info", "Other sheets not imported",
               "Summary, methodology and pivot sheets beside the data sheet were not imported."),
+    # survey designs (issue 4): an error stops the whole survey import (see solutions.checks)
+    IssueType("survey-missing-column", "error", "Design column not in the survey file",
+              "The design names a column (weights, strata, PSU, group, area...) that the file "
+              "does not have."),
+    IssueType("survey-missing-weight", "error", "Sampling weight missing",
+              "Every sampled household needs its weight; none can be dropped or guessed."),
+    IssueType("survey-non-positive-weight", "error", "Sampling weight not positive",
+              "A weight is the number of households a sampled one stands for: it must be a "
+              "number above zero."),
+    IssueType("survey-missing-design-value", "error", "Stratum, PSU or population size missing",
+              "The row has no stratum, PSU, second-stage unit or population size, so its place "
+              "in the design is unknown."),
+    IssueType("survey-psu-in-several-strata", "error", "PSU in several strata",
+              "One PSU id appears in several strata. Where PSU numbers restart in each stratum, "
+              "set 'nest: true' in the design."),
+    IssueType("survey-lonely-psu", "error", "Stratum with a single PSU",
+              "A stratum with one PSU gives no variance estimate; choose lonely_psu (remove, "
+              "certainty, adjust, average, as in R's survey package). A warning when chosen."),
+    IssueType("survey-fpc-inconsistent", "error", "Population size inconsistent",
+              "The population size (fpc) differs between rows of one stratum, or is smaller "
+              "than the number of units sampled there."),
+    IssueType("survey-unknown-group", "error", "Population group not recognised",
+              "The group value is not one of idpkit's population groups; map it under 'groups' "
+              "in the design."),
+    IssueType("survey-unknown-pcode", "error", "Survey area not in the gazetteer",
+              "The area P-code of a household is not in the gazetteer, so its estimates could "
+              "not be placed on a map or compared with figures."),
 ]}
 
 
