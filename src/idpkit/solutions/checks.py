@@ -51,15 +51,24 @@ def _rows(t: ir.Table, cond: ir.BooleanValue, column: str, code: str, message: s
     n = int(bad.count().execute())
     if not n:
         return []
-    sample = bad.order_by("_row").select("_row", value=t[column].cast("string")).limit(
+    sample = bad.order_by("_row").select(row="_row", value=t[column]).limit(
         MAX_ROWS_PER_CODE).execute()
-    out = [Issue(code, message, file=file, sheet=sheet, row=int(r._row), column=column,
-                 value=None if r.value is None else str(r.value))
+    out = [Issue(code, message, file=file, sheet=sheet, row=int(r.row), column=column,
+                 value=_text(r.value))
            for r in sample.itertuples()]
     if n > len(out):
         out.append(Issue(code, f"{message} ({n - len(out)} more rows)", file=file, sheet=sheet,
                          column=column))
     return out
+
+
+def _text(v: object) -> str | None:
+    """A cell as the user typed it (the same on every backend): ``-3``, not ``-3.0``."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def check_design(t: ir.Table, design: SurveyDesign, *, file: str, sheet: str | None = None,

@@ -187,6 +187,8 @@ def import_survey(wh: Warehouse, path: str | Path, spec: SurveySpec, *,
         if known is not None and int(known.count().execute()) == 0:
             known = None
         issues = check_design(t, design, file=path.name, sheet=data.sheet, known_pcodes=known)
+        for i in issues:  # name columns as the file's header does
+            i.column = data.columns.get(i.column, i.column) if i.column else i.column
         errors = [i for i in issues if i.severity == "error"]
         if errors:
             raise SurveyImportError(
