@@ -292,9 +292,32 @@ def demo(
     console.print(f"Imported {len(results)} files: {total} rows read, {total - q} accepted, "
                   f"{q} quarantined.")
     summary(dataset=None, fmt=Fmt.table, db=db) if len(results) <= 3 else _short_summary(db)
+    _demo_survey(out, op.gazetteer_csv, db, seed)
     console.print(f"Warehouse: {db}\nValidation report: {report}\nGround truth: {op.truth_dir}")
     if failures:
         raise typer.Exit(1)
+
+
+def _demo_survey(out: Path, gazetteer_csv: Path, db: str, seed: int) -> None:
+    """Generate the demo's durable-solutions survey, import it and show the progress measure."""
+    from idpkit.solutions.progress import progress_measure
+    from idpkit.solutions.store import SurveySpec, import_survey, load_survey
+    from idpkit.testing.demo_survey import generate_survey
+    from idpkit.warehouse.areas import read_gazetteer_csv
+
+    areas = read_gazetteer_csv(gazetteer_csv)
+    adm2 = sorted(areas[areas.admin_level == 2].pcode)[:8]
+    with err.status("generating and analysing the demo survey"):
+        survey = generate_survey(out / "files" / "survey", adm2, seed=seed)
+        with _open(db) as wh:
+            res = import_survey(wh, survey.households_csv, SurveySpec.from_yaml(survey.spec_yaml),
+                                replace=True)
+            pm = progress_measure(wh, load_survey(wh, res.survey_id))
+    console.print(f"Imported survey {res.survey_id}: {res.households:,} households "
+                  f"(stratified two-stage design). Progress measure (IRIS), IDPs vs "
+                  f"non-displaced residents:")
+    for line in pm.areas.summary:
+        console.print(f"  • {escape(line)}")
 
 
 def _short_summary(db: str) -> None:

@@ -199,3 +199,40 @@ def progress_cmd(
             console.print(f"• {escape(line)}")
         return
     _emit(df, fmt, output, f"{s.title or s.survey_id}: {focal} vs {comparison}")
+
+
+class ExitMethod(str, Enum):
+    full = "full"
+    per_criterion = "per_criterion"
+    cells = "cells"
+
+
+@solutions_app.command("exit")
+def exit_cmd(
+    survey: SurveyArg,
+    method: Annotated[ExitMethod, typer.Option("--method", help="full (composite of every "
+                                               "sub-criterion), per_criterion, or cells "
+                                               "(homogeneous cells).")] = ExitMethod.full,
+    people: Annotated[str | None, typer.Option("--people", help="Household-size column: count "
+                                               "people instead of households.")] = None,
+    comparison: Annotated[str, typer.Option("--comparison")] = "non_displaced",
+    focal: Annotated[str, typer.Option("--focal")] = "idps",
+    fmt: FmtOpt = Fmt.table,
+    output: OutOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """EXPERIMENTAL IRIS exit measure: estimated number of IDPs who overcame displacement-related
+    vulnerabilities, with CIs (households missing a sub-criterion are not assessed)."""
+    from idpkit.cli.app import err
+    from idpkit.solutions.exit import exit_measure
+    from idpkit.solutions.store import load_survey
+
+    with _open(db) as wh:
+        s = load_survey(wh, survey)
+        with err.status("estimating the exit measure"):
+            em = exit_measure(wh, s, method=method.value, people=people, focal=focal,
+                              comparison=comparison)
+    err.print("[yellow]Experimental:[/yellow] IRIS leaves the exit metric open; see "
+              "docs/solutions.md for what this method counts.")
+    _emit(em.table.drop(columns=["status"]) if fmt == Fmt.table else em.table, fmt, output,
+          f"{s.title or s.survey_id}: exit measure ({method.value}, experimental)")
