@@ -110,15 +110,19 @@ def import_(
 
 
 def _issues_table(issues) -> None:
+    """One line per problem, like a compiler: file, row, column, value, code, message."""
     from idpkit.cli.app import err
 
-    t = Table(title="Design problems (nothing was imported)")
-    for c in ("code", "row", "column", "value", "message"):
-        t.add_column(c, overflow="fold")
     for i in issues:
-        t.add_row(i.code, "" if i.row is None else str(i.row), i.column or "", i.value or "",
-                  escape(i.message))
-    err.print(t)
+        where = i.file or ""
+        if i.row is not None:
+            where += f", row {i.row}"
+        if i.column:
+            where += f", column {i.column!r}"
+        value = f" (value {i.value!r})" if i.value is not None else ""
+        colour = "red" if i.severity == "error" else "yellow"
+        err.print(f"[{colour}]{i.severity}[/{colour}] {escape(where)}{escape(value)}: "
+                  f"{i.code}: {escape(i.message)}", soft_wrap=True)
 
 
 @solutions_app.command("list")
@@ -234,5 +238,6 @@ def exit_cmd(
                               comparison=comparison)
     err.print("[yellow]Experimental:[/yellow] IRIS leaves the exit metric open; see "
               "docs/solutions.md for what this method counts.")
-    _emit(em.table.drop(columns=["status"]) if fmt == Fmt.table else em.table, fmt, output,
+    shown = em.table.drop(columns=["status"]) if fmt == Fmt.table and output is None else em.table
+    _emit(shown, fmt, output,
           f"{s.title or s.survey_id}: exit measure ({method.value}, experimental)")
