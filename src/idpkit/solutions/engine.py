@@ -255,10 +255,11 @@ def variance_select(p: Plan, lin: str, st: str, pi: str | None, info: dict[str, 
         factor = info["n_strata"] / info["ok_strata"]
         terms = {c: f"{t} * {factor!r}" for c, t in terms.items()}
     if p.lonely == "adjust" and info["ok_strata"] < info["n_strata"]:
-        joins += f" LEFT JOIN ({_adjust_select(lin, st, info, keys, cols)}) a ON {_on(keys, 'v', 'a')}"
+        joins += f" LEFT JOIN ({_adjust_select(lin, st, keys, cols)}) a ON {_on(keys, 'v', 'a')}"
         terms = {c: f"{t} + COALESCE(a.{c}, 0.0)" for c, t in terms.items()}
     if lin2 is not None and pi is not None:
-        joins += (f" LEFT JOIN ({_stage2_select(lin2, pi, keys, cols)}) t2 "
+        stage2 = _stage2_select(lin2, pi, keys, cols, adjust=p.lonely == "adjust")
+        joins += (f" LEFT JOIN ({stage2}) t2 "
                   f"ON {_on(keys, 'v', 't2')}")
         terms = {c: f"{t} + COALESCE(t2.{c}, 0.0)" for c, t in terms.items()}
     vk = ", ".join(f"v.{k}" for k in kq)
@@ -266,39 +267,34 @@ def variance_select(p: Plan, lin: str, st: str, pi: str | None, info: dict[str, 
             f" FROM ({v}) v{joins}")
 
 
-def _adjust_select(lin: str, st: str, info: dict[str, int], keys: Sequence[str],
-                   cols: Sequence[str]) -> str:
-    """R's ``lonely.psu = "adjust"``: a lonely PSU's total is compared with the average PSU total
-    of the design, also where the domain has no row in it (its total is then 0)."""
+def _adjust_select(lin: str, st: str, keys: Sequence[str], cols: Sequence[str]) -> str:
+    """R's ``lonely.psu = "adjust"`` (survey 4.1): a lonely PSU's total is not centred on its
+    stratum mean (which is itself) but on 0, scaled by ``1 − f_h``: ``(1 − f_h)·u²``."""
     kq = [q(c) for c in keys]
-    n = info["psus"]
     kcomma = ", ".join(kq) + (", " if kq else "")
-    dom = f"SELECT DISTINCT {', '.join(kq)} FROM ({lin}) l" if kq else "SELECT 1 AS one"
-    centre = (f"SELECT {kcomma}{', '.join(f'SUM({c}) / {float(n)!r} AS m_{c}' for c in cols)} "
-              f"FROM ({lin}) l{' GROUP BY ' + ', '.join(kq) if kq else ''}")
     tot = (f"SELECT _h, {kcomma}{', '.join(f'SUM({c}) AS {c}' for c in cols)} FROM ({lin}) l "
            f"GROUP BY _h{', ' + ', '.join(kq) if kq else ''}")
-    grid = f"SELECT st._h, st.f_h, d.* FROM {st} st CROSS JOIN ({dom}) d WHERE st.n_h = 1"
-    parts = ", ".join(
-        f"SUM((1.0 - gr.f_h) * (COALESCE(t.{c}, 0.0) - m.m_{c}) * (COALESCE(t.{c}, 0.0) - m.m_{c}))"
-        f" AS {c}" for c in cols)
-    gk = ", ".join(f"gr.{k}" for k in kq)
-    return (f"SELECT {gk}{', ' if kq else ''}{parts} FROM ({grid}) gr "
-            f"LEFT JOIN ({tot}) t ON t._h = gr._h{' AND ' + _on(keys, 't', 'gr') if kq else ''} "
-            f"JOIN ({centre}) m ON {_on(keys, 'm', 'gr')}{' GROUP BY ' + gk if kq else ''}")
+    parts = ", ".join(f"SUM((1.0 - st.f_h) * t.{c} * t.{c}) AS {c}" for c in cols)
+    tk = ", ".join(f"t.{k}" for k in kq)
+    return (f"SELECT {tk}{', ' if kq else ''}{parts} FROM ({tot}) t JOIN {st} st "
+            f"ON st._h = t._h WHERE st.n_h = 1{' GROUP BY ' + tk if kq else ''}")
 
 
-def _stage2_select(lin2: str, pi: str, keys: Sequence[str], cols: Sequence[str]) -> str:
+def _stage2_select(lin2: str, pi: str, keys: Sequence[str], cols: Sequence[str], *,
+                   adjust: bool) -> str:
     """R's second-stage term: ``Σ_PSU f1·(1−f2)·n2/(n2−1)·(Σv² − (Σv)²/n2)`` over SSU totals ``v``
-    (only where stage 1 has a population size; R's default ``survey.ultimate.cluster = FALSE``)."""
+    (only where stage 1 has a population size; R's default ``survey.ultimate.cluster = FALSE``).
+    A PSU with a single SSU adds ``f1·(1−f2)·v²`` under ``adjust`` and nothing otherwise."""
     kq = [q(c) for c in keys]
     kcomma = ", ".join(kq) + (", " if kq else "")
     g = (f"SELECT _h, _p, {kcomma}"
          f"{', '.join(f'SUM({c}) AS a_{c}, SUM({c} * {c}) AS b_{c}' for c in cols)} FROM ({lin2}) l"
          f" GROUP BY _h, _p{', ' + ', '.join(kq) if kq else ''}")
+    lonely = "pi.f1 * (1.0 - pi.f2) * g.b_{c}" if adjust else "0.0"
     parts = ", ".join(
         f"SUM(CASE WHEN pi.n2 > 1 THEN pi.f1 * (1.0 - pi.f2) * pi.n2 / (pi.n2 - 1.0) * "
-        f"(g.b_{c} - g.a_{c} * g.a_{c} / pi.n2) ELSE 0.0 END) AS {c}" for c in cols)
+        f"(g.b_{c} - g.a_{c} * g.a_{c} / pi.n2) ELSE {lonely.format(c=c)} END) AS {c}"
+        for c in cols)
     gk = ", ".join(f"g.{k}" for k in kq)
     return (f"SELECT {gk}{', ' if kq else ''}{parts} FROM ({g}) g JOIN {pi} pi "
             f"ON pi._h = g._h AND pi._p = g._p{' GROUP BY ' + gk if kq else ''}")
