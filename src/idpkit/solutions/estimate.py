@@ -25,12 +25,12 @@ domain (its weight is zeroed), but its PSU still counts. Lonely PSUs follow R's
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from idpkit.solutions import engine
@@ -203,54 +203,66 @@ def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
+def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _long(frame: pd.DataFrame, keys: Sequence[str], indicators: Sequence[Indicator],
+          columns: dict[str, list[np.ndarray]]) -> pd.DataFrame:
+    """Stack per-indicator arrays into one row per domain and indicator (domain-major order)."""
+    m, k = len(frame), len(indicators)
+    data: dict[str, object] = {}
+    for key in keys:  # each domain repeated once per indicator
+        data[key] = np.repeat(frame[key].to_numpy(), k)
+    data["indicator"] = np.tile(np.array([i.name for i in indicators], dtype=object), m)
+    data["statistic"] = np.tile(np.array([i.statistic for i in indicators], dtype=object), m)
+    data["level"] = np.tile(np.array([i.level for i in indicators], dtype=object), m)
+    for name, arrays in columns.items():
+        data[name] = np.column_stack(arrays).reshape(-1) if m else np.array([], dtype=float)
+    return pd.DataFrame(data)
+
+
 def _tidy(frame: pd.DataFrame, indicators: Sequence[Indicator], keys: Sequence[str],
           z: float) -> pd.DataFrame:
     """Wide per-domain results -> one row per domain and indicator, with SE, CI, CV, deff."""
-    rows = []
+    if keys:
+        frame = frame.sort_values(list(keys), kind="stable").reset_index(drop=True)
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in (
+        "estimate", "se", "ci_low", "ci_high", "cv", "deff", "n", "weighted_n")}
     for i, ind in enumerate(indicators):
-        part = pd.DataFrame({k: frame[k].values for k in keys}, index=range(len(frame)))
-        est = frame[f"r{i}"].astype(float)
-        var = frame[f"v{i}"].astype(float).clip(lower=0)
-        se = var ** 0.5
-        n = frame[f"n{i}"].astype("int64")
-        wsum = frame[f"w{i}"].astype(float)
-        part["indicator"] = ind.name
-        part["statistic"] = ind.statistic
-        part["level"] = ind.level
-        part["estimate"] = est.values
-        part["se"] = se.values
-        part["ci_low"] = (est - z * se).values
-        part["ci_high"] = (est + z * se).values
-        part["cv"] = (se / est.abs().where(est != 0)).values
-        part["deff"] = _deff(frame, i, ind, var).values
-        part["n"] = n.values
-        part["weighted_n"] = wsum.values
-        rows.append(part)
-    out = pd.concat(rows, ignore_index=True)
-    if keys:  # domains in a stable order, indicators in the spec's order within each
-        out["_i"] = out.groupby(list(keys), dropna=False).cumcount()
-        out = out.sort_values([*keys, "_i"], kind="stable").drop(columns="_i")
-        out = out.reset_index(drop=True)
+        est = _col(frame, f"r{i}")
+        var = np.clip(_col(frame, f"v{i}"), 0, None)
+        se = np.sqrt(var)
+        cols["estimate"].append(est)
+        cols["se"].append(se)
+        cols["ci_low"].append(est - z * se)
+        cols["ci_high"].append(est + z * se)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cols["cv"].append(np.where(est != 0, se / np.abs(est), np.nan))
+        cols["deff"].append(_deff(frame, i, ind, var))
+        cols["n"].append(_col(frame, f"n{i}"))
+        cols["weighted_n"].append(_col(frame, f"w{i}"))
+    out = _long(frame, keys, indicators, cols)
+    out["n"] = out["n"].astype("int64")
     out.insert(0, "by", "+".join(keys))
     return out
 
 
-def _deff(frame: pd.DataFrame, i: int, ind: Indicator, var: pd.Series) -> pd.Series:
+def _deff(frame: pd.DataFrame, i: int, ind: Indicator, var: np.ndarray) -> np.ndarray:
     """Design effect against simple random sampling without replacement of the same number of
     households (R's ``deff=TRUE``): ``V / (s²/n·(1 − n/N̂))``, ``s²`` the weighted variance with
     R's ``n/(n−1)``. Not defined for ratios."""
     if ind.statistic == "ratio":
-        return pd.Series([math.nan] * len(frame), index=frame.index)
-    n = frame[f"n{i}"].astype(float)
-    W = frame[f"w{i}"].astype(float)
-    Y = frame[f"y{i}"].astype(float)
-    Q = frame[f"q{i}"].astype(float)
-    mean = Y / W
-    s2 = (Q / W - mean * mean) * n / (n - 1)
-    srs = s2 / n * (1 - n / W)
-    if ind.statistic == "total":
-        srs = srs * W * W
-    return (var / srs.where(srs > 0)).astype(float)
+        return np.full(len(frame), np.nan)
+    n, W = _col(frame, f"n{i}"), _col(frame, f"w{i}")
+    Y, Q = _col(frame, f"y{i}"), _col(frame, f"q{i}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = Y / W
+        s2 = (Q / W - mean * mean) * n / (n - 1)
+        srs = s2 / n * (1 - n / W)
+        if ind.statistic == "total":
+            srs = srs * W * W
+        return np.where(srs > 0, var / srs, np.nan)
 
 
 def _contrast(run: engine.Runner, plan: Plan, table: ir.Table, u1: str, u2: str | None,
@@ -280,31 +292,27 @@ def _contrast(run: engine.Runner, plan: Plan, table: ir.Table, u1: str, u2: str 
     frame = run.fetch(f"SELECT p.*, {', '.join(f'v.{x} AS V{x}' for x in vcols)} FROM ({pair}) p "
                       f"JOIN ({var}) v ON {engine._on(other, 'p', 'v')}")
     frame.columns = [x if x in other else x.lower() for x in frame.columns]
-    rows = []
-    for i, ind in enumerate(indicators):
-        part = pd.DataFrame({kk: frame[kk].values for kk in other}, index=range(len(frame)))
-        f = frame[f"rf{i}"].astype(float)
-        r = frame[f"rr{i}"].astype(float)
-        d_se = frame[f"vd{i}"].astype(float).clip(lower=0) ** 0.5
-        q_se = frame[f"vq{i}"].astype(float).clip(lower=0) ** 0.5
+    if other:
+        frame = frame.sort_values(other, kind="stable").reset_index(drop=True)
+    names = ("focal_estimate", "reference_estimate", "difference", "difference_se",
+             "difference_ci_low", "difference_ci_high", "significant", "parity_ratio",
+             "parity_ratio_se")
+    cols: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for i in range(k):
+        f, r = _col(frame, f"rf{i}"), _col(frame, f"rr{i}")
+        d_se = np.sqrt(np.clip(_col(frame, f"vd{i}"), 0, None))
+        q_se = np.sqrt(np.clip(_col(frame, f"vq{i}"), 0, None))
         diff = f - r
-        ratio = f / r.where(r != 0)
-        part["indicator"] = ind.name
-        part["statistic"] = ind.statistic
-        part["level"] = ind.level
-        part["column"] = c.column
-        part["focal"] = c.focal
-        part["reference"] = c.reference
-        part["focal_estimate"] = f.values
-        part["reference_estimate"] = r.values
-        part["difference"] = diff.values
-        part["difference_se"] = d_se.values
-        part["difference_ci_low"] = (diff - z * d_se).values
-        part["difference_ci_high"] = (diff + z * d_se).values
-        part["significant"] = ((diff - z * d_se > 0) | (diff + z * d_se < 0)).values
-        part["parity_ratio"] = ratio.values
-        part["parity_ratio_se"] = q_se.values
-        rows.append(part)
-    out = pd.concat(rows, ignore_index=True)
+        lo, hi = diff - z * d_se, diff + z * d_se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(r != 0, f / r, np.nan)
+        for name, arr in zip(names, (f, r, diff, d_se, lo, hi, (lo > 0) | (hi < 0), ratio,
+                                     q_se), strict=True):
+            cols[name].append(arr)
+    out = _long(frame, other, indicators, cols)
+    out["significant"] = out["significant"].astype(bool)
+    out.insert(len(other) + 4, "column", c.column)
+    out.insert(len(other) + 5, "focal", c.focal)
+    out.insert(len(other) + 6, "reference", c.reference)
     out.insert(0, "by", "+".join(other))
     return out
