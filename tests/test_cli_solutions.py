@@ -60,6 +60,18 @@ def test_solutions_commands(tmp_path):
     ex = pd.read_csv(out)
     assert (ex.status == "experimental (IRIS exit measure)").all() and "idps_people" in ex
 
+    for _ in range(2):  # re-running replaces, never duplicates
+        r = idpkit("solutions", "analyse", "demo_solutions", db=db)
+        assert r.returncode == 0, r.stderr
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    n_gaps = con.execute("SELECT COUNT(*) FROM solution_gaps").fetchone()[0]
+    assert n_gaps == 3 * 10  # two areas and all areas, ten indicators
+    assert con.execute("SELECT COUNT(DISTINCT status) FROM solution_exit").fetchone()[0] == 1
+    assert con.execute("SELECT COUNT(*) FROM solution_estimates WHERE domain = 'population_group'"
+                       ).fetchone()[0] == 3 * 10
+
 
 def test_import_with_design_errors_exits_1_and_lists_rows(tmp_path):
     demo = generate_survey(tmp_path / "sv", ["ZDL0101"], psus_per_stratum=3, households_per_psu=4)

@@ -137,3 +137,17 @@ def test_per_criterion_and_cells(survey_wh):
         assert (row.overcame == 0) == worse
         if not worse:
             assert row.overcame == pytest.approx(row.idps_households)
+
+
+def test_analyse_stores_results_atomically_and_replaces_them(survey_wh):
+    from idpkit.solutions.results import analyse
+
+    wh, s = survey_wh
+    first = analyse(wh, s)
+    second = analyse(wh, s)
+    assert first.rows == second.rows
+    for name, n in second.rows.items():
+        assert int(wh.table(name).count().execute()) == n, name
+    gaps = wh.table("solution_gaps").execute()
+    assert set(gaps.area_pcode) == {*AREAS, "all"} and (gaps.focal == "idps").all()
+    assert gaps.significant.dtype == bool

@@ -301,6 +301,7 @@ def demo(
 def _demo_survey(out: Path, gazetteer_csv: Path, db: str, seed: int) -> None:
     """Generate the demo's durable-solutions survey, import it and show the progress measure."""
     from idpkit.solutions.progress import progress_measure
+    from idpkit.solutions.results import analyse
     from idpkit.solutions.store import SurveySpec, import_survey, load_survey
     from idpkit.testing.demo_survey import generate_survey
     from idpkit.warehouse.areas import read_gazetteer_csv
@@ -312,7 +313,9 @@ def _demo_survey(out: Path, gazetteer_csv: Path, db: str, seed: int) -> None:
         with _open(db) as wh:
             res = import_survey(wh, survey.households_csv, SurveySpec.from_yaml(survey.spec_yaml),
                                 replace=True)
-            pm = progress_measure(wh, load_survey(wh, res.survey_id))
+            stored = load_survey(wh, res.survey_id)
+            analyse(wh, stored)  # results tables for the API and dashboard
+            pm = progress_measure(wh, stored)
     console.print(f"Imported survey {res.survey_id}: {res.households:,} households "
                   f"(stratified two-stage design). Progress measure (IRIS), IDPs vs "
                   f"non-displaced residents:")

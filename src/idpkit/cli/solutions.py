@@ -241,3 +241,25 @@ def exit_cmd(
     shown = em.table.drop(columns=["status"]) if fmt == Fmt.table and output is None else em.table
     _emit(shown, fmt, output,
           f"{s.title or s.survey_id}: exit measure ({method.value}, experimental)")
+
+
+@solutions_app.command("analyse")
+def analyse_cmd(
+    survey: SurveyArg,
+    comparison: Annotated[str, typer.Option("--comparison")] = "non_displaced",
+    focal: Annotated[str, typer.Option("--focal")] = "idps",
+    db: DbOpt = None,
+) -> None:
+    """Compute the survey's estimates, progress and exit measures and store them in the
+    warehouse (tables solution_estimates, solution_gaps, solution_criteria, solution_exit) for
+    the API, dashboard and exports."""
+    from idpkit.cli.app import console, err
+    from idpkit.solutions.results import analyse
+    from idpkit.solutions.store import load_survey
+
+    with _open(db) as wh:
+        s = load_survey(wh, survey)
+        with err.status("analysing"):
+            res = analyse(wh, s, focal=focal, comparison=comparison)
+    console.print(f"Stored results of {res.survey_id}: " +
+                  ", ".join(f"{n} {t}" for t, n in res.rows.items()) + ".")
