@@ -35,8 +35,7 @@ from idpkit.ingest.normalise import (find_date_in_text, find_round_in_text, norm
 from idpkit.ingest.profile import PLACEHOLDERS, resolve_columns
 from idpkit.ingest.readers import (SourceFile, cell_text, csv_batches, csv_select_sql, grid_to_arrow,
                                    open_source)
-from idpkit.ingest.transform import (KEY_SEP, NULL_STR, clean_text, formula_like, key_text,
-                                     parse_count, parse_decimal, row_key, sql_json_object)
+from idpkit.ingest.transform import (KEY_SEP, NULL_STR, clean_text, formula_like, parse_count, parse_decimal, row_key, sql_json_object)
 from idpkit.validate.issues import CATALOGUE, Issue
 from idpkit.warehouse.areas import Gazetteer, ensure_gazetteer
 from idpkit.warehouse.warehouse import Warehouse
