@@ -1,0 +1,123 @@
+"""Names, phones and dates as registration clerks write them, reduced to comparable forms.
+
+Why two forms per name: ``name_norm`` keeps the spelling (for string similarity), ``name_skel``
+keeps only what survives transliteration. Arabic script writes no short vowels, and Latin
+transliterations of one Arabic name differ mostly in vowels and doubled letters (Mohammed, Muhammad,
+Mohamed, محمد), so the *consonant skeleton* — first letter, then consonants, doubles collapsed — is
+the same for all of them (``mhmd``). Splink compares both.
+
+Everything works on the distinct values of a column (a register of a million people has a few
+thousand distinct names), so Python here is never a per-row loop over the register.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import pandas as pd
+
+ARABIC_TO_LATIN: dict[str, str] = {
+    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ٱ": "a", "ب": "b", "ت": "t", "ث": "th", "ج": "j",
+    "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r", "ز": "z", "س": "s", "ش": "sh", "ص": "s",
+    "ض": "d", "ط": "t", "ظ": "z", "ع": "a", "غ": "gh", "ف": "f", "ق": "q", "ك": "k", "ل": "l",
+    "م": "m", "ن": "n", "ه": "h", "و": "u", "ي": "i", "ى": "a", "ة": "a", "ء": "", "ؤ": "u",
+    "ئ": "i", "پ": "p", "چ": "ch", "ژ": "zh", "گ": "g", "ک": "k", "ی": "i",
+    "\u064b": "", "\u064c": "", "\u064d": "", "\u064e": "", "\u064f": "", "\u0650": "",
+    "\u0651": "", "\u0652": "", "ـ": "",
+}
+"""Arabic (and Persian/Dari) letters to Latin; harakat (short-vowel marks) and tatweel dropped."""
+
+_COMPOUNDS = [  # spellings of one prefix, joined so that "Abdel Rahman" == "Abdulrahman"
+    (re.compile(r"\babd(?:[\s-]*(?:al|el|ul)[\s-]*|u[\s-]*|[\s-]+)"), "abdal"),
+    (re.compile(r"\b(al|el)[\s-]+(?=[a-z])"), "al"),
+]
+_VOWELS = set("aeiouy")
+
+
+@lru_cache(maxsize=200_000)
+def normalise_name(text: str | None) -> str | None:
+    """Latin, lower-case, no diacritics, no punctuation, single spaces, compounds joined."""
+    if text is None:
+        return None
+    s = unicodedata.normalize("NFKC", str(text))
+    s = re.sub(r"(^|\s)ي", r"\1y", s)  # initial yaa and waw are consonants: Yusuf, Walid
+    s = re.sub(r"(^|\s)و", r"\1w", s)
+    s = "".join(ARABIC_TO_LATIN.get(ch, ch) for ch in s)
+    s = unicodedata.normalize("NFD", s)
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    s = s.casefold()
+    s = re.sub(r"[^a-z\s-]", "", s)
+    s = re.sub(r"\s+", " ", s).strip()
+    for pattern, repl in _COMPOUNDS:
+        s = pattern.sub(repl, s)
+    s = s.replace("-", "").replace(" ", "")
+    return s or None
+
+
+@lru_cache(maxsize=200_000)
+def name_skeleton(norm: str | None) -> str | None:
+    """First letter (any initial vowel as ``a``: Ibrahim, Ebrahim, إبراهيم), then the consonants,
+    doubled letters collapsed first: ``mohammed`` -> ``mhmd``."""
+    if not norm:
+        return None
+    s = norm.replace("ph", "f").replace("q", "k")
+    s = re.sub(r"(.)\1+", r"\1", s)
+    first = "a" if s[0] in "aeiou" else s[0]
+    rest = [ch for ch in s[1:] if ch not in _VOWELS and ch != "w"]
+    return first + "".join(rest)
+
+
+def names_column(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``(normalised, skeleton)`` for a column, computed once per distinct value."""
+    distinct = pd.Series(values.dropna().unique())
+    norm = {v: normalise_name(v) for v in distinct}
+    skel = {v: name_skeleton(n) for v, n in norm.items()}
+    return values.map(norm), values.map(skel)
+
+
+def normalise_phone(text: object, region: str | None) -> str | None:
+    """E.164 (``+249912345678``) when the number parses as possible for the region, else None."""
+    import phonenumbers
+
+    if text is None or (isinstance(text, float) and text != text):
+        return None
+    raw = str(text).strip()
+    if not raw:
+        return None
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    try:
+        num = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(num):
+        return None
+    return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phones_column(values: pd.Series, region: str | None) -> pd.Series:
+    distinct = values.dropna().unique()
+    return values.map({v: normalise_phone(v, region) for v in distinct})
+
+
+def dates_column(values: pd.Series) -> pd.DataFrame:
+    """``dob`` (date), ``dob_year``, ``dob_month``, ``dob_day`` from ISO, d/m/Y or year-only text."""
+    text = values.astype("string").str.strip()
+    iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    dmy = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    year_only = pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}").fillna(False)),
+                               format="%Y", errors="coerce")
+    d = iso.fillna(dmy)
+    year = d.dt.year.fillna(year_only.dt.year)
+    return pd.DataFrame({"dob": d.dt.date.astype("object").where(d.notna(), None),
+                         "dob_year": year.astype("Int64"),
+                         "dob_month": d.dt.month.astype("Int64"),
+                         "dob_day": d.dt.day.astype("Int64")})
+
+
+def clean_id(values: pd.Series) -> pd.Series:
+    """Document numbers: upper case, letters and digits only (clerks add spaces and dashes)."""
+    s = values.astype("string").str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+    return s.where(s.str.len() > 0)
