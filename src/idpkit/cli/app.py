@@ -352,6 +352,11 @@ from idpkit.cli.solutions import solutions_app  # noqa: E402
 
 app.add_typer(solutions_app, name="solutions")
 
+from idpkit.cli.register import dedup_app, register_app  # noqa: E402
+
+app.add_typer(register_app, name="register")
+app.add_typer(dedup_app, name="dedup")
+
 
 def main() -> None:
     try:

@@ -54,28 +54,112 @@ def prepare(records: pd.DataFrame, *, phone_region: str | None = None,
 @dataclass
 class DedupResult:
     clusters: pd.DataFrame  # unique_id, cluster_id
-    pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_probability (scored candidate pairs)
+    pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_probability, linked (scored pairs)
     threshold: float
 
 
+P_ASSIGN = 0.003
+"""Within two registrations of one household, a member pair scored at least this is the same
+person (the household evidence carries the rest)."""
+HOUSEHOLD_SHARE = 0.3
+"""Two registrations are one household when their one-to-one member matches add up to this share
+of the smaller registration, with at least one confident (``>= threshold``) member match."""
+
+
 def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_api=None,
-                max_pairs: float = 2e6, seed: int = 1, pair_floor: float = 0.2) -> DedupResult:
-    """Train, predict and cluster with Splink (DuckDB unless another ``db_api`` is given)."""
-    from splink import DuckDBAPI, Linker
+                max_pairs: float = 2e6, seed: int = 1, pair_floor: float = 0.05) -> DedupResult:
+    """Individuals and households, with the household structure modelled explicitly:
+
+    1. Splink scores candidate pairs of people (blocking rules of :mod:`.model`);
+    2. registrations linked by a confident pair become *household blocks*, and every pair of
+       their members is scored too (a duplicate whose own fields are too damaged for any
+       blocking rule is still compared with the members of its other registration);
+    3. two people of the *same* registration are never one person; between two registrations,
+       members are matched one to one (best pairs first: one child is not two children);
+    4. registrations are one household when their matched members carry enough evidence, and
+       within them the one-to-one pairs above ``P_ASSIGN`` link people; elsewhere only pairs
+       above ``threshold`` do.
+    """
+    from splink import DuckDBAPI, Linker, block_on
 
     from idpkit.linkage import model
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     db_api = db_api or DuckDBAPI()
-    table = db_api.register(df[model.MODEL_COLUMNS])
+    data = df[model.MODEL_COLUMNS].reset_index(drop=True)
+    table = db_api.register(data)
     linker = Linker(table, model.settings())
     model.train(linker, max_pairs=max_pairs, seed=seed)
-    pred = linker.inference.predict(threshold_match_probability=pair_floor)
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        pred, threshold_match_probability=threshold)
-    c = clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]]
-    pairs = pred.as_pandas_dataframe()[["unique_id_l", "unique_id_r", "match_probability"]]
-    return DedupResult(c, pairs, threshold)
+    first = linker.inference.predict(threshold_match_probability=pair_floor).as_pandas_dataframe()
+    first = first[["unique_id_l", "unique_id_r", "match_probability"]]
+    hh = pd.Series(data.household_key.values, index=data.unique_id.values)
+    blocks = _household_blocks(first, hh, threshold)
+    pairs = first
+    if blocks is not None:
+        blocked = db_api.register(data.assign(hh_block=data.unique_id.map(blocks)))
+        for col in ("first_norm", "father_norm"):
+            linker.table_management.compute_tf_table(f"{col}")
+        second = linker.inference.predict_within(
+            blocked, blocking_rules_to_generate_predictions=[block_on("hh_block")]
+        ).as_pandas_dataframe()  # every member pair of linked registrations, however low
+        pairs = pd.concat([first, second[["unique_id_l", "unique_id_r", "match_probability"]]])
+    pairs = _ordered(pairs, hh)
+    linked = _resolve(pairs, data.groupby("household_key").size(), threshold)
+    pairs["linked"] = pairs.index.isin(linked.index)
+    comp = _components(data.unique_id, linked.a, linked.b)
+    clusters = comp.rename(columns={"household_key": "unique_id", "household_cluster": "cluster_id"})
+    return DedupResult(clusters, pairs.rename(columns={"a": "unique_id_l", "b": "unique_id_r"})[
+        ["unique_id_l", "unique_id_r", "match_probability", "linked"]], threshold)
+
+
+def _ordered(pairs: pd.DataFrame, hh: pd.Series) -> pd.DataFrame:
+    """One row per unordered pair (highest score kept), oriented by household key, with the
+    households; pairs inside one registration dropped."""
+    p = pairs.copy()
+    ha, hb = hh.loc[p.unique_id_l].values, hh.loc[p.unique_id_r].values
+    swap = ha > hb
+    p["a"] = np.where(swap, p.unique_id_r, p.unique_id_l)
+    p["b"] = np.where(swap, p.unique_id_l, p.unique_id_r)
+    p["ha"], p["hb"] = np.where(swap, hb, ha), np.where(swap, ha, hb)
+    p = p[p.ha != p.hb]
+    p = p.sort_values("match_probability", ascending=False).drop_duplicates(["a", "b"])
+    return p[["a", "b", "ha", "hb", "match_probability"]].reset_index(drop=True)
+
+
+def _household_blocks(pairs: pd.DataFrame, hh: pd.Series, threshold: float) -> pd.Series | None:
+    """Record -> block id: registrations joined by a confident pair of members."""
+    strong = pairs[pairs.match_probability >= threshold]
+    ha, hb = hh.loc[strong.unique_id_l].values, hh.loc[strong.unique_id_r].values
+    keep = ha != hb
+    if not keep.any():
+        return None
+    comp = _components(pd.Series(hh.unique()), pd.Series(ha[keep]), pd.Series(hb[keep]))
+    block_of = dict(zip(comp.household_key, comp.household_cluster, strict=True))
+    linked_blocks = set(comp.household_cluster[comp.household_key != comp.household_cluster])
+    return pd.Series([block_of[h] if block_of[h] in linked_blocks else None for h in hh.values],
+                     index=hh.index)
+
+
+def _resolve(pairs: pd.DataFrame, size: pd.Series, threshold: float) -> pd.DataFrame:
+    """The pairs that link people (see :func:`deduplicate`, steps 3-4)."""
+    used: set[tuple[str, str, str]] = set()
+    keep = []
+    p = pairs[pairs.match_probability >= P_ASSIGN]
+    for i, a, b, ha, hb in zip(p.index, p.a, p.b, p.ha, p.hb, strict=True):
+        ka, kb = (ha, hb, a), (ha, hb, b)
+        if ka in used or kb in used:
+            continue
+        used.add(ka)
+        used.add(kb)
+        keep.append(i)
+    one = pairs.loc[keep]
+    g = one.groupby(["ha", "hb"]).match_probability.agg(["sum", "max"]).reset_index()
+    smaller = np.minimum(size.loc[g.ha].values, size.loc[g.hb].values)
+    ok = g[(g["sum"] >= HOUSEHOLD_SHARE * smaller) & (g["max"] >= threshold)]
+    inside = one.merge(ok[["ha", "hb"]], on=["ha", "hb"], how="inner")
+    inside.index = one.index[one.set_index(["ha", "hb"]).index.isin(
+        ok.set_index(["ha", "hb"]).index)]
+    return inside
 
 
 def _pair_count(sizes: pd.Series) -> int:

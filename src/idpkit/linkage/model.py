@@ -31,16 +31,17 @@ MODEL_COLUMNS = ["unique_id", "first_norm", "first_skel", "father_norm", "father
 
 
 def _name(col: str) -> cl.CustomComparison:
-    return cl.CustomComparison(
-        output_column_name=col,
-        comparison_levels=[
-            cll.NullLevel(f"{col}_norm"),
-            cll.ExactMatchLevel(f"{col}_norm").configure(tf_adjustment_column=f"{col}_norm"),
-            cll.ExactMatchLevel(f"{col}_skel"),
-            cll.JaroWinklerLevel(f"{col}_norm", 0.92),
-            cll.JaroWinklerLevel(f"{col}_norm", 0.80),
-            cll.ElseLevel(),
-        ])
+    levels = [
+        cll.NullLevel(f"{col}_norm"),
+        cll.ExactMatchLevel(f"{col}_norm").configure(tf_adjustment_column=f"{col}_norm"),
+        cll.ExactMatchLevel(f"{col}_skel"),
+        cll.JaroWinklerLevel(f"{col}_norm", 0.92),
+        cll.JaroWinklerLevel(f"{col}_norm", 0.80),
+    ]
+    if col == "father":  # father's and family name written in each other's place
+        levels.append(cll.ColumnsReversedLevel("father_skel", "family_skel"))
+    return cl.CustomComparison(output_column_name=col,
+                               comparison_levels=[*levels, cll.ElseLevel()])
 
 
 def _family() -> cl.CustomComparison:
@@ -54,6 +55,7 @@ def _family() -> cl.CustomComparison:
             cll.And(same_fam, same_phone),
             cll.And(same_fam, cll.ExactMatchLevel(area)),
             same_fam,
+            cll.ColumnsReversedLevel("father_skel", "family_skel"),
             same_phone,
             cll.JaroWinklerLevel("family_norm", 0.88),
             cll.ElseLevel(),

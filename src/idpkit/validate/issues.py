@@ -110,6 +110,12 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("survey-unknown-group", "error", "Population group not recognised",
               "The group value is not one of idpkit's population groups; map it under 'groups' "
               "in the design."),
+    # registration (issue 5): an error quarantines the record
+    IssueType("register-missing-field", "error", "Registration record incomplete",
+              "The record has no record id, no household reference, or neither a first nor a "
+              "family name, so it cannot be registered or matched."),
+    IssueType("register-duplicate-id", "error", "Record id used twice",
+              "Two rows of the file carry the same record id; only the first is registered."),
     IssueType("survey-unknown-pcode", "error", "Survey area not in the gazetteer",
               "The area P-code of a household is not in the gazetteer, so its estimates could "
               "not be placed on a map or compared with figures."),

@@ -1,0 +1,153 @@
+"""``idpkit register …`` and ``idpkit dedup …`` — registration lists and their deduplication.
+
+Personal data stay in the protected store (see :mod:`idpkit.linkage.register`); these commands
+are for protection staff. Everything else in idpkit sees only pseudonymised units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+register_app = typer.Typer(help="Registration lists: import into the protected store.",
+                           no_args_is_help=True)
+dedup_app = typer.Typer(help="Deduplicate the register (Splink) and review uncertain pairs.",
+                        no_args_is_help=True)
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
+                                           "./idpkit.duckdb); personal data go to the protected "
+                                           "store beside it or $IDPKIT_REGISTER_DB")]
+SHOWN = ["first_name", "father_name", "family_name", "sex", "date_of_birth", "age", "phone",
+         "id_number", "relationship", "household_ref", "area_pcode", "site_id", "organisation",
+         "registration_date"]
+
+
+def _open(db: str | None):
+    from idpkit.warehouse import connect
+
+    return connect(db)
+
+
+@register_app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="Registration export (CSV or XLSX), one row per "
+                                         "person.")],
+    phone_region: Annotated[str | None, typer.Option("--phone-region", help="ISO country code "
+                                                     "for local phone numbers, e.g. SD.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Import registrations: personal fields into the protected store, pseudonymised units into
+    the warehouse."""
+    from idpkit.cli.app import console, err
+    from idpkit.linkage.register import import_register
+
+    with _open(db) as wh, err.status(f"importing {file.name}"):
+        res = import_register(wh, file, phone_region=phone_region, warehouse_target=db)
+    for i in res.issues[:20]:
+        err.print(f"[red]{i.severity}[/red] {escape(i.file or '')}, row {i.row}, column "
+                  f"{i.column!r}: {i.code}: {escape(i.message)}", soft_wrap=True)
+    console.print(f"Registered {res.records:,} records; {res.quarantined:,} quarantined.")
+
+
+@dedup_app.command("run")
+def run_cmd(
+    threshold: Annotated[float, typer.Option("--threshold", min=0.5, max=0.9999,
+                                             help="Match probability that links two records.")
+                         ] = 0.9,
+    db: DbOpt = None,
+) -> None:
+    """Train the model (unsupervised), score candidate pairs, cluster people and households;
+    clerks' decisions are applied; uncertain pairs go to the review queue."""
+    from idpkit.cli.app import console, err
+    from idpkit.linkage.register import open_protected
+    from idpkit.linkage.runs import run
+
+    with _open(db) as wh:
+        prot = open_protected(db)
+        try:
+            with err.status("deduplicating (training, scoring, clustering)"):
+                s = run(wh, prot, threshold=threshold)
+        finally:
+            prot.close()
+    console.print(f"{s.records:,} records → {s.person_clusters:,} people; "
+                  f"{s.household_registrations:,} household registrations → "
+                  f"{s.household_clusters:,} households; {s.review_queue:,} pairs to review "
+                  f"(`idpkit dedup review`).")
+
+
+@dedup_app.command("review")
+def review_cmd(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Pairs to show.")] = 10,
+    clerk: Annotated[str | None, typer.Option("--clerk", help="Who decides (default $USER).")
+                     ] = None,
+    interactive: Annotated[bool, typer.Option("--interactive/--list",
+                                              help="Ask for a decision on each pair.")] = True,
+    db: DbOpt = None,
+) -> None:
+    """Show uncertain pairs side by side and record match / non-match decisions (audited)."""
+    from idpkit.cli.app import console
+    from idpkit.linkage.register import open_protected
+    from idpkit.linkage.runs import decide, record, review_queue
+
+    prot = open_protected(db)
+    try:
+        queue = review_queue(prot, limit)
+        if queue.empty:
+            console.print("The review queue is empty.")
+            return
+        for n, pair in enumerate(queue.itertuples(), 1):
+            a, b = record(prot, pair.record_l), record(prot, pair.record_r)
+            t = Table(title=f"Pair {n}/{len(queue)} — match probability "
+                            f"{pair.match_probability:.3f}")
+            t.add_column("field")
+            t.add_column(escape(str(a.record_id)))
+            t.add_column(escape(str(b.record_id)))
+            for f in SHOWN:
+                va, vb = _text(a.get(f)), _text(b.get(f))
+                style = "" if va == vb else "bold yellow"
+                t.add_row(f, escape(va), escape(vb), style=style)
+            console.print(t)
+            if not interactive:
+                continue
+            answer = typer.prompt("[m]atch, [n]on-match, [s]kip, [q]uit", default="s").lower()
+            if answer.startswith("q"):
+                break
+            if answer[:1] in ("m", "n"):
+                reason = typer.prompt("Reason", default="")
+                decide(prot, pair.record_l, pair.record_r,
+                       "match" if answer[0] == "m" else "non-match", clerk=clerk,
+                       reason=reason or None)
+    finally:
+        prot.close()
+
+
+@dedup_app.command("decide")
+def decide_cmd(
+    record_a: Annotated[str, typer.Argument(help="Record id.")],
+    record_b: Annotated[str, typer.Argument(help="Record id.")],
+    decision: Annotated[str, typer.Argument(help="match or non-match")],
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    clerk: Annotated[str | None, typer.Option("--clerk")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Record a decision on a pair without the interactive review (scripts, bulk corrections)."""
+    from idpkit.cli.app import console
+    from idpkit.linkage.register import open_protected
+    from idpkit.linkage.runs import decide
+
+    prot = open_protected(db)
+    try:
+        decide(prot, record_a, record_b, decision, clerk=clerk, reason=reason)
+    finally:
+        prot.close()
+    console.print(f"Recorded: {record_a} {decision} {record_b}. It holds on every future run.")
+
+
+def _text(v: object) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    return str(v)

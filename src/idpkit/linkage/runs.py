@@ -1,0 +1,150 @@
+"""A deduplication run over the protected register, with the clerks' decisions applied.
+
+Why decisions are applied after clustering, as edges: a clerk's *non-match* must hold even when
+the model scores the pair 0.99 on the next run, and a *match* must hold even when one record's
+phone changes. So clusters are the connected components of (model pairs at or above the threshold
+− pairs decided non-match + pairs decided match). A non-match decision separates two records only
+as a direct edge; if a chain of other confident pairs still joins them, they stay in one cluster
+and the pair is listed in ``conflicts`` for review.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from idpkit.linkage.dedup import (DEFAULT_THRESHOLD, REVIEW_BAND, _components, deduplicate,
+                                  household_clusters)
+from idpkit.linkage.model import MODEL_COLUMNS
+from idpkit.linkage.protect import pseudonym_key, pseudonymise
+from idpkit.linkage.register import PROTECTED_TABLES, UNITS, RegisterError, _age_group, _append, \
+    _audit
+from idpkit.warehouse.warehouse import Warehouse
+
+
+@dataclass
+class RunSummary:
+    records: int
+    person_clusters: int
+    household_registrations: int
+    household_clusters: int
+    review_queue: int
+    threshold: float
+
+
+def _decisions(prot: Warehouse) -> pd.DataFrame:
+    """The latest decision per pair (a clerk may correct an earlier one)."""
+    d = prot.table("reg_decisions").execute()
+    if d.empty:
+        return d
+    d["a"] = d[["record_l", "record_r"]].min(axis=1)
+    d["b"] = d[["record_l", "record_r"]].max(axis=1)
+    return d.sort_values("decided_at").groupby(["a", "b"], as_index=False).last()
+
+
+def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
+        review_band: tuple[float, float] = REVIEW_BAND, seed: int = 1,
+        max_pairs: float = 2e6) -> RunSummary:
+    """Deduplicate the whole register; store pairs, clusters and the review queue."""
+    if "reg_people" not in prot.con.list_tables():
+        raise RegisterError("the register is empty: import registrations first "
+                            "(idpkit register import FILE)")
+    people = prot.table("reg_people").execute()
+    frame = people.rename(columns={"record_id": "unique_id"})
+    frame["household_key"] = people.household_key
+    res = deduplicate(frame[MODEL_COLUMNS], threshold=threshold, seed=seed, max_pairs=max_pairs,
+                      pair_floor=min(review_band[0], threshold))
+    pairs = res.pairs.copy()
+    pairs["a"] = pairs[["unique_id_l", "unique_id_r"]].min(axis=1)
+    pairs["b"] = pairs[["unique_id_l", "unique_id_r"]].max(axis=1)
+    dec = _decisions(prot)
+    decided = pairs.merge(dec[["a", "b", "decision"]], on=["a", "b"], how="left") \
+        if not dec.empty else pairs.assign(decision=None)
+    keep = (decided.match_probability >= threshold) & (decided.decision != "non-match")
+    edges = decided.loc[keep, ["a", "b"]]
+    if not dec.empty:
+        edges = pd.concat([edges, dec.loc[dec.decision == "match", ["a", "b"]]])
+    comp = _components(people.record_id, edges.a, edges.b).rename(
+        columns={"household_key": "record_id", "household_cluster": "root"})
+    people = people.merge(comp, on="record_id")
+    key = pseudonym_key()
+    people["cluster_id"] = pseudonymise(people.root, key, prefix="c")
+    hh = household_clusters(people[["household_key", "cluster_id"]])
+    hh["household_cluster"] = pseudonymise(hh.household_cluster, key, prefix="g")
+    people = people.merge(hh, on="household_key")
+    queue = decided[(decided.match_probability >= review_band[0]) &
+                    (decided.match_probability < review_band[1]) & decided.decision.isna()]
+    stored_pairs = decided[["a", "b", "match_probability", "decision"]].rename(
+        columns={"a": "record_l", "b": "record_r"})
+    stored_pairs["in_review_queue"] = stored_pairs.index.isin(queue.index)
+    _replace(prot, "reg_pairs", stored_pairs)
+    _replace(prot, "reg_clusters", people[["record_id", "cluster_id", "household_cluster"]])
+    units = pd.DataFrame({
+        "person_key": people.person_key, "household_key": people.household_key,
+        "person_cluster": people.cluster_id, "household_cluster": people.household_cluster,
+        "area_pcode": people.area_pcode, "site_id": people.site_id, "sex": people.sex,
+        "age_group": _age_group(people.age), "organisation": people.organisation,
+        "registration_date": pd.to_datetime(people.registration_date, errors="coerce").dt.date})
+    wh.ensure_tables({"register_units": UNITS})
+    _replace(wh, "register_units", units, schema=UNITS)
+    summary = RunSummary(len(people), people.cluster_id.nunique(), people.household_key.nunique(),
+                         people.household_cluster.nunique(), len(queue), threshold)
+    _audit(prot, "dedup run", f"{summary}")
+    return summary
+
+
+def _replace(wh: Warehouse, table: str, df: pd.DataFrame, *, schema=None) -> None:
+    """Replace a table's rows in one transaction."""
+    import pyarrow as pa
+
+    arrow = pa.Table.from_pandas(df[list(schema.names)] if schema is not None else df,
+                                 schema=schema.to_pyarrow() if schema is not None else None,
+                                 preserve_index=False)
+    stage = wh.backend.new_stage_name()
+    wh.backend.load_arrow(stage, arrow)
+    try:
+        stmts = [f'DROP TABLE IF EXISTS "{table}"',
+                 f'CREATE TABLE "{table}" AS SELECT * FROM "{stage}"']
+        wh.execute_atomically(stmts)
+    finally:
+        wh.backend.drop_stages([stage])
+
+
+def review_queue(prot: Warehouse, limit: int = 20) -> pd.DataFrame:
+    """Uncertain pairs not yet decided, most uncertain first, with both records side by side."""
+    if "reg_pairs" not in prot.con.list_tables():
+        raise RegisterError("no deduplication run yet: run `idpkit dedup run` first")
+    pairs = prot.table("reg_pairs")
+    q = pairs.filter(pairs.in_review_queue & pairs.decision.isnull()).execute()
+    dec = _decisions(prot)
+    if not dec.empty:
+        q = q.merge(dec[["a", "b"]], left_on=["record_l", "record_r"], right_on=["a", "b"],
+                    how="left", indicator=True)
+        q = q[q._merge == "left_only"].drop(columns=["a", "b", "_merge"])
+    q["uncertainty"] = (q.match_probability - 0.5).abs()
+    return q.sort_values("uncertainty").head(limit).drop(columns="uncertainty")
+
+
+def record(prot: Warehouse, record_id: str) -> pd.Series:
+    t = prot.table("reg_people")
+    rows = t.filter(t.record_id == record_id).execute()
+    if rows.empty:
+        raise RegisterError(f"no record {record_id!r} in the register")
+    return rows.iloc[0]
+
+
+def decide(prot: Warehouse, record_l: str, record_r: str, decision: str, *, clerk: str | None,
+           reason: str | None) -> None:
+    """Store a clerk's decision (``match`` or ``non-match``) and audit it."""
+    if decision not in ("match", "non-match"):
+        raise RegisterError("decision must be 'match' or 'non-match'")
+    record(prot, record_l), record(prot, record_r)  # both must exist
+    clerk = clerk or os.environ.get("USER", "unknown")
+    row = pd.DataFrame([{"record_l": min(record_l, record_r), "record_r": max(record_l, record_r),
+                         "decision": decision, "clerk": clerk, "reason": reason,
+                         "decided_at": datetime.now(timezone.utc).replace(tzinfo=None)}])
+    _append(prot, "reg_decisions", row, schema=PROTECTED_TABLES["reg_decisions"])
+    _audit(prot, f"decision {decision}", f"{record_l} ~ {record_r}: {reason or ''}", actor=clerk)
