@@ -24,9 +24,10 @@ would take minutes for 10M rows), shaped like a multi-round DTM operation of a f
 What is timed, each in its own child process on the same file (peak memory: the child's own peak
 RSS, ``ru_maxrss``):
 
-* idpkit: ``stock_frame`` with every round date at admin 0, 1, 2 and 3 (one call per level), and
-  ``identity_frame`` for each pair of consecutive round dates at the ``--identity-levels``
-  (default: admin 2, where the flows are reported);
+* idpkit: the rows chosen once for every round date (``chosen_rows``), the stocks at admin 0, 1,
+  2 and 3 from them (one ``stock_frames`` call) and the identity of every pair of consecutive
+  round dates (one ``identity_periods_frame`` call per level of ``--identity-levels``, default:
+  admin 2, where the flows are reported), reading the same stored rows;
 * pandas: the needed columns of ``observations`` (and ``datasets``, ``areas``) read with
   ``duckdb ... .df()`` (timed separately and included in the total), then the same rules written
   straightforwardly with pandas; the identity is built from its own stock table;
@@ -279,27 +280,32 @@ def _dates(cfg: dict) -> list[date]:
 
 
 def child_engine(db: str, out: Path, cfg: dict) -> dict:
+    """idpkit's one-call APIs: the rows are chosen once (``chosen_rows``), the stocks of every
+    level come from ``stock_frames`` and the identity of every period from one
+    ``identity_periods_frame`` call per level, all reading the same stored rows."""
     import pandas as pd
 
-    from idpkit.figures.flows import identity_frame
-    from idpkit.figures.stock import StockQuery, stock_frame
+    from idpkit.figures.flows import identity_periods_frame
+    from idpkit.figures.stock import StockQuery, chosen_rows, stock_frames
     from idpkit.warehouse import connect
 
     dates = _dates(cfg)
     t0 = time.perf_counter()
     wh = connect(db)
-    stocks, times = {}, {}
-    for lv in LEVELS:
-        t = time.perf_counter()
-        stocks[lv] = stock_frame(wh, StockQuery(dates, level=lv))
-        times[f"stock_L{lv}"] = time.perf_counter() - t
-    t_id = time.perf_counter()
+    times = {}
     ident = []
-    for lv in cfg["identity_levels"]:
-        for d0, d1 in pairwise(dates):
-            df = identity_frame(wh, d0, d1, lv)
+    with wh.scratch():
+        t = time.perf_counter()
+        rows = chosen_rows(wh, StockQuery(dates))
+        times["rows"] = time.perf_counter() - t
+        t = time.perf_counter()
+        stocks = stock_frames(wh, StockQuery(dates), LEVELS, rows=rows)
+        times["stocks"] = time.perf_counter() - t
+        t = time.perf_counter()
+        for lv in cfg["identity_levels"]:
+            df = identity_periods_frame(wh, dates, lv, rows=rows)
             ident.append(df.rename(columns={f"adm{lv}_pcode": "area"}).assign(level=lv))
-    times["identity"] = time.perf_counter() - t_id
+        times["identity"] = time.perf_counter() - t
     times["total"] = time.perf_counter() - t0
     wh.close()
     for lv, df in stocks.items():
@@ -310,13 +316,13 @@ def child_engine(db: str, out: Path, cfg: dict) -> dict:
 
 def child_engine_profile(db: str, out: Path, cfg: dict) -> dict:
     """Where the engine's time goes, timed from the outside (best of 2; of 1 above 5M rows):
-    compiling the rows step (rules 1-4 and the latest round) to SQL, computing it into a TEMP table
-    (``Warehouse.materialize``, which every ``stock_frame`` and ``identity_frame`` call does), and
-    the whole call."""
+    compiling the rows step (rules 1-4 and the latest round) to SQL and running it into a TEMP
+    table (``chosen_rows``), then each level's stock query and the all-period identity over the
+    stored rows, each split into compiling (Ibis to SQL) and the rest."""
     import ibis
 
-    from idpkit.figures.flows import identity_frame
-    from idpkit.figures.stock import StockQuery, source_rows, stock_frame
+    from idpkit.figures.flows import identity_periods_expr, identity_periods_frame
+    from idpkit.figures.stock import StockQuery, chosen_rows, source_rows, stock_expr, stock_frame
     from idpkit.warehouse import connect
 
     def best(fn, n: int = 2) -> float:
@@ -331,15 +337,20 @@ def child_engine_profile(db: str, out: Path, cfg: dict) -> dict:
     n = cfg.get("profile_repeats", 2)
     wh = connect(db)
     times = {}
-    for lv in LEVELS:
-        q = StockQuery(dates, level=lv)
-        times[f"L{lv} compile rows"] = best(lambda q=q: ibis.to_sql(source_rows(wh, q), "duckdb"))
-        times[f"L{lv} materialize rows"] = best(lambda q=q: wh.materialize(source_rows(wh, q)), n)
-        times[f"L{lv} stock_frame"] = best(lambda q=q: stock_frame(wh, q), n)
-    d0, d1 = dates[-2], dates[-1]
-    q = StockQuery([d0, d1], level=2, by=("cause",))
-    times["identity materialize rows (2 dates)"] = best(lambda: wh.materialize(source_rows(wh, q)), n)
-    times["identity_frame (1 period)"] = best(lambda: identity_frame(wh, d0, d1, 2), n)
+    q = StockQuery(dates)
+    with wh.scratch():
+        times["compile rows"] = best(lambda: ibis.to_sql(source_rows(wh, q), "duckdb"))
+        times["chosen_rows"] = best(lambda: chosen_rows(wh, q), n)
+        rows = chosen_rows(wh, q)
+        for lv in LEVELS:
+            ql = StockQuery(dates, level=lv)
+            times[f"L{lv} compile stock"] = best(
+                lambda ql=ql: ibis.to_sql(stock_expr(wh, ql, rows=rows), "duckdb"))
+            times[f"L{lv} stock_frame"] = best(lambda ql=ql: stock_frame(wh, ql, rows=rows), n)
+        times["compile identity"] = best(
+            lambda: ibis.to_sql(identity_periods_expr(wh, dates, 2, rows=rows), "duckdb"))
+        times["identity_periods_frame"] = best(
+            lambda: identity_periods_frame(wh, dates, 2, rows=rows), n)
     wh.close()
     return times
 
@@ -782,9 +793,8 @@ def main() -> None:
             res[kind] = r = run(kind, db, dirs[kind], cfg)
             mib = r["peak_rss"] / 2**20
             if kind == "engine":
-                lv = ", ".join(f"L{lv} {r[f'stock_L{lv}']:.1f}" for lv in LEVELS)
-                print(f"idpkit:  {r['total']:7.1f} s  (stocks {lv} s; identity {r['identity']:.1f} s)"
-                      f"  peak RSS {mib:,.0f} MiB")
+                print(f"idpkit:  {r['total']:7.1f} s  (rows {r['rows']:.1f} s, stocks "
+                      f"{r['stocks']:.1f} s, identity {r['identity']:.1f} s)  peak RSS {mib:,.0f} MiB")
             elif kind == "sql":
                 print(f"SQL:     {r['total']:7.1f} s  (rows {r['rows']:.1f} s, stocks "
                       f"{r['stocks']:.1f} s, identity {r['identity']:.1f} s)  peak RSS {mib:,.0f} MiB")
@@ -800,14 +810,14 @@ def main() -> None:
                   f"speed-up now {p['total'] / e:.2f}x); without the pandas read "
                   f"{e / p['compute']:.3f}")
         print(f"ratio idpkit/SQL (time): {e / res['sql']['total']:.2f} (goal <= 2)")
-        es = sum(res["engine"][f"stock_L{lv}"] for lv in LEVELS)
+        es = res["engine"]["rows"] + res["engine"]["stocks"]
         ss = res["sql"]["rows"] + res["sql"]["stocks"]
         line = f"stocks alone: idpkit {es:.1f} s, SQL {ss:.1f} s (ratio {es / ss:.2f})"
         if "pandas" in res:
             ps = res["pandas"]["read"] + res["pandas"]["stocks"]
             line += f", pandas {ps:.1f} s with the read (ratio {es / ps:.3f})"
         print(line + f"; identity alone: idpkit {res['engine']['identity']:.1f} s, "
-              f"SQL {res['sql']['identity']:.1f} s (reusing its rows table)")
+              f"SQL {res['sql']['identity']:.1f} s (both reusing their rows table)")
         print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if args.profile:
             reps = 2 if args.rows < 5_000_000 else 1

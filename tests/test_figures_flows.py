@@ -9,7 +9,8 @@ monitoring is by admin 2), so at admin 3 only the net is checked.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from itertools import pairwise
 
 import pandas as pd
 import pytest
@@ -159,3 +160,37 @@ def test_reported_event_flows_are_used_as_reported(demo_operation, tmp_path):
     assert nd == {"conflict": 120.0, "disaster": 30.0}
     assert got[got.flow == "return"].value.tolist() == [7.0]
     assert set(got.adm2_pcode) == {a2[0]}
+
+
+@pytest.mark.parametrize("level", [0, 2, 3])
+def test_identity_of_all_periods_equals_one_call_per_period(demo_wh, demo_operation, level):
+    """One query for every period gives, period by period, what one call per period gives; so
+    do rows chosen once and shared with the stocks."""
+    from idpkit.figures.flows import identity_periods_frame
+    from idpkit.figures.stock import StockQuery, chosen_rows
+
+    dates = sorted(date.fromisoformat(d) for d in
+                   pd.read_csv(demo_operation.truth_dir / "stocks.csv").reference_date.unique())
+    # a period inside one round and one after the last round (stale stocks: none at the end)
+    dates += [dates[1] + timedelta(days=5), dates[-1] + timedelta(days=300)]
+    dates.sort()
+    every = [identity_frame(demo_wh, d0, d1, level) for d0, d1 in pairwise(dates)]
+    exp = pd.concat([e for e in every if len(e)], ignore_index=True)
+    before = {t for t in demo_wh.con.list_tables() if t.startswith("_idpkit_tmp")}
+    got = identity_periods_frame(demo_wh, list(reversed(dates)), level)  # order does not matter
+    pd.testing.assert_frame_equal(got, exp)
+    assert got.from_date.nunique() == len([e for e in every if len(e)]) >= len(dates) - 2
+    with demo_wh.scratch():
+        rows = chosen_rows(demo_wh, StockQuery(dates))
+        shared = identity_periods_frame(demo_wh, dates, level, rows=rows)
+    pd.testing.assert_frame_equal(shared, exp)
+    assert {t for t in demo_wh.con.list_tables() if t.startswith("_idpkit_tmp")} == before
+
+
+def test_identity_needs_a_period(demo_wh):
+    from idpkit.figures.flows import identity_periods_frame
+
+    with pytest.raises(ValueError, match="two dates"):
+        identity_periods_frame(demo_wh, [date(2025, 1, 31), date(2025, 1, 31)], 1)
+    with pytest.raises(ValueError, match="after"):
+        identity_frame(demo_wh, date(2025, 5, 1), date(2025, 4, 1), 1)

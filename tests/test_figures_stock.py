@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import shutil
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -291,3 +292,47 @@ def test_figure_tables_leave_no_temporary_tables(demo_wh, demo_operation):
     stock_frame(demo_wh, StockQuery(dates, level=2))
     identity_frame(demo_wh, dates[0], dates[1], 2)
     assert {t for t in demo_wh.con.list_tables() if t.startswith("_idpkit_tmp")} == before
+
+
+def _temp_tables(wh) -> set[str]:
+    return {t for t in wh.con.list_tables() if t.startswith("_idpkit_tmp")}
+
+
+def test_stock_frames_equal_one_call_per_level(demo_wh, demo_operation):
+    """All levels from one stored row set give what one ``stock_frame`` call per level gives."""
+    from idpkit.figures.stock import stock_frames
+
+    dates = [date.fromisoformat(d) for d in sorted(_truth(demo_operation).reference_date.unique())]
+    dates.append(dates[-1] + timedelta(days=400))  # a date where every round is stale
+    before = _temp_tables(demo_wh)
+    for q, all_sources in ((StockQuery(dates), False),
+                           (StockQuery(dates, by=("cause", "site_type")), True),
+                           (StockQuery(dates, by=(), convert_households=True,
+                                       household_size=5.0), False)):
+        every = stock_frames(demo_wh, q, [0, 1, 2, 3], all_sources=all_sources)
+        assert list(every) == [0, 1, 2, 3]
+        for lv, got in every.items():
+            alone = stock_frame(demo_wh, replace(q, level=lv), all_sources=all_sources)
+            pd.testing.assert_frame_equal(got, alone)
+    assert _temp_tables(demo_wh) == before
+    with pytest.raises(ValueError, match="admin level"):
+        stock_frames(demo_wh, StockQuery(dates), [1, 7])
+
+
+def test_chosen_rows_are_shared_and_checked(demo_wh, demo_operation):
+    """Rows stored once serve stocks of any level and of any subset of their dates; rows stored
+    for other filters are refused rather than silently giving other numbers."""
+    from idpkit.figures.stock import chosen_rows
+
+    dates = [date.fromisoformat(d) for d in sorted(_truth(demo_operation).reference_date.unique())]
+    before = _temp_tables(demo_wh)
+    with demo_wh.scratch():
+        rows = chosen_rows(demo_wh, StockQuery(dates))
+        for q in (StockQuery(dates, level=3), StockQuery(dates[1:3], level=1, by=())):
+            pd.testing.assert_frame_equal(stock_frame(demo_wh, q, rows=rows),
+                                          stock_frame(demo_wh, q))
+        with pytest.raises(ValueError, match="other dates or filters"):
+            stock_frame(demo_wh, StockQuery(dates, max_age_days=30), rows=rows)
+        with pytest.raises(ValueError, match="other dates or filters"):
+            stock_frame(demo_wh, StockQuery(dates[0] - timedelta(days=1)), rows=rows)
+    assert _temp_tables(demo_wh) == before

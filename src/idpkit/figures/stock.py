@@ -28,13 +28,16 @@ The rules, in the order they are applied (each one exists because real data brea
    added into totals.
 
 Everything is Ibis, compiled per backend (DuckDB, PostgreSQL). The rows chosen by rules 1-4 are
-stored once in a TEMP table (only the columns figures use) and dropped by the ``*_frame`` functions.
+stored once in a TEMP table (only the columns figures use, see :func:`chosen_rows`) and dropped by
+the ``*_frame`` functions. Choosing them reads the whole observations table and is most of a
+figure's cost, so :func:`stock_frames` builds the stocks of several levels from one stored copy,
+and a caller can pass one :class:`ChosenRows` to several tables (stocks and the flow identity).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import ibis
@@ -118,9 +121,10 @@ def area_column(level: int) -> str:
     return "iso3" if level == 0 else f"adm{level}_pcode"
 
 
-def source_rows(wh: Warehouse, q: StockQuery) -> ir.Table:
-    """Observation rows that the stock at ``q.reference_date`` is built from (rules 1-4), with
-    ``source``, ``round_key``, ``source_date`` and ``stale``. ``explain`` reads this too."""
+def _stock_observations(wh: Warehouse, q: StockQuery) -> ir.Table:
+    """Present-population totals (rule 1) with ``source``, primary ``cause``, ``round_key``,
+    the file's ``assessment_type``, ``source_organisation`` and ``imported_at``, ``_a1`` (admin 1,
+    ``''`` when unknown) and ``_lv`` (reported level, -1 when unknown: a join key that matches)."""
     o = wh.table("observations")
     o = o.filter((o.metric == "present_stock") & (o.sex == "all") & (o.age_group == "all")
                  & o.value.notnull() & o.reporting_date.notnull())
@@ -138,24 +142,36 @@ def source_rows(wh: Warehouse, q: StockQuery) -> ir.Table:
         " | ", o.operation.fill_null(""), " | ", o.assessment_type.fill_null("other"), " | ",
         o.iso3.fill_null("")))
     o = with_round_key(wh, o)
-    # rule 3: one file per round
-    files = o.group_by(["source", "round_key", "dataset_id"]).aggregate(_at=o.imported_at.max())
-    files = files.mutate(_rn=ibis.row_number().over(
-        group_by=[files.source, files.round_key], order_by=[files._at.desc(), files.dataset_id.desc()]))
-    one = files.filter(files._rn == 0).select("source", "round_key", "dataset_id")
-    o = o.inner_join(one, ["source", "round_key", "dataset_id"])
-    # rule 4: finest reported level per admin-1 area of each file and round
-    o = o.mutate(_a1=o.adm1_pcode.fill_null(""))
-    key = ["dataset_id", "source", "round_key"]
-    finest = o.group_by([*key, "_a1"]).aggregate(_lvl=o.reported_level.max())
-    o = o.inner_join(finest, [*key, "_a1"])
-    o = o.filter(o.reported_level.fill_null(-1) == o._lvl.fill_null(-1))
-    finer = o.filter(o._a1 != "").select(*key).distinct().mutate(_has=True)
-    o = o.left_join(finer, key).drop(*[k + "_right" for k in key])
-    o = o.filter((o._a1 != "") | o._has.isnull())
+    return o.mutate(_a1=o.adm1_pcode.fill_null(""), _lv=o.reported_level.fill_null(-1))
 
+
+_PART = ["source", "round_key", "dataset_id", "_a1", "_lv"]
+"""A part of a file: one source, round, file, admin-1 area and reported level. Rules 2-4 choose
+whole parts, so they are decided on one small row per part instead of on every observation."""
+
+
+def _chosen_parts(parts: ir.Table, q: StockQuery) -> ir.Table:
+    """Rules 3, 4 and 2 on the parts table (``_at`` import time, ``_d`` latest date per part):
+    the parts each reference date reads, with ``reference_date``, ``source_date`` and ``stale``."""
+    p = parts
+    # rule 3: one file per round (the latest import)
+    files = p.group_by(["source", "round_key", "dataset_id"]).aggregate(_fat=p._at.max())
+    files = files.mutate(_rn=ibis.row_number().over(
+        group_by=[files.source, files.round_key], order_by=[files._fat.desc(),
+                                                            files.dataset_id.desc()]))
+    one = files.filter(files._rn == 0).select("source", "round_key", "dataset_id")
+    p = p.inner_join(one, ["source", "round_key", "dataset_id"])
+    # rule 4: finest reported level per admin-1 area of each file and round; a file that gives
+    # admin 1 somewhere does not also count its rows without admin 1
+    key = ["dataset_id", "source", "round_key"]
+    finest = p.group_by([*key, "_a1"]).aggregate(_top=p._lv.max())
+    p = p.inner_join(finest, [*key, "_a1"])
+    p = p.filter(p._lv == p._top)
+    finer = p.filter(p._a1 != "").select(*key).distinct().mutate(_has=True)
+    p = p.left_join(finer, key).drop(*[k + "_right" for k in key])
+    p = p.filter((p._a1 != "") | p._has.isnull())
     # rule 2: latest round per source and reference date
-    rounds = o.group_by(["source", "round_key"]).aggregate(round_date=o.reporting_date.max())
+    rounds = p.group_by(["source", "round_key"]).aggregate(round_date=p._d.max())
     refs = ibis.memtable(pd.DataFrame({
         "reference_date": pd.to_datetime(q.dates).date,
         "_oldest_fresh": [d - timedelta(days=q.max_age_days) for d in q.dates]}),
@@ -165,11 +181,24 @@ def source_rows(wh: Warehouse, q: StockQuery) -> ir.Table:
         group_by=[rounds.reference_date, rounds.source],
         order_by=[rounds.round_date.desc(), rounds.round_key.length().desc(),
                   rounds.round_key.desc()]))
-    latest = rounds.filter(rounds._rn == 0).select("source", "round_key", "round_date",
-                                                   "reference_date", "_oldest_fresh")
-    o = o.inner_join(latest, ["source", "round_key"])
-    o = o.mutate(source_date=o.round_date, stale=o.round_date < o._oldest_fresh)
-    return o.drop("_a1", "_lvl", "_has", "round_date", "imported_at", "_oldest_fresh")
+    latest = rounds.filter(rounds._rn == 0)
+    latest = latest.select("source", "round_key", "reference_date", source_date=latest.round_date,
+                           stale=latest.round_date < latest._oldest_fresh)
+    p = p.inner_join(latest, ["source", "round_key"])
+    return p.select(*_PART, "reference_date", "source_date", "stale")
+
+
+def source_rows(wh: Warehouse, q: StockQuery) -> ir.Table:
+    """Observation rows that the stock at ``q.reference_date`` is built from (rules 1-4), with
+    ``source``, ``round_key``, ``source_date`` and ``stale``. ``explain`` reads this too.
+
+    Why in two steps: rules 2-4 are decided per *part* of a file (:data:`_PART`; 224 parts for
+    the 1M-observation benchmark) and the observations are then joined once to the chosen parts,
+    instead of being joined to their own aggregates three times."""
+    o = _stock_observations(wh, q)
+    parts = o.group_by(_PART).aggregate(_at=o.imported_at.max(), _d=o.reporting_date.max())
+    o = o.inner_join(_chosen_parts(parts, q), _PART)
+    return o.drop("_a1", "_lv", "imported_at")
 
 
 def _children(wh: Warehouse, level: int) -> ir.Table:
@@ -196,11 +225,53 @@ _FIGURE_COLUMNS = ("reference_date", "source", "round_key", "dataset_id", "sourc
 time of storing every observation column, measured on the 10M benchmark)."""
 
 
-def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False) -> ir.Table:
+@dataclass(frozen=True)
+class ChosenRows:
+    """The rows rules 1-4 chose for some reference dates, stored in a TEMP table.
+
+    Why a value of its own: stocks at several levels and the flow identity of every period are
+    built from the same chosen rows; storing them once instead of once per table is most of the
+    difference between one figure request and many. Made by :func:`chosen_rows`; valid until the
+    enclosing :meth:`Warehouse.scratch` block ends."""
+
+    table: ir.Table
+    dates: tuple[date, ...]
+    scope: tuple[object, ...]  # what else the choice depends on, see _row_scope
+
+
+def _row_scope(q: StockQuery) -> tuple[object, ...]:
+    """The parts of a query (besides the dates) that change which rows are chosen."""
+    return (q.max_age_days, q.operation, q.dataset, q.iso3)
+
+
+def chosen_rows(wh: Warehouse, q: StockQuery) -> ChosenRows:
+    """Choose the rows of ``q.dates`` (rules 1-4) and store them once, for any number of tables.
+
+    Call it inside ``with wh.scratch():`` so the TEMP table is dropped afterwards. ``q.level``,
+    ``q.by`` and ``q.priority`` do not matter here: the rows serve every level and breakdown."""
+    table = wh.materialize(source_rows(wh, q).select(*_FIGURE_COLUMNS))
+    return ChosenRows(table, tuple(q.dates), _row_scope(q))
+
+
+def _rows_for(wh: Warehouse, q: StockQuery, rows: ChosenRows | None) -> ir.Table:
+    """The chosen rows of ``q``: ``rows`` when given (checked to fit ``q``), else stored now."""
+    if rows is None:
+        return chosen_rows(wh, q).table
+    if rows.scope != _row_scope(q) or not set(q.dates) <= set(rows.dates):
+        raise ValueError("these chosen rows were stored for other dates or filters than the query")
+    if set(q.dates) == set(rows.dates):
+        return rows.table
+    t = rows.table
+    return t.filter(t.reference_date.isin([ibis.literal(d) for d in q.dates]))
+
+
+def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False,
+               rows: ChosenRows | None = None) -> ir.Table:
     """The stock table (rules 5-7); one row per area, group, unit and ``--by`` breakdown.
 
-    With ``all_sources``, triangulation rows are kept too (``role = 'triangulation'``)."""
-    o = wh.materialize(source_rows(wh, q).select(*_FIGURE_COLUMNS))
+    With ``all_sources``, triangulation rows are kept too (``role = 'triangulation'``). ``rows``:
+    rows already chosen by :func:`chosen_rows` for (at least) these dates and filters."""
+    o = _rows_for(wh, q, rows)
     if q.convert_households:
         from idpkit.figures.units import add_derived_individuals
 
@@ -221,37 +292,15 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False) -> ir
     o = o.mutate(_child=ibis.ifelse(o.reported_level.fill_null(0) > q.level, o[child], None)
                  if child else ibis.null("string"))
     cell = ["reference_date", "source", "area", "population_group", "unit"]
-    # per source and cell: total, coverage
-    per = o.group_by(cell).aggregate(
-        _total=o.value.sum(), _covered=o._child.nunique(), _whole=(o._child.isnull()).any(),
-        source_date=o.source_date.max(), stale=o.stale.max(),
-        assessment_type=o.assessment_type.max(), source_organisation=o.source_organisation.max())
-    kids = _children(wh, q.level)
-    per = per.left_join(kids, "area").drop("area_right")
-    per = per.mutate(coverage=ibis.ifelse(
-        per._whole, 1.0,
-        ibis.ifelse(per.n_children.fill_null(0) > 0,
-                    (per._covered.cast("float64") / per.n_children.cast("float64")).round(4),
-                    ibis.null("float64"))))
-    per = per.mutate(_prio=_priority_rank(per, q.priority))
-    w = ibis.window(group_by=[per.reference_date, per.area, per.population_group, per.unit],
-                    order_by=[ibis.ifelse(per.stale, 1, 0), per._prio, per.source_date.desc(),
-                              per.coverage.fill_null(0).desc(), per.source])
-    fresh_total = ibis.ifelse(per.stale, ibis.null("float64"), per._total)
-    per = per.mutate(
-        _rank=ibis.row_number().over(w),
-        sources=fresh_total.count().over(ibis.window(group_by=[per.reference_date, per.area,
-                                                               per.population_group, per.unit])),
-        range_min=fresh_total.min().over(ibis.window(group_by=[per.reference_date, per.area,
-                                                               per.population_group, per.unit])),
-        range_max=fresh_total.max().over(ibis.window(group_by=[per.reference_date, per.area,
-                                                               per.population_group, per.unit])),
-    )
-    per = per.mutate(role=ibis.ifelse(per._rank == 0, "recommended", "triangulation"))
-    if not all_sources:
-        per = per.filter(per.role == "recommended")
     keys = cell + [b for b in ("cause", "site_type") if b in q.by]
-    g = o.group_by(keys).aggregate(value=o.value.sum(), derived=o.derived.any())
+    # one pass over the rows: per source, cell, breakdown and child area; the per-cell totals,
+    # coverage and the table's values are then added up from this much smaller table
+    fine = o.group_by([*keys, "_child"]).aggregate(
+        value=o.value.sum(), derived=o.derived.any(), source_date=o.source_date.max(),
+        stale=o.stale.max(), assessment_type=o.assessment_type.max(),
+        source_organisation=o.source_organisation.max())
+    per = _per_source(wh, fine, cell, q, all_sources)
+    g = fine.group_by(keys).aggregate(value=fine.value.sum(), derived=fine.derived.any())
     g = g.inner_join(per.select(cell + ["source_date", "stale", "coverage", "sources", "range_min",
                                         "range_max", "role"]), cell)
     g = g.drop(*[c + "_right" for c in cell if c + "_right" in g.columns])
@@ -262,12 +311,76 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False) -> ir
     return g.left_join(names, g.area == names._pc).drop("_pc")
 
 
-def stock_frame(wh: Warehouse, q: StockQuery, *, all_sources: bool = False):  # -> pandas.DataFrame
+def _per_source(wh: Warehouse, fine: ir.Table, cell: list[str], q: StockQuery,
+                all_sources: bool) -> ir.Table:
+    """Per source and cell: total, coverage and ``role`` (rule 7). ``sources``, ``range_min`` and
+    ``range_max`` (the spread of the fresh sources) are computed only with ``all_sources``, the
+    only table that shows them (null otherwise: three window passes saved)."""
+    per = fine.group_by(cell).aggregate(
+        _total=fine.value.sum(), _covered=fine._child.nunique(),
+        _whole=(fine._child.isnull()).any(), source_date=fine.source_date.max(),
+        stale=fine.stale.max(), assessment_type=fine.assessment_type.max(),
+        source_organisation=fine.source_organisation.max())
+    kids = _children(wh, q.level)
+    per = per.left_join(kids, "area").drop("area_right")
+    per = per.mutate(coverage=ibis.ifelse(
+        per._whole, 1.0,
+        ibis.ifelse(per.n_children.fill_null(0) > 0,
+                    (per._covered.cast("float64") / per.n_children.cast("float64")).round(4),
+                    ibis.null("float64"))))
+    per = per.mutate(_prio=_priority_rank(per, q.priority))
+    same_cell = [per.reference_date, per.area, per.population_group, per.unit]
+    w = ibis.window(group_by=same_cell,
+                    order_by=[ibis.ifelse(per.stale, 1, 0), per._prio, per.source_date.desc(),
+                              per.coverage.fill_null(0).desc(), per.source])
+    per = per.mutate(_rank=ibis.row_number().over(w))
+    if all_sources:
+        fresh_total = ibis.ifelse(per.stale, ibis.null("float64"), per._total)
+        spread = ibis.window(group_by=same_cell)
+        per = per.mutate(sources=fresh_total.count().over(spread),
+                         range_min=fresh_total.min().over(spread),
+                         range_max=fresh_total.max().over(spread))
+    else:
+        per = per.mutate(sources=ibis.null("int64"), range_min=ibis.null("float64"),
+                         range_max=ibis.null("float64"))
+    per = per.mutate(role=ibis.ifelse(per._rank == 0, "recommended", "triangulation"))
+    return per if all_sources else per.filter(per.role == "recommended")
+
+
+def stock_frame(wh: Warehouse, q: StockQuery, *, all_sources: bool = False,
+                rows: ChosenRows | None = None) -> pd.DataFrame:
     """The stock table as the public columns, sorted (see :data:`idpkit.figures.schema`)."""
+    with wh.scratch():
+        df = stock_expr(wh, q, all_sources=all_sources, rows=rows).execute()
+    return _public_stock(df, q, all_sources)
+
+
+def stock_frames(wh: Warehouse, q: StockQuery, levels: Sequence[int], *,
+                 all_sources: bool = False, rows: ChosenRows | None = None
+                 ) -> dict[int, pd.DataFrame]:
+    """The stock table at each admin level of ``levels`` (``q.level`` is not used), as
+    :func:`stock_frame` gives it for that level.
+
+    Why: the rows are chosen and stored once for all levels instead of once per level (choosing
+    them is most of a stock table's cost)."""
+    for lv in levels:
+        if lv not in LEVELS:
+            raise ValueError(f"admin level must be one of {', '.join(map(str, LEVELS))}, not {lv}")
+    out: dict[int, pd.DataFrame] = {}
+    with wh.scratch():
+        if rows is None:
+            rows = chosen_rows(wh, q)
+        for lv in dict.fromkeys(levels):
+            ql = replace(q, level=lv)
+            out[lv] = _public_stock(stock_expr(wh, ql, all_sources=all_sources, rows=rows)
+                                    .execute(), ql, all_sources)
+    return out
+
+
+def _public_stock(df: pd.DataFrame, q: StockQuery, all_sources: bool) -> pd.DataFrame:
+    """Rename, type and sort an executed :func:`stock_expr` into the public columns."""
     from idpkit.figures.schema import stock_columns
 
-    with wh.scratch():
-        df = stock_expr(wh, q, all_sources=all_sources).execute()
     n = q.level
     df = df.rename(columns={"area": f"adm{n}_pcode", "area_name": f"adm{n}_name"})
     if n == 0:
