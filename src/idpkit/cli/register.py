@@ -21,8 +21,8 @@ dedup_app = typer.Typer(help="Deduplicate the register (Splink) and review uncer
 DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
                                            "./idpkit.duckdb); personal data go to the protected "
                                            "store beside it or $IDPKIT_REGISTER_DB")]
-SHOWN = ["first_name", "father_name", "family_name", "sex", "date_of_birth", "age", "phone",
-         "id_number", "relationship", "household_ref", "area_pcode", "site_id", "organisation",
+SHOWN = ["first_name", "father_name", "family_name", "sex_as_written", "date_of_birth", "age",
+         "phone_as_written", "id_number_as_written", "relationship", "household_ref", "area_pcode", "site_id", "organisation",
          "registration_date"]
 
 

@@ -39,7 +39,9 @@ def prepare(records: pd.DataFrame, *, phone_region: str | None = None,
     for c in ("dob_year", "dob_month", "dob_day"):
         out[c] = dob[c].values if c in dob else pd.array([pd.NA] * len(records), "Int64")
     if "dob_estimated" in records:  # a year written as 1 January is not a day and a month
-        est = records["dob_estimated"].fillna(False).astype(bool).values
+        flag = records["dob_estimated"]
+        est = (flag.astype("string").str.strip().str.lower()
+               .isin(["true", "1", "yes", "y", "oui"]).fillna(False).to_numpy(dtype=bool))
         out.loc[est, ["dob", "dob_month", "dob_day"]] = None
     out["phone"] = phones_column(records["phone"], phone_region).values \
         if "phone" in records else None
@@ -105,6 +107,7 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
         pairs = pd.concat([first, second[["unique_id_l", "unique_id_r", "match_probability"]]])
     pairs = _ordered(pairs, hh)
     linked = _resolve(pairs, data.groupby("household_key").size(), threshold)
+    linked = _no_shared_registration(linked, hh)
     pairs["linked"] = pairs.index.isin(linked.index)
     comp = _components(data.unique_id, linked.a, linked.b)
     clusters = comp.rename(columns={"household_key": "unique_id", "household_cluster": "cluster_id"})
@@ -160,6 +163,37 @@ def _resolve(pairs: pd.DataFrame, size: pd.Series, threshold: float) -> pd.DataF
     inside.index = one.index[one.set_index(["ha", "hb"]).index.isin(
         ok.set_index(["ha", "hb"]).index)]
     return inside
+
+
+def _no_shared_registration(links: pd.DataFrame, hh: pd.Series) -> pd.DataFrame:
+    """Drop the links that would put two members of one registration in one cluster through a
+    chain (A1~C1, C1~B1, B1~A2): links are added best first, and a link is skipped when the two
+    clusters it joins already hold a member of the same registration (a cannot-link rule)."""
+    parent: dict[str, str] = {}
+    regs: dict[str, set[str]] = {}
+
+    def find(x: str) -> str:
+        if x not in parent:
+            parent[x], regs[x] = x, {hh[x]}
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    keep = []
+    for i, a, b in zip(links.index, links.a, links.b, strict=True):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            keep.append(i)
+            continue
+        if regs[ra] & regs[rb]:
+            continue
+        if len(regs[ra]) < len(regs[rb]):
+            ra, rb = rb, ra
+        parent[rb] = ra
+        regs[ra] |= regs.pop(rb)
+        keep.append(i)
+    return links.loc[keep]
 
 
 def _pair_count(sizes: pd.Series) -> int:

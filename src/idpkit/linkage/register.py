@@ -140,6 +140,9 @@ def import_register(wh: Warehouse, path: str | Path, *, phone_region: str | None
                                 location=str(path))
         model_cols = prepare(ok.reset_index(drop=True), phone_region=phone_region)
         people = ok[REGISTER_COLUMNS].reset_index(drop=True).astype("object")
+        # the model's columns hold the normalised forms (M/F, E.164, cleaned ID)
+        people = people.rename(columns={c: f"{c}_as_written" for c in ("sex", "phone",
+                                                                        "id_number")})
         people = pd.concat([people, model_cols.drop(columns=["unique_id", "area_pcode",
                                                              "household_key"])], axis=1)
         people["person_key"] = pseudonymise(people.record_id, key, prefix="p")

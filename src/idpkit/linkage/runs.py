@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from idpkit.linkage.dedup import (DEFAULT_THRESHOLD, REVIEW_BAND, _components, deduplicate,
-                                  household_clusters)
+from idpkit.linkage.dedup import (DEFAULT_THRESHOLD, REVIEW_BAND, _components,
+                                  _no_shared_registration, deduplicate, household_clusters)
 from idpkit.linkage.model import MODEL_COLUMNS
 from idpkit.linkage.protect import pseudonym_key, pseudonymise
 from idpkit.linkage.register import PROTECTED_TABLES, UNITS, RegisterError, _age_group, _append, \
@@ -63,10 +63,16 @@ def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
     dec = _decisions(prot)
     decided = pairs.merge(dec[["a", "b", "decision"]], on=["a", "b"], how="left") \
         if not dec.empty else pairs.assign(decision=None)
-    keep = (decided.match_probability >= threshold) & (decided.decision != "non-match")
-    edges = decided.loc[keep, ["a", "b"]]
+    # the model's links (household-aware, see dedup.deduplicate) minus clerks' non-matches,
+    # plus their matches; a decided match outranks any score
+    keep = decided.linked & (decided.decision != "non-match")
+    edges = decided.loc[keep, ["a", "b", "match_probability"]]
     if not dec.empty:
-        edges = pd.concat([edges, dec.loc[dec.decision == "match", ["a", "b"]]])
+        edges = pd.concat([dec.loc[dec.decision == "match", ["a", "b"]].assign(
+            match_probability=2.0), edges])
+    edges = edges.sort_values("match_probability", ascending=False, kind="stable")
+    hh = pd.Series(people.household_key.values, index=people.record_id.values)
+    edges = _no_shared_registration(edges.reset_index(drop=True), hh)
     comp = _components(people.record_id, edges.a, edges.b).rename(
         columns={"household_key": "record_id", "household_cluster": "root"})
     people = people.merge(comp, on="record_id")
