@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 from idpkit.linkage.dedup import deduplicate, household_clusters, pairwise_metrics, prepare
