@@ -100,3 +100,40 @@ def test_register_flow_keeps_personal_data_out_of_the_warehouse(tmp_path):
 
     r = idpkit("dedup", "review", "--list", "--limit", "2", db=db, env=env)
     assert r.returncode == 0, r.stderr
+
+
+def test_new_registrations_link_against_the_register(tmp_path, monkeypatch):
+    """80 % of a register deduplicated in a full run, the later 20 % linked incrementally with
+    the saved model: existing clusters kept, accuracy close to a full run."""
+    from idpkit.linkage.dedup import pairwise_metrics
+    from idpkit.linkage.register import import_register, open_protected
+    from idpkit.linkage.runs import link_new_records, run
+    from idpkit.warehouse import connect
+
+    monkeypatch.setenv("IDPKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))
+    monkeypatch.setenv("IDPKIT_REGISTER_DB", str(tmp_path / "protected.duckdb"))
+    reg = generate_register(6_000, seed=11, hardest=True)
+    records = reg.records  # in registration order
+    cut = int(len(records) * 0.8)
+    write_register_csv(type(reg)(records.iloc[:cut], reg.truth), tmp_path / "a.csv")
+    write_register_csv(type(reg)(records.iloc[cut:], reg.truth), tmp_path / "b.csv")
+    db = str(tmp_path / "w.duckdb")
+    with connect(db) as wh:
+        import_register(wh, tmp_path / "a.csv", phone_region="SD", warehouse_target=db)
+        prot = open_protected(db)
+        run(wh, prot)
+        before = prot.table("reg_clusters").execute()
+        prot.close()
+        import_register(wh, tmp_path / "b.csv", phone_region="SD", warehouse_target=db)
+        prot = open_protected(db)
+        s = link_new_records(wh, prot)
+        after = prot.table("reg_clusters").execute()
+        prot.close()
+        units = wh.table("register_units").execute()
+    assert s.records == len(records) == len(after) == len(units)
+    # existing people keep their clusters (a new record may join, never split them)
+    kept = before.merge(after, on="record_id", suffixes=("_0", "_1"))
+    assert kept.groupby("cluster_id_0").cluster_id_1.nunique().max() == 1
+    m = after.merge(reg.truth, on="record_id")
+    scores = pairwise_metrics(m.cluster_id, m.person_id)
+    assert scores["f1"] >= 0.95, scores

@@ -79,6 +79,25 @@ def run_cmd(
                   f"(`idpkit dedup review`).")
 
 
+@dedup_app.command("link-new")
+def link_new_cmd(db: DbOpt = None) -> None:
+    """Link records imported since the last run against the register, with the saved model
+    (existing clusters are kept; no retraining)."""
+    from idpkit.cli.app import console, err
+    from idpkit.linkage.register import open_protected
+    from idpkit.linkage.runs import link_new_records
+
+    with _open(db) as wh:
+        prot = open_protected(db)
+        try:
+            with err.status("linking new registrations"):
+                s = link_new_records(wh, prot)
+        finally:
+            prot.close()
+    console.print(f"{s.records:,} records → {s.person_clusters:,} people, "
+                  f"{s.household_clusters:,} households; {s.review_queue:,} new pairs to review.")
+
+
 @dedup_app.command("review")
 def review_cmd(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Pairs to show.")] = 10,

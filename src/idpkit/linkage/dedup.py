@@ -58,6 +58,7 @@ class DedupResult:
     clusters: pd.DataFrame  # unique_id, cluster_id
     pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_probability, linked (scored pairs)
     threshold: float
+    model: dict | None = None  # the trained Splink model (to link new records later)
 
 
 P_ASSIGN = 0.003
@@ -69,7 +70,8 @@ of the smaller registration, with at least one confident (``>= threshold``) memb
 
 
 def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_api=None,
-                max_pairs: float = 2e6, seed: int = 1, pair_floor: float = 0.05) -> DedupResult:
+                max_pairs: float = 2e6, seed: int = 1, pair_floor: float = 0.05,
+                timings: dict[str, float] | None = None) -> DedupResult:
     """Individuals and households, with the household structure modelled explicitly:
 
     1. Splink scores candidate pairs of people (blocking rules of :mod:`.model`);
@@ -81,21 +83,38 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
     4. registrations are one household when their matched members carry enough evidence, and
        within them the one-to-one pairs above ``P_ASSIGN`` link people; elsewhere only pairs
        above ``threshold`` do.
+
+    ``timings``, when given, receives the seconds spent in each phase (``train``, ``predict``,
+    ``blocks``, ``predict_within``, ``resolve``); the result does not depend on it.
     """
+    import time
+
     from splink import DuckDBAPI, Linker, block_on
 
     from idpkit.linkage import model
 
     logging.getLogger("splink").setLevel(logging.WARNING)
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + now - clock[0]
+        clock[0] = now
+
     db_api = db_api or DuckDBAPI()
     data = df[model.MODEL_COLUMNS].reset_index(drop=True)
     table = db_api.register(data)
     linker = Linker(table, model.settings())
+    lap("setup")
     model.train(linker, max_pairs=max_pairs, seed=seed)
+    lap("train")
     first = linker.inference.predict(threshold_match_probability=pair_floor).as_pandas_dataframe()
     first = first[["unique_id_l", "unique_id_r", "match_probability"]]
+    lap("predict")
     hh = pd.Series(data.household_key.values, index=data.unique_id.values)
     blocks = _household_blocks(first, hh, threshold)
+    lap("blocks")
     pairs = first
     if blocks is not None:
         blocked = db_api.register(data.assign(hh_block=data.unique_id.map(blocks)))
@@ -105,14 +124,17 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
             blocked, blocking_rules_to_generate_predictions=[block_on("hh_block")]
         ).as_pandas_dataframe()  # every member pair of linked registrations, however low
         pairs = pd.concat([first, second[["unique_id_l", "unique_id_r", "match_probability"]]])
+        lap("predict_within")
     pairs = _ordered(pairs, hh)
     linked = _resolve(pairs, data.groupby("household_key").size(), threshold)
     linked = _no_shared_registration(linked, hh)
     pairs["linked"] = pairs.index.isin(linked.index)
     comp = _components(data.unique_id, linked.a, linked.b)
     clusters = comp.rename(columns={"household_key": "unique_id", "household_cluster": "cluster_id"})
+    lap("resolve")
     return DedupResult(clusters, pairs.rename(columns={"a": "unique_id_l", "b": "unique_id_r"})[
-        ["unique_id_l", "unique_id_r", "match_probability", "linked"]], threshold)
+        ["unique_id_l", "unique_id_r", "match_probability", "linked"]], threshold,
+        linker.misc.save_model_to_json())
 
 
 def _ordered(pairs: pd.DataFrame, hh: pd.Series) -> pd.DataFrame:

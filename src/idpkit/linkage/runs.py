@@ -10,6 +10,7 @@ and the pair is listed in ``conflicts`` for review.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -76,17 +77,28 @@ def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
     comp = _components(people.record_id, edges.a, edges.b).rename(
         columns={"household_key": "record_id", "household_cluster": "root"})
     people = people.merge(comp, on="record_id")
-    key = pseudonym_key()
-    people["cluster_id"] = pseudonymise(people.root, key, prefix="c")
-    hh = household_clusters(people[["household_key", "cluster_id"]])
-    hh["household_cluster"] = pseudonymise(hh.household_cluster, key, prefix="g")
-    people = people.merge(hh, on="household_key")
+    people["cluster_id"] = pseudonymise(people.root, pseudonym_key(), prefix="c")
     queue = decided[(decided.match_probability >= review_band[0]) &
                     (decided.match_probability < review_band[1]) & decided.decision.isna()]
     stored_pairs = decided[["a", "b", "match_probability", "decision"]].rename(
         columns={"a": "record_l", "b": "record_r"})
     stored_pairs["in_review_queue"] = stored_pairs.index.isin(queue.index)
     _replace(prot, "reg_pairs", stored_pairs)
+    _replace(prot, "reg_model", pd.DataFrame([{
+        "model": json.dumps(res.model), "threshold": threshold,
+        "trained_at": datetime.now(timezone.utc).replace(tzinfo=None)}]))
+    summary = _store(wh, prot, people, threshold, len(queue))
+    _audit(prot, "dedup run", f"{summary}")
+    return summary
+
+
+def _store(wh: Warehouse, prot: Warehouse, people: pd.DataFrame, threshold: float,
+           queue: int) -> RunSummary:
+    """Household clusters from person clusters; clusters to the protected store, pseudonymised
+    units to the warehouse."""
+    hh = household_clusters(people[["household_key", "cluster_id"]])
+    hh["household_cluster"] = pseudonymise(hh.household_cluster, pseudonym_key(), prefix="g")
+    people = people.merge(hh, on="household_key")
     _replace(prot, "reg_clusters", people[["record_id", "cluster_id", "household_cluster"]])
     units = pd.DataFrame({
         "person_key": people.person_key, "household_key": people.household_key,
@@ -96,9 +108,46 @@ def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
         "registration_date": pd.to_datetime(people.registration_date, errors="coerce").dt.date})
     wh.ensure_tables({"register_units": UNITS})
     _replace(wh, "register_units", units, schema=UNITS)
-    summary = RunSummary(len(people), people.cluster_id.nunique(), people.household_key.nunique(),
-                         people.household_cluster.nunique(), len(queue), threshold)
-    _audit(prot, "dedup run", f"{summary}")
+    return RunSummary(len(people), people.cluster_id.nunique(), people.household_key.nunique(),
+                      people.household_cluster.nunique(), queue, threshold)
+
+
+def link_new_records(wh: Warehouse, prot: Warehouse, *,
+                     review_band: tuple[float, float] = REVIEW_BAND) -> RunSummary:
+    """Link records imported since the last run against the register with the saved model."""
+    from idpkit.linkage.incremental import link_new
+
+    tables = set(prot.con.list_tables())
+    if not {"reg_model", "reg_clusters"} <= tables:
+        raise RegisterError("no trained model yet: run `idpkit dedup run` once on the register")
+    people = prot.table("reg_people").execute()
+    clusters = prot.table("reg_clusters").execute()
+    saved = prot.table("reg_model").execute().iloc[0]
+    threshold = float(saved.threshold)
+    is_old = people.record_id.isin(clusters.record_id)
+    if is_old.all():
+        return _store(wh, prot, people.merge(clusters[["record_id", "cluster_id"]]), threshold, 0)
+    frame = people.rename(columns={"record_id": "unique_id"})
+    dec = _decisions(prot)
+    comp, pairs = link_new(frame[is_old.values], frame[~is_old.values],
+                           clusters.rename(columns={"record_id": "unique_id"})[
+                               ["unique_id", "cluster_id"]],
+                           json.loads(saved.model), threshold=threshold,
+                           decisions=dec if not dec.empty else None)
+    fresh = pseudonymise(comp.root, pseudonym_key(), prefix="c")
+    comp["cluster_id"] = comp.cluster_id.fillna(fresh)
+    people = people.merge(comp.rename(columns={"unique_id": "record_id"})[
+        ["record_id", "cluster_id"]], on="record_id")
+    queue = pairs[(pairs.match_probability >= review_band[0]) &
+                  (pairs.match_probability < review_band[1])]
+    new_pairs = pairs[["a", "b", "match_probability"]].rename(
+        columns={"a": "record_l", "b": "record_r"}).assign(decision=None)
+    new_pairs["in_review_queue"] = new_pairs.index.isin(queue.index)
+    old_pairs = prot.table("reg_pairs").execute() if "reg_pairs" in tables else None
+    _replace(prot, "reg_pairs", pd.concat([old_pairs, new_pairs], ignore_index=True)
+             if old_pairs is not None else new_pairs)
+    summary = _store(wh, prot, people, threshold, len(queue))
+    _audit(prot, "dedup link-new", f"{int((~is_old).sum())} new records; {summary}")
     return summary
 
 
