@@ -393,6 +393,11 @@ from idpkit.cli.register import dedup_app, register_app  # noqa: E402
 app.add_typer(register_app, name="register")
 app.add_typer(dedup_app, name="dedup")
 
+from idpkit.cli.serve import serve, tokens_app  # noqa: E402
+
+app.command("serve")(serve)
+app.add_typer(tokens_app, name="tokens")
+
 
 def main() -> None:
     try:
