@@ -250,56 +250,47 @@ def create_app(target: str) -> FastAPI:
                                  "public_rules": "analyst" not in GRANTS[r]})
         return respond(request, f"{request.url}|{r in ('analyst', 'admin')}", compute)
 
-    @app.get("/api/figures/series", summary="Monthly stock per area (gaps explicit)")
-    def series(request: Request, start: Annotated[date, Query(alias="from")],
-               end: Annotated[date, Query(alias="to")], level: Level = 1,
-               format: Fmt = Format.json, r: str = Depends(role)) -> Response:
+    def period_figure(request: Request, r: str, start: date, end: date,
+                      frame: Callable[[], pd.DataFrame], fmt: Format) -> Response:
+        """Series, flows and OD share this: a valid period, public rules unless analyst."""
         from idpkit.figures.publication import apply_publication_rules
-        from idpkit.figures.series import monthly_series
 
         if end <= start:
             raise ApiError(422, "invalid-request", "'to' must be after 'from'", "query.to")
 
         def compute() -> tuple[bytes, str]:
-            df = monthly_series(state.wh, start, end, level)
+            df = frame()
             if "analyst" not in GRANTS[r] and "value" in df:
                 df = apply_publication_rules(df, ("value",))
-            return _render(df, format)
+            return _render(df, fmt)
         return respond(request, f"{request.url}|{r in ('analyst', 'admin')}", compute)
+
+    @app.get("/api/figures/series", summary="Monthly stock per area (gaps explicit)")
+    def series(request: Request, start: Annotated[date, Query(alias="from")],
+               end: Annotated[date, Query(alias="to")], level: Level = 1,
+               format: Fmt = Format.json, r: str = Depends(role)) -> Response:
+        from idpkit.figures.series import monthly_series
+
+        return period_figure(request, r, start, end,
+                             lambda: monthly_series(state.wh, start, end, level), format)
 
     @app.get("/api/figures/flows", summary="Flows over a period (reported and derived)")
     def flows(request: Request, start: Annotated[date, Query(alias="from")],
               end: Annotated[date, Query(alias="to")], level: Level = 1,
               format: Fmt = Format.json, r: str = Depends(role)) -> Response:
         from idpkit.figures.flows import flows_frame
-        from idpkit.figures.publication import apply_publication_rules
 
-        if end <= start:
-            raise ApiError(422, "invalid-request", "'to' must be after 'from'", "query.to")
-
-        def compute() -> tuple[bytes, str]:
-            df = flows_frame(state.wh, start, end, level)
-            if "analyst" not in GRANTS[r]:
-                df = apply_publication_rules(df, ("value",))
-            return _render(df, format)
-        return respond(request, f"{request.url}|{r in ('analyst', 'admin')}", compute)
+        return period_figure(request, r, start, end,
+                             lambda: flows_frame(state.wh, start, end, level), format)
 
     @app.get("/api/figures/od", summary="Origin-destination matrix over a period")
     def od(request: Request, start: Annotated[date, Query(alias="from")],
            end: Annotated[date, Query(alias="to")], level: Annotated[int, Query(ge=1, le=4)] = 2,
            format: Fmt = Format.json, r: str = Depends(role)) -> Response:
         from idpkit.figures.od import od_frame
-        from idpkit.figures.publication import apply_publication_rules
 
-        if end <= start:
-            raise ApiError(422, "invalid-request", "'to' must be after 'from'", "query.to")
-
-        def compute() -> tuple[bytes, str]:
-            df = od_frame(state.wh, start, end, level)
-            if "analyst" not in GRANTS[r] and "value" in df:
-                df = apply_publication_rules(df, ("value",))
-            return _render(df, format)
-        return respond(request, f"{request.url}|{r in ('analyst', 'admin')}", compute)
+        return period_figure(request, r, start, end,
+                             lambda: od_frame(state.wh, start, end, level), format)
 
     @app.get("/api/solutions", summary="Surveys and their stored results")
     def surveys(request: Request, r: str = Depends(role)) -> Response:

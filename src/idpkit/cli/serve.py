@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
+from idpkit.cli.options import DbOpt
+
 tokens_app = typer.Typer(help="API tokens (roles: public, analyst, protection, admin).",
                          no_args_is_help=True)
-DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
-                                           "./idpkit.duckdb)")]
 
 
 def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from idpkit.cli.options import DbOpt, OutOpt
 from rich.markup import escape
 from rich.table import Table
 
@@ -28,10 +30,7 @@ class View(str, Enum):
     gaps = "gaps"
 
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
-                                           "./idpkit.duckdb)")]
 FmtOpt = Annotated[Fmt, typer.Option("--format", help="table, csv or json.")]
-OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
 SurveyArg = Annotated[str, typer.Argument(help="Survey id (see `idpkit solutions list`).")]
 
 

@@ -20,10 +20,8 @@ spec mirrors R's ``svydesign`` so that a statistician can check it against their
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
@@ -92,15 +90,6 @@ class SurveyDesign(BaseModel):
         """Every column the design reads (the data must have them)."""
         cols = [self.weights, self.strata, self.psu, self.ssu, *self.fpc, self.group, self.area]
         return [c for c in dict.fromkeys(cols) if c]
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> SurveyDesign:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise DesignError(f"cannot read the design: {exc}", location=str(path)) from exc
-        return cls.from_dict(data, location=str(path))
 
     @classmethod
     def from_dict(cls, data: dict, *, location: str | None = None) -> SurveyDesign:

@@ -25,23 +25,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from idpkit.warehouse.sqltext import literal, quote
+
 DOUBLE = "DOUBLE PRECISION"
 
 
-def q(name: str) -> str:
-    """Quote an identifier (both backends use double quotes)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(v: object) -> str:
-    """A SQL literal."""
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int | float):
-        return repr(float(v)) if isinstance(v, float) else str(v)
-    return "'" + str(v).replace("'", "''") + "'"
+q = quote  # short names: the generated SQL below uses them on every line
+lit = literal
 
 
 @dataclass

@@ -29,6 +29,7 @@ from idpkit.solutions.design import DesignError, SurveyDesign
 from idpkit.solutions.indicators import IndicatorSpec
 from idpkit.solutions.reading import read_survey
 from idpkit.validate.issues import Issue
+from idpkit.warehouse.sqltext import literal
 from idpkit.warehouse.warehouse import Warehouse
 
 GROUP_COLUMN = "population_group"
@@ -142,20 +143,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _literal(v: object) -> str:
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, datetime):
-        return f"TIMESTAMP '{v.isoformat(sep=' ', timespec='seconds')}'"
-    if isinstance(v, date):
-        return f"DATE '{v.isoformat()}'"
-    return "'" + str(v).replace("'", "''") + "'"
-
-
 def import_survey(wh: Warehouse, path: str | Path, spec: SurveySpec, *,
                   survey_id: str | None = None, sheet: str | None = None,
                   replace: bool = False) -> SurveyImport:
@@ -208,7 +195,7 @@ def import_survey(wh: Warehouse, path: str | Path, spec: SurveySpec, *,
         if exists:
             statements += [f'DROP TABLE IF EXISTS "{table_name}"',
                            f'DROP TABLE IF EXISTS "{table_name}_members"',
-                           f"DELETE FROM surveys WHERE survey_id = {_literal(sid)}"]
+                           f"DELETE FROM surveys WHERE survey_id = {literal(sid)}"]
         statements.append(f'CREATE TABLE "{table_name}" AS {wh.backend.sql(stored)}')
         n_members = 0
         members_table = None
@@ -232,7 +219,7 @@ def import_survey(wh: Warehouse, path: str | Path, spec: SurveySpec, *,
         }
         cols = ", ".join(f'"{c}"' for c in row)
         statements.append(f"INSERT INTO surveys ({cols}) VALUES "
-                          f"({', '.join(_literal(v) for v in row.values())})")
+                          f"({', '.join(literal(v) for v in row.values())})")
         wh.execute_atomically(statements)
     finally:
         wh.backend.drop_stages(stages)
