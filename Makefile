@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench-ingest bench-figures clean
+.PHONY: venv demo test test-fast bench-ingest bench-figures bench-survey bench-dedup clean
 
 # Internal: create the venv when missing; (re)install when pyproject.toml changed since the last install.
 venv: $(STAMP)
@@ -35,6 +35,16 @@ bench-ingest: venv
 
 bench-figures: venv
 	$(BIN)/python benchmarks/figures.py
+
+# Peers (svy, samplics, recordlinkage) come with the 'bench' extra; R's survey package is optional
+# (scripts/ensure-r-survey.sh installs it from Debian).
+bench-survey: venv
+	$(BIN)/python -m pip install -q -e '.[postgres,test,bench]'
+	$(BIN)/python benchmarks/survey.py
+
+bench-dedup: venv
+	$(BIN)/python -m pip install -q -e '.[postgres,test,bench]'
+	$(BIN)/python benchmarks/dedup.py
 
 clean:
 	rm -rf build dist .pytest_cache .hypothesis src/*.egg-info

@@ -50,6 +50,7 @@ class Plan:
     denominators: list[str | None]  # SQL expressions of ratio denominators
     kinds: list[str]  # mean | total | ratio | proportion
     temps: list[str] = field(default_factory=list)
+    extras: bool = True  # also Σw·y² and counts (design effects, unweighted n)
 
     @property
     def k(self) -> int:
@@ -161,9 +162,10 @@ def sums_select(p: Plan, base: str, units: Sequence[str]) -> str:
     for i, d in enumerate(p.denominators):
         ok = f"y{i} IS NOT NULL"
         agg += [f"SUM(CASE WHEN {ok} THEN _w * y{i} ELSE 0.0 END) AS Y{i}",
-                f"SUM(CASE WHEN {ok} THEN _w ELSE 0.0 END) AS W{i}",
-                f"SUM(CASE WHEN {ok} THEN _w * y{i} * y{i} ELSE 0.0 END) AS Q{i}",
-                f"SUM(CASE WHEN {ok} THEN 1 ELSE 0 END) AS n{i}"]
+                f"SUM(CASE WHEN {ok} THEN _w ELSE 0.0 END) AS W{i}"]
+        if p.extras:
+            agg += [f"SUM(CASE WHEN {ok} THEN _w * y{i} * y{i} ELSE 0.0 END) AS Q{i}",
+                    f"SUM(CASE WHEN {ok} THEN 1 ELSE 0 END) AS n{i}"]
         if d is not None:
             agg.append(f"SUM(CASE WHEN {ok} THEN _w * x{i} ELSE 0.0 END) AS X{i}")
     return f"SELECT {', '.join(keys)}, {', '.join(agg)} FROM ({base}) b GROUP BY {', '.join(keys)}"
@@ -172,7 +174,8 @@ def sums_select(p: Plan, base: str, units: Sequence[str]) -> str:
 def sum_columns(p: Plan) -> list[str]:
     cols = []
     for i, d in enumerate(p.denominators):
-        cols += [f"Y{i}", f"W{i}", f"Q{i}", f"n{i}"] + ([f"X{i}"] if d is not None else [])
+        cols += [f"Y{i}", f"W{i}"] + ([f"Q{i}", f"n{i}"] if p.extras else []) + \
+            ([f"X{i}"] if d is not None else [])
     return cols
 
 

@@ -98,19 +98,23 @@ def _value_sql(t: ir.Table, ind: Indicator) -> str:
 
 
 def _plan(wh, table: ir.Table, design: SurveyDesign, indicators: Sequence[Indicator],
-          finest: list[str]) -> Plan:
+          finest: list[str], extras: bool = True) -> Plan:
     source = f"({wh.backend.sql(table)})"
     values = [_value_sql(table, i) for i in indicators]
     dens = [f"CAST({q(i.denominator)} AS {DOUBLE})" if i.statistic == "ratio" else None
             for i in indicators]
     return Plan(source, design.weights, design.strata, design.psu, design.ssu, list(design.fpc),
-                design.lonely_psu, finest, values, dens, [i.statistic for i in indicators])
+                design.lonely_psu, finest, values, dens, [i.statistic for i in indicators],
+                extras=extras)
 
 
 def estimate(wh, table: ir.Table, design: SurveyDesign, indicators: Sequence[Indicator],
              domains: Sequence[Sequence[str]] = ((),), contrasts: Sequence[Contrast] = (), *,
-             confidence: float = 0.95) -> Estimates:
+             confidence: float = 0.95, design_effects: bool = True) -> Estimates:
     """Every indicator for every domain of every domain set, and the contrasts, in one pass.
+
+    ``design_effects=False`` skips the sums that only design effects and unweighted counts need
+    (``deff`` and ``n`` are then missing): the pass over the data has half the aggregates.
 
     ``wh`` is the :class:`~idpkit.warehouse.Warehouse` holding ``table`` (any Ibis table
     expression over it); intermediate results are TEMP tables, dropped at the end.
@@ -126,7 +130,7 @@ def estimate(wh, table: ir.Table, design: SurveyDesign, indicators: Sequence[Ind
     if not indicators:
         raise DesignError("no indicators to estimate")
     z = _z(confidence)
-    plan = _plan(wh, table, design, indicators, finest)
+    plan = _plan(wh, table, design, indicators, finest, design_effects)
     run = engine.Runner(wh)
     try:
         base = engine._base(plan)
@@ -239,11 +243,12 @@ def _tidy(frame: pd.DataFrame, indicators: Sequence[Indicator], keys: Sequence[s
         cols["ci_high"].append(est + z * se)
         with np.errstate(divide="ignore", invalid="ignore"):
             cols["cv"].append(np.where(est != 0, se / np.abs(est), np.nan))
-        cols["deff"].append(_deff(frame, i, ind, var))
-        cols["n"].append(_col(frame, f"n{i}"))
+        extras = f"n{i}" in frame
+        cols["deff"].append(_deff(frame, i, ind, var) if extras else np.full(len(frame), np.nan))
+        cols["n"].append(_col(frame, f"n{i}") if extras else np.full(len(frame), np.nan))
         cols["weighted_n"].append(_col(frame, f"w{i}"))
     out = _long(frame, keys, indicators, cols)
-    out["n"] = out["n"].astype("int64")
+    out["n"] = out["n"].astype("Int64")
     out.insert(0, "by", "+".join(keys))
     return out
 
