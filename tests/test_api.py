@@ -122,7 +122,7 @@ def test_tokens_and_roles(api):
     assert r.status_code == 404 and r.json()["error"]["code"] == "unknown-dataset"
     gaps = client.get("/api/solutions/demo_solutions/gaps", headers=_auth(tokens["analyst"]),
                       params={"area": "all"}).json()
-    assert gaps["total"] == 10 and {"gap", "gap_ci_low", "status"} <= set(gaps["data"][0])
+    assert gaps["total"] == 25 and {"gap", "gap_ci_low", "status"} <= set(gaps["data"][0])
     assert client.get("/api/solutions/demo_solutions/gaps",
                       headers=_auth(tokens["protection"])).status_code == 403
     assert client.get("/api/solutions/unknown/gaps",

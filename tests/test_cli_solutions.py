@@ -30,11 +30,11 @@ def test_solutions_commands(tmp_path):
     r = idpkit("solutions", "list", "--format", "csv", db=db)
     assert r.returncode == 0 and "demo_solutions" in r.stdout
 
-    r = idpkit("solutions", "estimate", "demo_solutions", "--by", "area,group", "-i", "employed",
+    r = idpkit("solutions", "estimate", "demo_solutions", "--by", "area,group", "-i", "employment_rate",
                "--format", "csv", db=db)
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
-    assert len(rows) == 2 * 3 and {x["indicator"] for x in rows} == {"employed"}
+    assert len(rows) == 2 * 3 and {x["indicator"] for x in rows} == {"employment_rate"}
     assert {"estimate", "se", "ci_low", "ci_high", "cv", "deff", "n", "weighted_n"} <= set(rows[0])
 
     r = idpkit("solutions", "estimate", "demo_solutions", "-i", "nope", db=db)
@@ -67,10 +67,10 @@ def test_solutions_commands(tmp_path):
 
     con = duckdb.connect(db, read_only=True)
     n_gaps = con.execute("SELECT COUNT(*) FROM solution_gaps").fetchone()[0]
-    assert n_gaps == 3 * 10  # two areas and all areas, ten indicators
+    assert n_gaps == 3 * 25  # two areas and all areas, the 25 library indicators
     assert con.execute("SELECT COUNT(DISTINCT status) FROM solution_exit").fetchone()[0] == 1
     assert con.execute("SELECT COUNT(*) FROM solution_estimates WHERE domain = 'population_group'"
-                       ).fetchone()[0] == 3 * 10
+                       ).fetchone()[0] == 3 * 25
 
 
 def test_import_with_design_errors_exits_1_and_lists_rows(tmp_path):

@@ -52,7 +52,7 @@ def test_csv_import_keeps_every_household_and_maps_groups(wh, demo):
     assert (df.sort_values("_row").population_group.tolist()
             == raw["hh/displacement_status"].map(labels).tolist())
     assert s.design.group == "population_group" and s.design.weights == "weight"
-    assert [i.name for i in s.indicators][:2] == ["victim_of_violence", "free_movement"]
+    assert [i.name for i in s.indicators][:2] == ["victim_of_violence", "feel_safe_night"]
     # the same file twice is refused; --replace replaces
     with pytest.raises(IdpkitError, match="already exists"):
         import_survey(wh, demo.households_csv, _spec(demo))

@@ -26,7 +26,7 @@ from idpkit import __version__
 from idpkit.errors import AlreadyImportedError, IdpkitError
 from idpkit.solutions.checks import check_design, group_expression
 from idpkit.solutions.design import DesignError, SurveyDesign
-from idpkit.solutions.indicators import IndicatorSpec
+from idpkit.solutions.indicators import IndicatorSpec, from_library
 from idpkit.solutions.reading import read_survey
 from idpkit.validate.issues import Issue
 from idpkit.warehouse.sqltext import literal
@@ -74,8 +74,13 @@ class SurveySpec:
         inds = []
         for i, item in enumerate(data.get("indicators") or []):
             try:
-                inds.append(IndicatorSpec.model_validate(item))
-            except ValidationError as exc:
+                if isinstance(item, dict) and "use" in item:
+                    inds.append(from_library(item))
+                else:
+                    inds.append(IndicatorSpec.model_validate(item))
+            except ValueError as exc:
+                if not isinstance(exc, ValidationError):
+                    raise DesignError(f"indicators[{i}]: {exc}", location=location) from exc
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
                 raise DesignError(f"indicators[{i}] {where}: {first['msg']}",

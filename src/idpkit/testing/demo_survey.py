@@ -11,8 +11,9 @@ Shaped like the surveys JIPS and DTM run for solutions analyses (and like a Kobo
 * EA-level random effects (design effects above 1) and area-specific gaps: IDPs are clearly worse
   off on housing, property documents and employment in most areas, close to parity on freedom of
   movement and health, and the gaps differ between areas;
-* indicators for IRIS' ten sub-criteria with their own missing values (a refusal, "don't know"),
-  one of them a ratio (children in school per school-age child);
+* one column for every standard indicator of the library (``solutions/library/indicators.yaml``:
+  IRIS' ten sub-criteria and IASC criteria 6-8), each with its own missing values (a refusal,
+  "don't know"), two of them ratios (children in school per school-age child, income per person);
 * Kobo habits: group paths in headers (``hh_econ/income``), ``_index``/``_uuid`` columns, and the
   group written as labels (``IDP``, ``Returnee``, ``Non-displaced``), mapped in the spec.
 
@@ -31,21 +32,33 @@ import yaml
 
 GROUP_LABELS = {"idps": "IDP", "returnees": "Returnee", "non_displaced": "Non-displaced"}
 
-INDICATORS = [
-    # name, variable (header), statistic, sub-criterion, better, benchmark (exit measure)
-    ("victim_of_violence", "safety/victim_violence", "proportion", "victims_of_violence", "lower"),
-    ("free_movement", "safety/free_movement", "proportion", "freedom_of_movement", "higher"),
-    ("food_consumption_score", "living/fcs", "mean", "food_security", "higher"),
-    ("adequate_shelter", "living/adequate_shelter", "proportion", "shelter_housing", "higher"),
-    ("health_access", "living/health_access", "proportion", "medical_services", "higher"),
-    ("school_attendance", "living/children_in_school", "ratio", "education", "higher"),
-    ("employed", "econ/employed", "proportion", "employment_livelihoods", "higher"),
-    ("income_per_capita", "econ/income_month", "ratio", "economic_security", "higher"),
-    ("hlp_documents", "hlp/property_documents", "proportion", "property_restitution", "higher"),
-    ("id_documents", "docs/has_id", "proportion", "documentation", "higher"),
-]
-DENOMINATORS = {"school_attendance": "living/children_school_age",
-                "income_per_capita": "hh/hh_size"}
+BINARY = {
+    # library id: (base logit, IDP effect (x area gap), returnee effect, missing share)
+    "victim_of_violence": (-2.8, 0.7, 0.3, 0.04),
+    "feel_safe_night": (1.0, -0.6, -0.3, 0.03),
+    "free_movement": (2.2, -0.2, -0.1, 0.02),
+    "movement_restrictions": (-1.8, 0.5, 0.2, 0.02),
+    "food_insecurity": (-0.6, 0.9, 0.4, 0.03),
+    "adequate_shelter": (1.2, -1.3, -0.6, 0.02),
+    "overcrowding": (-1.2, 1.1, 0.4, 0.01),
+    "improved_water": (1.4, -0.5, -0.2, 0.01),
+    "health_access": (0.9, -0.15, -0.1, 0.03),
+    "health_facility_near": (0.7, -0.3, -0.2, 0.02),
+    "employment_rate": (0.2, -0.8, -0.3, 0.08),
+    "stable_income_source": (0.0, -1.0, -0.5, 0.05),
+    "unable_basic_expenses": (-0.5, 1.0, 0.4, 0.04),
+    "debt_for_basic_needs": (-0.8, 0.8, 0.3, 0.04),
+    "hlp_documents": (0.6, -1.5, -0.4, 0.05),
+    "secure_tenure": (1.5, -1.2, -0.3, 0.04),
+    "property_restituted": (1.0, -1.6, -0.8, 0.06),
+    "id_documents": (1.8, -1.0, -0.3, 0.03),
+    "birth_registration": (1.5, -0.9, -0.4, 0.03),
+    "family_separated": (-2.5, 1.2, 0.5, 0.03),
+    "voted_last_election": (0.5, -0.7, -0.2, 0.07),
+    "access_justice": (0.9, -0.5, -0.2, 0.06),
+}
+"""How the demo's 0/1 indicators are drawn: IDPs are clearly worse off on housing, property,
+livelihoods and documents in most areas, close to parity on movement and health."""
 
 
 @dataclass
@@ -62,6 +75,12 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 def generate_survey(out_dir: Path, areas: list[str], *, seed: int = 11,
                     psus_per_stratum: int = 10, households_per_psu: int = 20) -> DemoSurvey:
     """Write the survey for the given admin-2 P-codes (one stratum each)."""
+    from idpkit.solutions.indicators import library
+
+    lib = library()
+    missing_demo = [i for i in lib if i not in BINARY and i not in (
+        "food_consumption_score", "school_attendance", "income_per_capita")]
+    assert not missing_demo, f"no demo column recipe for {missing_demo}"
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -116,35 +135,18 @@ def generate_survey(out_dir: Path, areas: list[str], *, seed: int = 11,
         "design/households_in_ea": fpc2,
         "hh/displacement_status": np.vectorize(GROUP_LABELS.get)(group),
         "hh/hh_size": hh_size,
-        "safety/victim_violence": binary(-2.8, 0.7, 0.3, 0.04),
-        "safety/free_movement": binary(2.2, -0.2, -0.1, 0.02),
         "living/fcs": fcs,
-        "living/adequate_shelter": binary(1.2, -1.3, -0.6, 0.02),
-        "living/health_access": binary(0.9, -0.15, -0.1, 0.03),
         "living/children_school_age": school_age,
         "living/children_in_school": in_school,
-        "econ/employed": binary(0.2, -0.8, -0.3, 0.08),
         "econ/income_month": income,
-        "hlp/property_documents": binary(0.6, -1.5, -0.4, 0.05),
-        "docs/has_id": binary(1.8, -1.0, -0.3, 0.03),
     }
+    for ind_id, (base, idp_eff, ret_eff, missing) in BINARY.items():
+        cols[lib[ind_id]["demo"]["variable"]] = binary(base, idp_eff, ret_eff, missing)
     df = pd.DataFrame(cols)
     csv_path = out_dir / "households.csv"
     df.to_csv(csv_path, index=False, lineterminator="\n", float_format="%.10g")
 
-    benchmarks = {"food_consumption_score": 42.0, "income_per_capita": None,
-                  "school_attendance": None}
-    indicators = []
-    for name, var, stat, sub, better in INDICATORS:
-        item = {"name": name, "variable": var, "statistic": stat, "sub_criterion": sub,
-                "better": better}
-        if name in DENOMINATORS:
-            item["denominator"] = DENOMINATORS[name]
-        if stat == "proportion":  # a household passes when it has the better value
-            item["benchmark"] = 0.0 if better == "lower" else 1.0
-        elif benchmarks.get(name) is not None:
-            item["benchmark"] = benchmarks[name]
-        indicators.append(item)
+    indicators = [{"use": i, **lib[i]["demo"]} for i in lib]  # the library, demo columns
     spec = {
         "survey": {"id": "demo_solutions", "title": "Durable solutions survey (demo, Zedland)",
                    "reference_date": "2025-06-30"},
