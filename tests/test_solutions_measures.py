@@ -153,3 +153,16 @@ def test_analyse_stores_results_atomically_and_replaces_them(survey_wh):
     gaps = wh.table("solution_gaps").execute()
     assert set(gaps.area_pcode) == {*AREAS, "all"} and (gaps.focal == "idps").all()
     assert gaps.significant.dtype == bool
+
+
+def test_progress_against_the_national_population(survey_wh):
+    wh, s = survey_wh
+    pm = progress_measure(wh, s, comparison="national")
+    assert "national_estimate" in pm.gaps and len(pm.gaps) == (len(AREAS) + 1) * len(s.indicators)
+    df = s.table.execute()
+    v = next(i for i in s.indicators if i.name == "employment_rate").variable
+    ok = df[df[v].notna()]
+    national = np.average(ok[v], weights=ok.weight)
+    row = pm.gaps[(pm.gaps.area_pcode == "ZDL0101") & (pm.gaps.indicator == "employment_rate")]
+    assert row.national_estimate.iloc[0] == pytest.approx(national, rel=1e-12)
+    assert pm.areas.summary.str.contains("than the whole population").all()

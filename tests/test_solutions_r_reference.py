@@ -110,3 +110,27 @@ def test_matches_r(loaded, design_id):
             if not math.isclose(got_d, float(row.deff), rel_tol=REL):
                 failures.append(f"{row.case}: deff {got_d!r} != R {row.deff}")
     assert not failures, f"{len(failures)} of {len(cases)} differ:\n" + "\n".join(failures[:25])
+
+
+NATIONAL = [line.split() for line in
+            (HERE / "r_expected_national.txt").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("design_id", ["D2", "D3"])
+def test_national_comparison_matches_r(loaded, design_id):
+    """IDPs minus every household of the survey (IRIS' national comparison), overall and per
+    area: the IDP domain is part of the reference, so the covariance is large."""
+    wh = loaded
+    spec = dict(DESIGNS[design_id])
+    table = wh.table(Path(spec.pop("data")).stem)
+    design = SurveyDesign.model_validate({k: v for k, v in spec.items() if v is not None})
+    con = estimate(wh, table, design, [Indicator("income", "mean", "income")],
+                   [("group",), ("area", "group")], [Contrast("group", "idps", "*")]).contrasts
+    rows = [r for r in NATIONAL if r[0] == design_id]
+    assert rows
+    for _, area, diff, se, ratio, ratio_se in rows:
+        sel = con[con.by == ""] if area == "ALL" else con[con.area == area]
+        got = sel.iloc[0]
+        for g, w in ((got.difference, diff), (got.difference_se, se), (got.parity_ratio, ratio),
+                     (got.parity_ratio_se, ratio_se)):
+            assert math.isclose(g, float(w), rel_tol=REL), (design_id, area, g, w)

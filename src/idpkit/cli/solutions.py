@@ -174,7 +174,8 @@ def progress_cmd(
     survey: SurveyArg,
     comparison: Annotated[str, typer.Option("--comparison", help="Comparison group: "
                                             "non_displaced (IRIS default), host_community, "
-                                            "returnees, …")] = "non_displaced",
+                                            "returnees, …, or national (every household of "
+                                            "the survey, IDPs included).")] = "non_displaced",
     focal: Annotated[str, typer.Option("--focal", help="Group assessed.")] = "idps",
     view: Annotated[View, typer.Option("--view", help="summary (a sentence per area), criteria "
                                        "or gaps (every indicator).")] = View.summary,

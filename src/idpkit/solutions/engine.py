@@ -320,3 +320,44 @@ def contrast_select(lin: str, est: str, units: Sequence[str], column: str, focal
     lin_pair = (f"SELECT {', '.join(sel)}, {', '.join(cols)} FROM ({piv}) v "
                 f"JOIN ({pair}) pr ON {_on(other, 'v', 'pr')}")
     return lin_pair, pair
+
+
+NATIONAL = "*"
+"""A contrast's reference meaning every household of the survey (IRIS' national comparison)."""
+
+
+def contrast_national_select(lin: str, lin_all: str, est: str, est_all: str,
+                             units: Sequence[str], column: str, focal: str,
+                             other: Sequence[str], k: int, literal_of) -> tuple[str, str]:
+    """Like :func:`contrast_select`, with the whole survey as the reference domain: each focal
+    domain (e.g. IDPs of one area) against all households. Every PSU of the survey carries the
+    reference's linearised total, so the grid is PSUs × focal domains."""
+    c = q(column)
+    f_lit = literal_of(focal)
+    oq = [q(x) for x in other]
+    ocomma = ", ".join(oq) + (", " if oq else "")
+    pair = (f"SELECT {', '.join(f'f.{x}' for x in oq)}{', ' if oq else ''}"
+            f"{', '.join(f'f.R{i} AS Rf{i}, a.R{i} AS Rr{i}' for i in range(k))} "
+            f"FROM {est} f CROSS JOIN {est_all} a WHERE f.{c} = {f_lit}")
+    piv = (f"SELECT {', '.join(units)}, {ocomma}"
+           + ", ".join(f"SUM(u{i}) AS f{i}" for i in range(k))
+           + f" FROM {lin} l WHERE {c} = {f_lit} GROUP BY {', '.join(units)}"
+           + (f", {', '.join(oq)}" if oq else ""))
+    doms = f"SELECT DISTINCT {', '.join(oq)} FROM ({pair}) p0" if oq else "SELECT 1 AS one"
+    grid = (f"SELECT {', '.join(f'a.{u}' for u in units)}{', ' if oq else ''}"
+            f"{', '.join(f'd.{x}' for x in oq)}, "
+            f"{', '.join(f'a.u{i} AS r{i}' for i in range(k))} FROM {lin_all} a "
+            f"CROSS JOIN ({doms}) d")
+    unit_on = " AND ".join(f"g.{u} = v.{u}" for u in units)
+    keys_on = "".join(f" AND g.{x} = v.{x}" for x in oq)
+    cols = []
+    for i in range(k):
+        f = f"COALESCE(v.f{i}, 0.0)"
+        cols.append(f"{f} - g.r{i} AS d{i}")
+        rr = f"NULLIF(pr.Rr{i}, 0)"
+        cols.append(f"COALESCE({f} / {rr} - pr.Rf{i} * g.r{i} / ({rr} * {rr}), 0.0) AS q{i}")
+    sel = [f"g.{u}" for u in units] + [f"g.{x}" for x in oq]
+    lin_pair = (f"SELECT {', '.join(sel)}, {', '.join(cols)} FROM ({grid}) g "
+                f"LEFT JOIN ({piv}) v ON {unit_on}{keys_on} "
+                f"JOIN ({pair}) pr ON {_on(other, 'g', 'pr')}")
+    return lin_pair, pair

@@ -61,7 +61,8 @@ class Indicator:
 class Contrast:
     """Compare the domains where ``column`` is ``focal`` with those where it is ``reference``
     (same values of every other domain column): difference ``focal − reference`` and parity ratio
-    ``focal / reference``."""
+    ``focal / reference``. ``reference="*"`` compares with every household of the survey (IRIS'
+    national comparison)."""
 
     column: str
     focal: str
@@ -187,8 +188,8 @@ def _domain_set(run: engine.Runner, plan: Plan, table: ir.Table, ps: str, ss: st
     out = _tidy(frame, indicators, keys, z)
     cframes = []
     for c in cons:
-        cframes.append(_contrast(run, plan, table, u1, u2, est, st, pi, info, indicators, keys, c,
-                                 z))
+        cframes.append(_contrast(run, plan, table, ps, ss, u1, u2, est, st, pi, info, indicators,
+                                 keys, c, z))
     return out, cframes
 
 
@@ -270,7 +271,29 @@ def _deff(frame: pd.DataFrame, i: int, ind: Indicator, var: np.ndarray) -> np.nd
         return np.where(srs > 0, var / srs, np.nan)
 
 
-def _contrast(run: engine.Runner, plan: Plan, table: ir.Table, u1: str, u2: str | None,
+def _national(run: engine.Runner, plan: Plan, ps: str, ss: str | None, u1: str,
+              u2: str | None, est: str, c: Contrast, other: list[str], k: int, literal_of
+              ) -> tuple[str, str, str | None]:
+    """Linearised totals of ``focal − whole survey``: the whole survey's estimates and unit
+    totals are computed from the same PSU sums (one more small aggregation)."""
+    s1 = engine.rollup(plan, ps, ["_h", "_p"], [])
+    est_all = run.create("est_all", engine.estimates_select(plan, s1, []))
+    lin_all = run.create("u_all", engine.linearised_select(plan, s1, est_all, ["_h", "_p"], []))
+    lin1, pair = engine.contrast_national_select(u1, lin_all, est, est_all, ["_h", "_p"],
+                                                 c.column, c.focal, other, k, literal_of)
+    lin2 = None
+    if u2 is not None and ss is not None:
+        s2 = engine.rollup(plan, ss, ["_h", "_p", "_s"], [])
+        lin2_all = run.create("u2_all", engine.linearised_select(plan, s2, est_all,
+                                                                 ["_h", "_p", "_s"], []))
+        lin2, _ = engine.contrast_national_select(u2, lin2_all, est, est_all,
+                                                  ["_h", "_p", "_s"], c.column, c.focal, other,
+                                                  k, literal_of)
+    return lin1, pair, lin2
+
+
+def _contrast(run: engine.Runner, plan: Plan, table: ir.Table, ps: str, ss: str | None,
+              u1: str, u2: str | None,
               est: str, st: str, pi: str | None, info: dict[str, int],
               indicators: Sequence[Indicator], keys: tuple[str, ...], c: Contrast, z: float
               ) -> pd.DataFrame:
@@ -286,12 +309,15 @@ def _contrast(run: engine.Runner, plan: Plan, table: ir.Table, u1: str, u2: str 
             return lit(float(v))
         return lit(str(v))
 
-    lin1, pair = engine.contrast_select(u1, est, ["_h", "_p"], c.column, c.focal, c.reference,
-                                        other, k, literal_of)
-    lin2 = None
-    if u2 is not None:
-        lin2, _ = engine.contrast_select(u2, est, ["_h", "_p", "_s"], c.column, c.focal,
-                                         c.reference, other, k, literal_of)
+    if c.reference == engine.NATIONAL:
+        lin1, pair, lin2 = _national(run, plan, ps, ss, u1, u2, est, c, other, k, literal_of)
+    else:
+        lin1, pair = engine.contrast_select(u1, est, ["_h", "_p"], c.column, c.focal,
+                                            c.reference, other, k, literal_of)
+        lin2 = None
+        if u2 is not None:
+            lin2, _ = engine.contrast_select(u2, est, ["_h", "_p", "_s"], c.column, c.focal,
+                                             c.reference, other, k, literal_of)
     vcols = [f"d{i}" for i in range(k)] + [f"q{i}" for i in range(k)]
     var = engine.variance_select(plan, lin1, st, pi, info, other, vcols, lin2)
     frame = run.fetch(f"SELECT p.*, {', '.join(f'v.{x} AS V{x}' for x in vcols)} FROM ({pair}) p "

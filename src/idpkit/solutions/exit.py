@@ -62,10 +62,13 @@ def _benchmarks(wh: Warehouse, survey: StoredSurvey, specs: list[IndicatorSpec],
         if s.benchmark is not None:
             out[s.name] = {None: float(s.benchmark)}
     if relative:
-        keys = (AREA_COLUMN, GROUP_COLUMN) if survey.design.area else (GROUP_COLUMN,)
+        national = comparison == "national"
+        keys = ((AREA_COLUMN,) if survey.design.area else ()) + (() if national else
+                                                                 (GROUP_COLUMN,))
         est = estimate(wh, survey.table, survey.design, [s.engine() for s in relative],
                        [keys]).estimates
-        est = est[est[GROUP_COLUMN] == comparison]
+        if not national:
+            est = est[est[GROUP_COLUMN] == comparison]
         for s in relative:
             part = est[est.indicator == s.name]
             if survey.design.area:
@@ -191,7 +194,8 @@ def _cell_flags(wh: Warehouse, survey: StoredSurvey, cells: tuple[str, ...], foc
     if not cells:
         raise DesignError("homogeneous cells need cell columns (e.g. the area)")
     res = estimate(wh, t, survey.design, [s.engine() for s in survey.indicators],
-                   [(*cells, GROUP_COLUMN)], [Contrast(GROUP_COLUMN, focal, comparison)],
+                   [(*cells, GROUP_COLUMN)],
+                   [Contrast(GROUP_COLUMN, focal, "*" if comparison == "national" else comparison)],
                    confidence=confidence).contrasts
     better = {s.name: s.better for s in survey.indicators}
     sign = res.indicator.map({n: (-1.0 if b == "higher" else 1.0) for n, b in better.items()})

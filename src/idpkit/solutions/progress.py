@@ -22,6 +22,8 @@ from idpkit.solutions.store import AREA_COLUMN, GROUP_COLUMN, StoredSurvey
 from idpkit.warehouse.warehouse import Warehouse
 
 WHOLE_SURVEY = "all"
+NATIONAL = "national"
+"""Comparison with every household of the survey (IRIS' national population), IDPs included."""
 
 
 @dataclass
@@ -38,22 +40,25 @@ def progress_measure(wh: Warehouse, survey: StoredSurvey, *, focal: str = "idps"
                      ) -> ProgressMeasure:
     """The progress measure for every indicator of the survey's spec, per area and overall."""
     for g in (focal, comparison):
-        if g not in GROUPS:
-            raise DesignError(f"unknown population group {g!r}; use one of {', '.join(GROUPS)}")
+        if g not in GROUPS and not (g == NATIONAL and g == comparison):
+            raise DesignError(f"unknown population group {g!r}; use one of {', '.join(GROUPS)}"
+                              f" (or {NATIONAL!r} as the comparison)")
     if survey.design.group is None:
         raise DesignError("the survey's design names no population-group column")
     if not survey.indicators:
         raise DesignError("the survey spec lists no indicators")
     present = set(survey.table.select(GROUP_COLUMN).distinct().execute()[GROUP_COLUMN].dropna())
     for g in (focal, comparison):
-        if g not in present:
+        if g not in present and g != NATIONAL:
             raise DesignError(f"the survey has no {g} households "
                               f"(groups present: {', '.join(sorted(present))})")
     domains: list[tuple[str, ...]] = [(GROUP_COLUMN,)]
     if survey.design.area:
         domains.append((AREA_COLUMN, GROUP_COLUMN))
     res = estimate(wh, survey.table, survey.design, [i.engine() for i in survey.indicators],
-                   domains, [Contrast(GROUP_COLUMN, focal, comparison)], confidence=confidence)
+                   domains, [Contrast(GROUP_COLUMN, focal,
+                              "*" if comparison == NATIONAL else comparison)],
+                   confidence=confidence)
     gaps = res.contrasts.copy()
     if AREA_COLUMN not in gaps:
         gaps[AREA_COLUMN] = None
@@ -110,7 +115,7 @@ def _areas(criteria: pd.DataFrame, focal: str, comparison: str) -> pd.DataFrame:
     rows = []
     who = {"idps": "IDPs", "returnees": "returnees", "non_displaced": "non-displaced residents",
            "host_community": "the host community", "refugees": "refugees",
-           "migrants": "migrants"}
+           "migrants": "migrants", NATIONAL: "the whole population"}
     for (code, name), part in criteria.groupby([AREA_COLUMN, "area_name"], dropna=False,
                                                sort=True):
         order = {c: i for i, c in enumerate(CRITERIA)}
