@@ -44,7 +44,9 @@ bench-survey: venv
 
 bench-dedup: venv
 	$(BIN)/python -m pip install -q -e '.[postgres,test,bench]'
-	$(BIN)/python benchmarks/dedup.py
+	$(BIN)/python -m pip install -q --no-deps recordlinkage==0.16
+	$(BIN)/python benchmarks/dedup.py --records 1000000 --peer-records 20000
+	$(BIN)/python benchmarks/dedup.py --records 200000 --peer-records 200000 --skip-full
 
 clean:
 	rm -rf build dist .pytest_cache .hypothesis src/*.egg-info
