@@ -30,17 +30,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _harness import answer, peak_rss, run_child
+
 
 # ------------------------------------------------------------------------------------ children
-def _rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+_rss = peak_rss
 
 
 def _load(data: str, n: int | None):
@@ -162,12 +161,7 @@ CHILDREN = {"generate": child_generate, "idpkit": child_idpkit, "recordlinkage":
 
 # ------------------------------------------------------------------------------------ main
 def run(kind: str, data: Path, cfg: dict) -> dict:
-    p = subprocess.run([sys.executable, __file__, "--child", kind, str(data), json.dumps(cfg)],
-                       capture_output=True, text=True, check=False)
-    if p.returncode != 0:
-        sys.exit(f"{kind} failed:\n{p.stderr[-3000:]}")
-    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return run_child(__file__, kind, str(data), json.dumps(cfg))
 
 
 def _line(name: str, r: dict) -> str:
@@ -180,9 +174,7 @@ def _line(name: str, r: dict) -> str:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, data, cfg = sys.argv[2:5]
-        res = CHILDREN[kind](data, json.loads(cfg))
-        res["peak_rss"] = _rss()
-        print("RESULT " + json.dumps(res))
+        answer(CHILDREN[kind](data, json.loads(cfg)))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--records", type=int, default=1_000_000, help="records in the register")

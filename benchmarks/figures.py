@@ -44,14 +44,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
+
+from _harness import answer, peak_rss, run_child
 
 LEVELS = (0, 1, 2, 3)
 MAX_AGE_DAYS = 180  # StockQuery's default
@@ -271,8 +271,7 @@ def build_warehouse(path: Path, rows: int, rounds: int) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------------------------ children
-def _rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+_rss = peak_rss
 
 
 def _dates(cfg: dict) -> list[date]:
@@ -741,20 +740,13 @@ def compare(dirs: dict[str, Path]) -> list[str]:
 # ------------------------------------------------------------------------------------ main
 def run(kind: str, db: Path, out: Path, cfg: dict) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run([sys.executable, __file__, "--child", kind, str(db), str(out), json.dumps(cfg)],
-                       capture_output=True, text=True, check=False)
-    if p.returncode != 0:
-        sys.exit(f"{kind} failed:\n{p.stderr[-3000:]}")
-    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return run_child(__file__, kind, str(db), str(out), json.dumps(cfg))
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, db, out, cfg = sys.argv[2:6]
-        res = CHILDREN[kind](db, Path(out), json.loads(cfg))
-        res["peak_rss"] = _rss()
-        print("RESULT " + json.dumps(res))
+        answer(CHILDREN[kind](db, Path(out), json.loads(cfg)))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=10_000_000, help="observations in the warehouse")

@@ -10,7 +10,6 @@ floor for "load the file", not the same work.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile

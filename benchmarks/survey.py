@@ -55,6 +55,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _harness import answer, peak_rss, run_child
+
 N_AREAS = 200
 GROUPS = ("idps", "returnees", "non_displaced")
 N_IND = 20
@@ -150,8 +152,7 @@ def make_subset(path: Path, rows: int) -> str:
 
 
 # ------------------------------------------------------------------------------------ children
-def _rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+_rss = peak_rss
 
 
 def _save(out: Path, est, con) -> None:
@@ -523,20 +524,13 @@ def compare(ref_dir: Path, peer_dir: Path, peer: str, rtol: float) -> tuple[list
 # ------------------------------------------------------------------------------------ main
 def run(kind: str, db: Path, out: Path, cfg: dict) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    p = subprocess.run([sys.executable, __file__, "--child", kind, str(db), str(out),
-                        json.dumps(cfg)], capture_output=True, text=True, check=False)
-    if p.returncode != 0:
-        sys.exit(f"{kind} failed:\n{p.stderr[-3000:]}")
-    line = next(ln for ln in p.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return run_child(__file__, kind, str(db), str(out), json.dumps(cfg))
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, db, out, cfg = sys.argv[2:6]
-        res = CHILDREN[kind](db, Path(out), json.loads(cfg))
-        res["peak_rss"] = _rss()
-        print("RESULT " + json.dumps(res))
+        answer(CHILDREN[kind](db, Path(out), json.loads(cfg)))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--households", type=int, default=1_000_000)
