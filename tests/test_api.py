@@ -127,3 +127,33 @@ def test_tokens_and_roles(api):
                       headers=_auth(tokens["protection"])).status_code == 403
     assert client.get("/api/solutions/unknown/gaps",
                       headers=_auth(tokens["analyst"])).status_code == 404
+
+
+def test_publish_writes_a_valid_public_data_package(api, tmp_path):
+    import json
+
+    import pandas as pd
+    from frictionless import validate
+
+    from idpkit.figures.publication import idmc_round
+    from idpkit.publish.package import publish
+    from idpkit.warehouse import connect
+
+    _, _, db = api
+    with connect(db) as wh:
+        rel = publish(wh, tmp_path / "release")
+    out = tmp_path / "release"
+    assert "stock_adm1.csv" in rel.resources and "solution_gaps.csv" in rel.resources
+    report = validate(str(out / "datapackage.json"))
+    assert report.valid, report.flatten(["taskPath", "rowNumber", "fieldName", "note"])[:5]
+    lines = (out / "stock_adm1.csv").read_text().splitlines()
+    assert lines[1].startswith("#adm1+code,#adm1+name")
+    df = pd.read_csv(out / "stock_adm1.csv", skiprows=[1])
+    v = df.value.dropna()
+    assert (v.to_numpy() == idmc_round(v)).all()  # every published number is IDMC-rounded
+    fc = json.loads((out / "areas_adm1.geojson").read_text())
+    assert fc["features"] and "idps" in fc["features"][0]["properties"]
+    assert set(pd.ExcelFile(out / "idpkit-release.xlsx").sheet_names) >= {"stock_adm1",
+                                                                          "solution_gaps"}
+    package = json.loads((out / "datapackage.json").read_text())
+    assert all(r["dialect"]["commentRows"] == [2] for r in package["resources"])

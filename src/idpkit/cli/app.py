@@ -395,6 +395,35 @@ app.add_typer(dedup_app, name="dedup")
 
 from idpkit.cli.serve import serve, tokens_app  # noqa: E402
 
+
+@app.command()
+def publish(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the release.")] = Path("release"),
+    on: Annotated[str | None, typer.Option("--date", help="Reference date YYYY-MM-DD (default: "
+                                           "the newest in the warehouse).")] = None,
+    suppress_below: Annotated[int, typer.Option("--suppress-below", min=1, help="Cells below "
+                                                "this are suppressed.")] = 5,
+    db: DbOption = None,
+) -> None:
+    """Write a public, HDX-ready release: HXL-tagged CSVs, GeoJSON, XLSX and a Frictionless
+    datapackage.json (rounded, suppressed; no personal data)."""
+    from idpkit.publish.package import publish as do_publish
+
+    ref = None
+    if on:
+        try:
+            ref = date.fromisoformat(on)
+        except ValueError:
+            raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)",
+                                     param_hint="--date") from None
+    with _open(db) as wh, err.status("publishing"):
+        rel = do_publish(wh, out, on=ref, suppress_below=suppress_below)
+    for note in rel.notes:
+        err.print(f"[yellow]note[/yellow] {escape(note)}")
+    console.print(f"Wrote {len(rel.resources)} tables, GeoJSON and XLSX to {escape(str(out))} "
+                  f"(datapackage.json; reference date {rel.reference_date or 'none'}).")
+
+
 app.command("serve")(serve)
 app.add_typer(tokens_app, name="tokens")
 

@@ -1,0 +1,193 @@
+"""``idpkit publish``: a public, HDX-ready release of the warehouse's figures.
+
+What goes out, and why it is safe to publish:
+
+* ``stock_adm{N}.csv`` — IDP and returnee stocks per admin area at the reference date, HXL-tagged
+  (second row), with IDMC rounding and small-cell suppression applied: never the raw numbers;
+* ``areas_adm{N}.geojson`` — boundaries (where loaded) with the published stock as properties, for
+  maps;
+* ``solution_gaps.csv`` — the stored progress measure of each survey (estimates, gaps, CIs):
+  survey estimates, no microdata;
+* ``register_counts.csv`` — unique registered people and households per area, rounded and
+  suppressed like the stocks: no record, no pseudonym;
+* ``idpkit-release.xlsx`` — the same tables as sheets, for people who open spreadsheets;
+* ``datapackage.json`` — a Frictionless Data Package describing every tabular resource (schema
+  with HXL tags, the HXL row declared as a comment row), which ``frictionless validate`` accepts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from idpkit import __version__
+from idpkit.figures.output import to_csv
+from idpkit.figures.publication import DEFAULT_SUPPRESS_BELOW, apply_publication_rules
+from idpkit.figures.schema import table_schema
+from idpkit.figures.stock import StockQuery, stock_frame
+from idpkit.warehouse.warehouse import Warehouse
+
+HXL_DIALECT = {"headerRows": [1], "commentRows": [2]}
+
+
+@dataclass
+class Release:
+    folder: Path
+    reference_date: date | None
+    resources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _latest_stock_date(wh: Warehouse) -> date | None:
+    o = wh.table("observations")
+    d = o.filter(o.metric == "present_stock").reporting_date.max().execute()
+    if d is None or d != d:
+        return None
+    return d.date() if hasattr(d, "date") else d
+
+
+def _levels(wh: Warehouse) -> list[int]:
+    a = wh.table("areas")
+    levels = sorted(int(x) for x in a.admin_level.execute().dropna().unique())
+    return [lv for lv in levels if lv <= 3] or [0]
+
+
+def _tabular(name: str, path: str, title: str, df: pd.DataFrame, *, hxl: bool = True,
+             schema: dict | None = None) -> dict:
+    sch = schema or table_schema(list(df.columns))
+    res = {"name": name, "path": path, "title": title, "profile": "tabular-data-resource",
+           "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": sch}
+    if hxl:
+        res["dialect"] = HXL_DIALECT
+    return res
+
+
+def _plain_schema(df: pd.DataFrame, tags: dict[str, str]) -> dict:
+    fields = []
+    for c in df.columns:
+        t = "number" if pd.api.types.is_float_dtype(df[c]) else \
+            "integer" if pd.api.types.is_integer_dtype(df[c]) else \
+            "boolean" if pd.api.types.is_bool_dtype(df[c]) else "string"
+        f = {"name": c, "type": t, "hxl": tags.get(c, "")}
+        if t == "boolean":
+            f["trueValues"], f["falseValues"] = ["true"], ["false"]
+        fields.append(f)
+    return {"fields": fields, "missingValues": [""]}
+
+
+def _write_plain(df: pd.DataFrame, path: Path, tags: dict[str, str]) -> None:
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].map({True: "true", False: "false"})
+    hxl_row = pd.DataFrame([[tags.get(c, "") for c in out.columns]], columns=out.columns)
+    pd.concat([hxl_row, out.astype("object")]).to_csv(path, index=False, lineterminator="\n")
+
+
+def publish(wh: Warehouse, out: Path, *, on: date | None = None,
+            suppress_below: int = DEFAULT_SUPPRESS_BELOW) -> Release:
+    """Write the public release to ``out`` (created if needed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    ref = on or _latest_stock_date(wh)
+    rel = Release(out, ref)
+    resources: list[dict] = []
+    sheets: dict[str, pd.DataFrame] = {}
+    if ref is None:
+        rel.notes.append("no stock figures in the warehouse: stocks not published")
+    else:
+        for level in _levels(wh):
+            df = stock_frame(wh, StockQuery(ref, level=level, by=("cause",)))
+            if df.empty:
+                continue
+            df = apply_publication_rules(df, ("value",), suppress_below)
+            name = f"stock_adm{level}"
+            (out / f"{name}.csv").write_text(to_csv(df, hxl=True), encoding="utf-8")
+            resources.append(_tabular(name.replace("_", "-"), f"{name}.csv",
+                                      f"IDP and returnee stock by admin {level} area, "
+                                      f"{ref.isoformat()}", df))
+            sheets[name] = df
+            _geojson(wh, df, level, out / f"areas_adm{level}.geojson", rel)
+    _solutions(wh, out, resources, sheets)
+    _register(wh, out, resources, sheets, suppress_below)
+    with pd.ExcelWriter(out / "idpkit-release.xlsx") as xw:
+        if not sheets:
+            pd.DataFrame({"note": ["no public tables in this warehouse yet"]}).to_excel(
+                xw, sheet_name="README", index=False)
+        for name, df in sheets.items():
+            df.to_excel(xw, sheet_name=name[:31], index=False)
+    package = {
+        "name": "idpkit-release", "title": "Internal displacement figures (idpkit release)",
+        "profile": "tabular-data-package",
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "version": __version__,
+        "description": "Public release: figures rounded (IDMC rules) with cells below "
+                       f"{suppress_below} suppressed; no personal data.",
+        "licenses": [{"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
+                      "path": "https://creativecommons.org/licenses/by/4.0/"}],
+        "resources": resources,
+    }
+    (out / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False)
+                                          + "\n", encoding="utf-8")
+    rel.resources = [r["path"] for r in resources]
+    return rel
+
+
+def _geojson(wh: Warehouse, df: pd.DataFrame, level: int, path: Path, rel: Release) -> None:
+    """Boundaries of the level with the published IDP stock (individuals) as properties."""
+    a = wh.table("areas")
+    geo = a.filter((a.admin_level == level) & a.geometry.notnull()).select(
+        "pcode", "name", "geometry").execute()
+    if geo.empty:
+        rel.notes.append(f"no boundaries loaded for admin {level}: no GeoJSON")
+        return
+    code = f"adm{level}_pcode"
+    idps = df[(df.population_group == "idps") & (df.unit == "individuals")]
+    totals = idps.groupby(code).value.sum(min_count=1).to_dict() if code in idps else {}
+    feats = [{"type": "Feature", "id": g.pcode, "geometry": json.loads(g.geometry),
+              "properties": {"pcode": g.pcode, "name": g.name,
+                             "idps": None if totals.get(g.pcode) != totals.get(g.pcode)
+                             else totals.get(g.pcode)}}
+             for g in geo.itertuples()]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats},
+                               ensure_ascii=False), encoding="utf-8")
+
+
+def _solutions(wh: Warehouse, out: Path, resources: list[dict],
+               sheets: dict[str, pd.DataFrame]) -> None:
+    if "solution_gaps" not in wh.con.list_tables():
+        return
+    df = wh.table("solution_gaps").order_by(["survey_id", "area_pcode", "indicator"]).execute()
+    if df.empty:
+        return
+    tags = {"survey_id": "#survey+id", "area_pcode": "#adm+code", "area_name": "#adm+name",
+            "indicator": "#indicator+code", "gap": "#indicator+gap", "status": "#status"}
+    _write_plain(df, out / "solution_gaps.csv", tags)
+    resources.append(_tabular("solution-gaps", "solution_gaps.csv",
+                              "Durable solutions: IDPs compared with a comparison group (IRIS "
+                              "progress measure)", df, schema=_plain_schema(df, tags)))
+    sheets["solution_gaps"] = df
+
+
+def _register(wh: Warehouse, out: Path, resources: list[dict], sheets: dict[str, pd.DataFrame],
+              suppress_below: int) -> None:
+    """Unique registered people and households per area: counts only, rounded and suppressed."""
+    if "register_units" not in wh.con.list_tables():
+        return
+    t = wh.table("register_units")
+    df = t.group_by("area_pcode").aggregate(
+        people=t.person_cluster.nunique(), households=t.household_cluster.nunique()).order_by(
+        "area_pcode").execute()
+    if df.empty:
+        return
+    df = apply_publication_rules(df, ("people", "households"), suppress_below)
+    tags = {"area_pcode": "#adm+code", "people": "#affected+registered+ind",
+            "households": "#affected+registered+hh"}
+    _write_plain(df, out / "register_counts.csv", tags)
+    resources.append(_tabular("register-counts", "register_counts.csv",
+                              "Unique registered people and households per area (rounded, "
+                              "small cells suppressed)", df, schema=_plain_schema(df, tags)))
+    sheets["register_counts"] = df
