@@ -62,3 +62,6 @@ def test_demo_runs_and_publishes_no_personal_data(tmp_path):
         leaked = [s for s in ids | phones | full_names if s and s in blob]
         assert not leaked, (path, leaked[:3])
     assert (out / "idpkit.register.duckdb").exists()
+    assert (out / "release" / "datapackage.json").exists()  # the public release was scanned too
+    counts = (out / "release" / "register_counts.csv").read_text()
+    assert "person_key" not in counts and "R0" not in counts

@@ -294,7 +294,14 @@ def demo(
     summary(dataset=None, fmt=Fmt.table, db=db) if len(results) <= 3 else _short_summary(db)
     _demo_survey(out, op.gazetteer_csv, db, seed)
     _demo_register(out, op.gazetteer_csv, db, seed)
-    console.print(f"Warehouse: {db}\nValidation report: {report}\nGround truth: {op.truth_dir}")
+    from idpkit.publish.package import publish as do_publish
+
+    with _open(db) as wh, err.status("writing the public release"):
+        rel = do_publish(wh, out / "release")
+    console.print(f"Warehouse: {db}\nValidation report: {report}\nGround truth: {op.truth_dir}\n"
+                  f"Public release ({len(rel.resources)} tables, datapackage.json): "
+                  f"{out / 'release'}\nAPI: idpkit serve --db {db}  (then open "
+                  f"http://127.0.0.1:8000/docs)")
     if failures:
         raise typer.Exit(1)
 
