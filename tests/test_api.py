@@ -157,3 +157,7 @@ def test_publish_writes_a_valid_public_data_package(api, tmp_path):
                                                                           "solution_gaps"}
     package = json.loads((out / "datapackage.json").read_text())
     assert all(r["dialect"]["commentRows"] == [2] for r in package["resources"])
+    page = (out / "sitrep.html").read_text()
+    assert "<svg" in page and "role=\"img\"" in page and "Areas with the most IDPs" in page
+    total = df[(df.population_group == "idps") & (df.unit == "individuals")].value.sum()
+    assert f"<b>{total:,.0f}</b>" in page  # the key figure is the release's own sum

@@ -11,6 +11,8 @@ What goes out, and why it is safe to publish:
 * ``register_counts.csv`` — unique registered people and households per area, rounded and
   suppressed like the stocks: no record, no pseudonym;
 * ``idpkit-release.xlsx`` — the same tables as sheets, for people who open spreadsheets;
+* ``sitrep.html`` — a one-page situation report (key figures, an SVG map, the top areas, the
+  solutions summary), built from the tables above only;
 * ``datapackage.json`` — a Frictionless Data Package describing every tabular resource (schema
   with HXL tags, the HXL row declared as a comment row), which ``frictionless validate`` accepts.
 """
@@ -133,6 +135,15 @@ def publish(wh: Warehouse, out: Path, *, on: date | None = None,
     (out / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False)
                                           + "\n", encoding="utf-8")
     rel.resources = [r["path"] for r in resources]
+    from idpkit.publish.sitrep import write_sitrep
+
+    stocks = {int(k.removeprefix("stock_adm")): v for k, v in sheets.items()
+              if k.startswith("stock_adm")}
+    criteria = None
+    if "solution_criteria" in wh.con.list_tables():
+        criteria = wh.table("solution_criteria").execute()
+    if write_sitrep(out, ref, stocks, criteria, suppress_below, __version__) is None:
+        rel.notes.append("no stock figures: no situation report")
     return rel
 
 
