@@ -69,6 +69,12 @@ HOUSEHOLD_SHARE = 0.3
 of the smaller registration, with at least one confident (``>= threshold``) member match."""
 
 
+PREDICT_CHUNK_ROWS = 250_000
+"""Above this many records, prediction blocks one slice of the right-hand records at a time: the
+blocked pairs grow with the square of the register (~123M at 1M records, ~7 GB in DuckDB at once),
+and only the pairs above the floor are kept from each slice."""
+
+
 def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_api=None,
                 max_pairs: float = 2e6, seed: int = 1, pair_floor: float = 0.05,
                 timings: dict[str, float] | None = None) -> DedupResult:
@@ -109,7 +115,11 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
     lap("setup")
     model.train(linker, max_pairs=max_pairs, seed=seed)
     lap("train")
-    first = linker.inference.predict(threshold_match_probability=pair_floor).as_pandas_dataframe()
+    chunks = max(1, -(-len(data) // PREDICT_CHUNK_ROWS))  # blocked pairs held one chunk at a time
+    first = linker.inference.predict(
+        threshold_match_probability=pair_floor,
+        **({"num_chunks_left": 1, "num_chunks_right": chunks} if chunks > 1 else {}),
+    ).as_pandas_dataframe()
     first = first[["unique_id_l", "unique_id_r", "match_probability"]]
     lap("predict")
     hh = pd.Series(data.household_key.values, index=data.unique_id.values)
@@ -167,17 +177,8 @@ def _household_blocks(pairs: pd.DataFrame, hh: pd.Series, threshold: float) -> p
 
 def _resolve(pairs: pd.DataFrame, size: pd.Series, threshold: float) -> pd.DataFrame:
     """The pairs that link people (see :func:`deduplicate`, steps 3-4)."""
-    used: set[tuple[str, str, str]] = set()
-    keep = []
     p = pairs[pairs.match_probability >= P_ASSIGN]
-    for i, a, b, ha, hb in zip(p.index, p.a, p.b, p.ha, p.hb, strict=True):
-        ka, kb = (ha, hb, a), (ha, hb, b)
-        if ka in used or kb in used:
-            continue
-        used.add(ka)
-        used.add(kb)
-        keep.append(i)
-    one = pairs.loc[keep]
+    one = pairs.loc[p.index[_greedy_one_to_one(p)]]
     g = one.groupby(["ha", "hb"]).match_probability.agg(["sum", "max"]).reset_index()
     smaller = np.minimum(size.loc[g.ha].values, size.loc[g.hb].values)
     ok = g[(g["sum"] >= HOUSEHOLD_SHARE * smaller) & (g["max"] >= threshold)]
@@ -187,16 +188,50 @@ def _resolve(pairs: pd.DataFrame, size: pd.Series, threshold: float) -> pd.DataF
     return inside
 
 
+def _greedy_one_to_one(p: pd.DataFrame) -> np.ndarray:
+    """Positions of the pairs a greedy one-to-one matching keeps, per household pair: rows are
+    taken in order and a row is kept unless an earlier kept row of the same (ha, hb) already uses
+    its ``a`` or its ``b``. Done in rounds: a row that comes first, among the rows still open, for
+    both its endpoints is kept by the greedy pass (every earlier row on its endpoints was closed by
+    a kept row); the rows sharing an endpoint with it are closed; repeat until none is open."""
+    n = len(p)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = pd.DataFrame({"ha": np.concatenate([p.ha.values, p.ha.values]),
+                         "hb": np.concatenate([p.hb.values, p.hb.values]),
+                         "node": np.concatenate([p.a.values, p.b.values])})
+    node = ends.groupby(["ha", "hb", "node"], sort=False).ngroup().to_numpy()
+    na, nb = node[:n], node[n:]
+    used = np.zeros(node.max() + 1, dtype=bool)
+    kept = []
+    open_ = np.arange(n)
+    while len(open_):
+        ka, kb = na[open_], nb[open_]
+        first_a = np.zeros(len(open_), dtype=bool)
+        first_a[np.unique(ka, return_index=True)[1]] = True
+        first_b = np.zeros(len(open_), dtype=bool)
+        first_b[np.unique(kb, return_index=True)[1]] = True
+        win = open_[first_a & first_b]
+        kept.append(win)
+        used[na[win]] = True
+        used[nb[win]] = True
+        open_ = open_[~(used[ka] | used[kb])]
+    return np.sort(np.concatenate(kept))
+
+
 def _no_shared_registration(links: pd.DataFrame, hh: pd.Series) -> pd.DataFrame:
     """Drop the links that would put two members of one registration in one cluster through a
     chain (A1~C1, C1~B1, B1~A2): links are added best first, and a link is skipped when the two
     clusters it joins already hold a member of the same registration (a cannot-link rule)."""
     parent: dict[str, str] = {}
     regs: dict[str, set[str]] = {}
+    nodes = pd.unique(np.concatenate([links.a.to_numpy(dtype=object),
+                                      links.b.to_numpy(dtype=object)]))
+    reg_of = dict(zip(nodes, hh.loc[nodes].to_numpy(dtype=object), strict=True))
 
     def find(x: str) -> str:
         if x not in parent:
-            parent[x], regs[x] = x, {hh[x]}
+            parent[x], regs[x] = x, {reg_of[x]}
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
@@ -254,18 +289,19 @@ def household_clusters(people: pd.DataFrame, *, min_share: float = 0.5) -> pd.Da
 
 
 def _components(keys: pd.Series, a: pd.Series, b: pd.Series) -> pd.DataFrame:
-    """Connected components by union-find over the (few) linked pairs."""
-    parent = {k: k for k in keys}
+    """Connected components of the linked pairs (scipy's sparse graph search); each component is
+    named by its smallest key."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for x, y in zip(a, b, strict=True):
-        rx, ry = find(x), find(y)
-        if rx != ry:
-            parent[max(rx, ry)] = min(rx, ry)
-    return pd.DataFrame({"household_key": list(parent),
-                         "household_cluster": [find(k) for k in parent]})
+    uniq = pd.Index(pd.unique(pd.Series(keys).to_numpy(dtype=object)))
+    n = len(uniq)
+    ia = uniq.get_indexer(np.asarray(a, dtype=object))
+    ib = uniq.get_indexer(np.asarray(b, dtype=object))
+    if (ia < 0).any() or (ib < 0).any():
+        raise KeyError("linked pair with a key not in keys")
+    graph = coo_matrix((np.ones(len(ia), dtype=np.int8), (ia, ib)), shape=(n, n)).tocsr()
+    _, label = connected_components(graph, directed=False)
+    names = pd.Series(uniq.to_numpy(dtype=object)).groupby(label).min()
+    return pd.DataFrame({"household_key": uniq.to_numpy(dtype=object),
+                         "household_cluster": names.loc[label].to_numpy(dtype=object)})
