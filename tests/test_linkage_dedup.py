@@ -137,3 +137,37 @@ def test_new_registrations_link_against_the_register(tmp_path, monkeypatch):
     m = after.merge(reg.truth, on="record_id")
     scores = pairwise_metrics(m.cluster_id, m.person_id)
     assert scores["f1"] >= 0.95, scores
+
+
+def test_register_headers_as_exports_write_them(tmp_path, monkeypatch):
+    """Partners' headers ('Individual ID', 'HH ID', 'Last Name', 'Gender', 'DOB', 'Phone Number',
+    French 'Prénom') map onto the register's columns; a missing id column is named."""
+    from idpkit.errors import IdpkitError
+    from idpkit.linkage.register import import_register
+    from idpkit.warehouse import connect
+
+    monkeypatch.setenv("IDPKIT_PSEUDONYM_KEY_FILE", str(tmp_path / "key"))
+    monkeypatch.setenv("IDPKIT_REGISTER_DB", str(tmp_path / "protected.duckdb"))
+    reg = generate_register(200, seed=4)
+    df = reg.records.rename(columns={
+        "record_id": "Individual ID", "household_ref": "HH ID", "first_name": "Prénom",
+        "family_name": "Last Name", "sex": "Gender", "date_of_birth": "DOB",
+        "phone": "Phone Number", "id_number": "National ID"})
+    df.to_csv(tmp_path / "partner.csv", index=False)
+    db = str(tmp_path / "w.duckdb")
+    with connect(db) as wh:
+        res = import_register(wh, tmp_path / "partner.csv", phone_region="SD",
+                              warehouse_target=db)
+        assert res.records == 200 and res.quarantined == 0
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "protected.duckdb"), read_only=True)
+    row = con.execute("SELECT first_name, family_name, phone, dob_year FROM reg_people "
+                      "WHERE record_id = ?", [reg.records.record_id[0]]).fetchone()
+    con.close()
+    first = reg.records.iloc[0]
+    assert row[0] == first.first_name and row[1] == first.family_name
+    assert row[2] is None or row[2].startswith("+249")
+    df.drop(columns=["Individual ID"]).to_csv(tmp_path / "noid.csv", index=False)
+    with connect(db) as wh, pytest.raises(IdpkitError, match="record_id.*headers read"):
+        import_register(wh, tmp_path / "noid.csv", warehouse_target=db)

@@ -37,6 +37,57 @@ REGISTER_COLUMNS = ["record_id", "household_ref", "organisation", "registration_
                     "sex", "date_of_birth", "age", "phone", "id_number"]
 REQUIRED = ["record_id", "household_ref"]
 
+HEADER_ALIASES: dict[str, str] = {
+    # how registration exports (proGres-like lists, Kobo forms, partner spreadsheets) name them
+    "individual_id": "record_id", "person_id": "record_id", "id": "record_id",
+    "registration_id": "record_id", "beneficiary_id": "record_id", "record": "record_id",
+    "household_id": "household_ref", "hh_id": "household_ref", "household": "household_ref",
+    "household_number": "household_ref", "case_number": "household_ref",
+    "family_id": "household_ref", "menage": "household_ref", "id_menage": "household_ref",
+    "first_name": "first_name", "given_name": "first_name", "firstname": "first_name",
+    "prenom": "first_name", "name": "first_name",
+    "father_name": "father_name", "fathers_name": "father_name", "second_name": "father_name",
+    "middle_name": "father_name", "nom_du_pere": "father_name",
+    "family_name": "family_name", "last_name": "family_name", "surname": "family_name",
+    "lastname": "family_name", "nom": "family_name", "nom_de_famille": "family_name",
+    "gender": "sex", "sexe": "sex",
+    "dob": "date_of_birth", "birth_date": "date_of_birth", "date_de_naissance": "date_of_birth",
+    "dob_estimated": "dob_estimated", "age_years": "age",
+    "phone_number": "phone", "mobile": "phone", "telephone": "phone", "tel": "phone",
+    "mobile_number": "phone", "contact_number": "phone",
+    "national_id": "id_number", "id_number": "id_number", "document_number": "id_number",
+    "id_card_number": "id_number", "numero_piece": "id_number",
+    "relationship_to_head": "relationship", "relation_to_head": "relationship", "lien": "relationship",
+    "admin2_pcode": "area_pcode", "adm2_pcode": "area_pcode", "pcode": "area_pcode",
+    "p_code": "area_pcode", "location_pcode": "area_pcode",
+    "site": "site_id", "site_code": "site_id", "camp_id": "site_id",
+    "partner": "organisation", "organization": "organisation", "agency": "organisation",
+    "date_of_registration": "registration_date", "registered_on": "registration_date",
+}
+"""Header variants -> register columns (after lower-casing and joining words with ``_``)."""
+
+
+def _standard_headers(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename headers to the register's columns: exact names first, then known variants; a
+    variant never overrides a column the file already names exactly."""
+    import re
+    import unicodedata
+
+    def slug(c: object) -> str:  # "Prénom " -> "prenom", "Phone Number" -> "phone_number"
+        t = unicodedata.normalize("NFKD", str(c)).encode("ascii", "ignore").decode()
+        return re.sub(r"[^0-9a-z]+", "_", t.strip().lower()).strip("_")
+
+    slugs = {c: slug(c) for c in df.columns}
+    taken = {s for s in slugs.values() if s in REGISTER_COLUMNS or s == "dob_estimated"}
+    rename = {}
+    for col, slug in slugs.items():
+        target = slug if slug in REGISTER_COLUMNS or slug == "dob_estimated" else \
+            HEADER_ALIASES.get(slug)
+        if target and (target == slug or target not in taken):
+            rename[col] = target
+            taken.add(target)
+    return df.rename(columns=rename)
+
 PROTECTED_TABLES: dict[str, ibis.Schema] = {
     "reg_decisions": ibis.schema({"record_l": S, "record_r": S, "decision": S, "clerk": S,
                                   "reason": S, "decided_at": T}),
@@ -120,9 +171,11 @@ def import_register(wh: Warehouse, path: str | Path, *, phone_region: str | None
             pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except Exception as exc:  # pandas raises many types for broken files
         raise RegisterError(f"cannot read the register: {exc}", location=str(path)) from exc
+    df = _standard_headers(df)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise RegisterError(f"missing column(s) {', '.join(missing)}", location=str(path))
+        raise RegisterError(f"missing column(s) {', '.join(missing)} (headers read: "
+                            f"{', '.join(map(str, df.columns[:12]))})", location=str(path))
     for c in REGISTER_COLUMNS:
         if c not in df.columns:
             df[c] = None
