@@ -160,6 +160,10 @@ def create_app(target: str) -> FastAPI:
                 "next_offset": offset + limit if offset + limit < total else None}
         return df.iloc[offset:offset + limit], meta
 
+    from idpkit.api.upload import upload_router
+
+    app.include_router(upload_router(lambda: state, role, need, ApiError))
+
     @app.get("/api", summary="What this API serves")
     def index() -> dict[str, Any]:
         return {"endpoints": sorted({r.path for r in app.routes if r.path.startswith("/api/")}),
