@@ -50,6 +50,14 @@ class Backend(ABC):
         """
         return False
 
+    def create_temp(self, name: str, expr: ibis.Expr) -> None:
+        """Compute ``expr`` into a TEMP table private to this connection."""
+        self.ibis.create_table(name, expr, temp=True)
+
+    def create_empty(self, name: str, schema: ibis.Schema) -> None:
+        """Create a missing table of the warehouse (parts declare their own tables)."""
+        self.ibis.create_table(name, schema=schema)
+
     def new_stage_name(self) -> str:
         return f"{STAGE_PREFIX}{uuid.uuid4().hex[:12]}"
 
@@ -224,12 +232,17 @@ def _redact(url: str) -> str:
 
 
 def open_backend(target: str | os.PathLike[str]) -> Backend:
-    """Open a warehouse from a path (DuckDB file) or a URL (``duckdb://…``, ``postgresql://…``)."""
+    """Open a warehouse from a path (DuckDB file) or a URL (``duckdb://…``, ``postgresql://…``,
+    or ``spark:DIR`` for a read-only Parquet replica computed on Spark)."""
     text = os.fspath(target)
     if text.startswith(("postgres://", "postgresql://")):
         if text.startswith("postgresql://"):
             text = "postgres://" + text[len("postgresql://"):]
         return PostgresBackend(text)
+    if text.startswith("spark:"):
+        from idpkit.warehouse.spark import SparkBackend
+
+        return SparkBackend(text[len("spark:"):].removeprefix("//") or ".")
     if text.startswith("duckdb://"):
         text = text[len("duckdb://"):] or ":memory:"
     if text != ":memory:":

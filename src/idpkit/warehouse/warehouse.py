@@ -57,7 +57,7 @@ class Warehouse:
         existing = set(self.con.list_tables())
         for name, schema in (tables or CORE_TABLES).items():
             if name not in existing:
-                self.con.create_table(name, schema=schema)
+                self.backend.create_empty(name, schema)
 
     def table(self, name: str) -> ir.Table:
         return self.con.table(name)
@@ -70,7 +70,8 @@ class Warehouse:
         import uuid
 
         name = f"_idpkit_tmp_{uuid.uuid4().hex[:12]}"
-        t = self.con.create_table(name, expr, temp=True)
+        self.backend.create_temp(name, expr)
+        t = self.con.table(name)
         self._temporaries.append(name)
         if self.backend_name == "postgres":
             with contextlib.closing(self.con.raw_sql(f'ANALYZE "{name}"')):
