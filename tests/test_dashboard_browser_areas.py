@@ -1,0 +1,262 @@
+"""The dashboard's area-view and early-warning pages in headless Chromium: needs severity and
+people in need, site risk, 4W coverage and continuity, forecasts and alerts. Every number shown is
+checked against the API's answer to the same request (public view, and analyst where it differs).
+
+Reuses the browser, page and helpers of ``test_dashboard_browser.py``; its own server holds a demo
+warehouse with two baseline and two site rounds, the flow-monitoring file, the demo's area-view
+data (``idpkit demo``'s ``demo_areas``: needs survey and key informants, site conditions, 4W,
+consultations) and one small forecast run (baselines and Croston on the four months the flows
+give). Screenshots go to docs/img/.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import test_dashboard_browser as base
+from test_dashboard_browser import SHOTS, cell_texts, open_page, sign_in
+
+# the browser fixtures of test_dashboard_browser.py; `page` resolves `server` to this module's
+chromium_path, browser, page = base.chromium_path, base.browser, base.page
+
+
+def n(v: float | None) -> str:
+    """What format.js ``num`` shows for a plain number (en-US, up to two decimals)."""
+    if v is None:
+        return "–"
+    return f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def pct(v: float | None) -> str:
+    """format.js ``pct``."""
+    return "–" if v is None else f"{v * 100:.1f}%"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, demo_operation) -> Iterator[dict]:
+    """uvicorn on a free loopback port over the area-view demo warehouse, plus an analyst token."""
+    import uvicorn
+
+    from idpkit.api.app import create_app
+    from idpkit.api.auth import create_token
+    from idpkit.cli.area_view import demo_areas
+    from idpkit.forecast.alerts import AlertRule
+    from idpkit.forecast.backtest import BASELINES, BacktestConfig, backtest
+    from idpkit.forecast.pipeline import load_panel
+    from idpkit.forecast.run import run
+    from idpkit.forecast.store import save
+    from idpkit.ingest.pipeline import ingest_file
+    from idpkit.warehouse import connect
+    from idpkit.warehouse.areas import (
+        load_areas,
+        read_boundaries_geojson,
+        read_gazetteer_csv,
+    )
+
+    folder = tmp_path_factory.mktemp("dashboard-areas")
+    db = str(folder / "w.duckdb")
+    with connect(db) as wh:
+        load_areas(wh, read_gazetteer_csv(demo_operation.gazetteer_csv))
+        for level, path in sorted(demo_operation.boundaries.items()):
+            load_areas(wh, read_boundaries_geojson(path, level))
+        files = demo_operation.all_assessment_files()
+        for f in [*files[:4], *demo_operation.flow_files]:  # rounds 1-2 with their site files
+            assert ingest_file(wh, f).status == "imported"
+    demo_areas(folder, demo_operation, db, 7)
+    # a small real run: four months of arrivals only allow one scored origin
+    cfg = BacktestConfig(horizons=2, origins=1, calibration=1, min_history=2,
+                         models=(*BASELINES, "croston_sba"), seed=7)
+    with connect(db) as wh:
+        bt = backtest(load_panel(wh, "arrivals", 2), cfg)
+        res = run(bt, 2, AlertRule())
+        save(wh, forecasts=res.forecasts, alerts=res.alerts,
+             backtests=bt.scores.assign(target="arrivals", admin_level=2))
+        token = create_token(wh, "browser-test-areas", "analyst")
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(db), log_level="warning", access_log=False))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base, timeout=30) as api:
+        yield {"base": base, "api": api, "token": token, "db": db}
+    srv.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+
+def ci(r: dict) -> str:
+    if r.get("ci_low") is None and r.get("ci_high") is None:
+        return "–"
+    return f"{n(r.get('ci_low'))} – {n(r.get('ci_high'))}"
+
+
+def needs_match_api(pg, api, source: str, level: int, sector: str, group: str) -> None:
+    q = {"source": source, "level": level, "sector": sector, "group": group, "limit": 10000}
+    sev = api.get("/api/needs/severity", params=q).json()["data"]
+    pin = api.get("/api/needs/pin", params=q).json()["data"]
+    assert sev and pin
+    assert cell_texts(pg, "[data-testid=needs-table] td[data-field=phase]", "data-pcode") == {
+        r["area_pcode"]: str(r["phase"]) if r["phase"] is not None else "–" for r in sev}
+    assert cell_texts(pg, "[data-testid=needs-table] td[data-field=pin]", "data-pcode") == {
+        r["area_pcode"]: n(r["people_in_need"]) for r in pin}
+    assert cell_texts(pg, "[data-testid=needs-table] td[data-field=ci]", "data-pcode") == {
+        r["area_pcode"]: ci(r) for r in pin}
+    classes = pg.eval_on_selector_all(
+        "[data-testid=needs-map] path.area",
+        "els => Object.fromEntries(els.map(e => [e.dataset.pcode, e.dataset.class]))")
+    assert classes  # the demo loads boundaries for every level
+    for r in sev:
+        assert classes[r["area_pcode"]] == str(r["phase"])
+
+
+def test_needs_page_shows_the_apis_phases_and_people_in_need(page, server):
+    api = server["api"]
+    open_page(page, server, "", "overview")
+    page.click("nav >> text=Needs")
+    page.wait_for_selector("main[data-ready='needs']")
+    sev = api.get("/api/needs/severity", params={"limit": 10000}).json()["data"]
+    source, level = sev[0]["source_id"], min(r["admin_level"] for r in sev)
+    assert page.input_value("#needs-sector") == "intersectoral"
+    assert page.locator("#needs-sector option[value=intersectoral]").count() == 1
+    needs_match_api(page, api, source, level, "intersectoral", "idps")
+    assert page.locator("[data-testid=needs-map] .legend li").count() == 6  # phases 1-5, no data
+    # the public view rounds people in need: the page shows the rounded numbers, not exact ones
+    assert page.locator("[data-testid=needs-table] td[data-field=pin]").first.text_content() \
+        .endswith("00")
+    page.screenshot(path=str(SHOTS / "dashboard-needs.png"), full_page=True)
+
+    page.select_option("#needs-sector", "wash")
+    page.wait_for_selector(f"section[data-shown='{level}|wash|idps']")
+    page.select_option("#needs-group", "host_community")
+    page.wait_for_selector(f"section[data-shown='{level}|wash|host_community']")
+    needs_match_api(page, api, source, level, "wash", "host_community")
+    assert "sector=wash" in page.url and "group=host_community" in page.url
+
+
+def test_sites_page_lists_flagged_sites_first_and_sorts(page, server):
+    api = server["api"]
+    open_page(page, server, "#/sites", "sites")
+    risk = api.get("/api/sites/risk", params={"limit": 10000}).json()["data"]
+    assert len(risk) > 3 and any(r["flagged"] for r in risk)
+    assert cell_texts(page, "[data-testid=sites-table] td[data-field=tier]", "data-site") == {
+        r["site_id"]: r["tier"] for r in risk}
+    assert cell_texts(page, "[data-testid=sites-table] td[data-field=individuals]",
+                      "data-site") == {r["site_id"]: n(r["individuals"]) for r in risk}
+    assert cell_texts(page, "[data-testid=sites-table] td[data-field=reasons]", "data-site") == {
+        r["site_id"]: ", ".join(r["reasons"].split(",")) if r["reasons"] else "none"
+        for r in risk}
+    order = page.eval_on_selector_all("[data-testid=sites-table] tbody tr",
+                                      "rs => rs.map(r => r.dataset.site)")
+    flagged = [r["site_id"] for r in risk if r["flagged"]]
+    assert order == flagged + [r["site_id"] for r in risk if not r["flagged"]]
+    page.screenshot(path=str(SHOTS / "dashboard-sites.png"), full_page=True)
+
+    page.click("th[data-key=individuals] button")
+    page.click("th[data-key=individuals] button")  # second click: descending
+    page.wait_for_selector("section[data-shown='individuals|desc']")
+    assert page.get_attribute("th[data-key=individuals]", "aria-sort") == "descending"
+    assert page.evaluate("document.activeElement.closest('th').dataset.key") == "individuals"
+    shown_people = page.eval_on_selector_all(
+        "[data-testid=sites-table] td[data-field=individuals]",
+        "els => els.map(e => e.textContent)")
+    values = [float(t.replace(",", "")) for t in shown_people if t != "–"]
+    assert values == sorted(values, reverse=True) and len(values) == sum(
+        r["individuals"] is not None for r in risk)
+
+
+def test_activities_page_shows_coverage_gaps_and_continuity(page, server):
+    api = server["api"]
+    open_page(page, server, "#/activities?sector=wash&group=idps", "activities")
+    cov = [r for r in api.get("/api/activities/coverage", params={"limit": 10000}).json()["data"]
+           if r["sector"] == "wash" and r["population_group"] == "idps"]
+    assert cov
+    for field, fmt in (("coverage", pct), ("people_in_need", n), ("reached", n)):
+        assert cell_texts(page, f"[data-testid=coverage-table] td[data-field={field}]",
+                          "data-pcode") == {r["area_pcode"]: fmt(r[field]) for r in cov}
+    bands = page.eval_on_selector_all(
+        "[data-testid=coverage-map] path.area",
+        "els => Object.fromEntries(els.map(e => [e.dataset.pcode, e.dataset.class]))")
+    edges = [0.25, 0.5, 0.75, 1.0]
+    for r in cov:
+        want = "none" if r["coverage"] is None else str(sum(r["coverage"] >= e for e in edges))
+        assert bands[r["area_pcode"]] == want
+    all_cov = api.get("/api/activities/coverage", params={"limit": 10000}).json()["data"]
+    gaps = {f"{r['area_pcode']}|{r['population_group']}": n(r["people_in_need"])
+            for r in all_cov if r["sector"] == "wash" and (r["status"] == "gap" or r["overlap"])}
+    assert gaps and cell_texts(page, "[data-testid=gaps-table] td[data-field=people_in_need]",
+                               "data-key") == gaps
+    cont = api.get("/api/activities/continuity", params={"limit": 10000}).json()["data"]
+    shown_status = cell_texts(page, "[data-testid=continuity-table] td[data-field=status]",
+                              "data-key")
+    assert set(shown_status) == {f"{r['area_pcode']}|{r['period']}" for r in cont}
+    assert cell_texts(page, "[data-testid=continuity-table] td[data-field=ending_activities]",
+                      "data-key") == {f"{r['area_pcode']}|{r['period']}": n(r["ending_activities"])
+                                      for r in cont}
+    first = page.eval_on_selector_all("[data-testid=continuity-table] tbody tr",
+                                      "rs => rs.map(r => r.dataset.key)")
+    n_gaps = sum(r["status"] == "gap" for r in cont)
+    assert n_gaps and all(shown_status[k].startswith("gap") for k in first[:n_gaps])
+    page.screenshot(path=str(SHOTS / "dashboard-activities.png"), full_page=True)
+
+
+def test_alerts_page_shows_alerts_backtests_and_forecasts(page, server):
+    api = server["api"]
+    open_page(page, server, "#/alerts", "alerts")
+    alerts = api.get("/api/forecasts/alerts", params={"limit": 10000}).json()["data"]
+    key = "{area_pcode}|{target_month}|{target}|{population_group}"
+    assert alerts and cell_texts(page, "[data-testid=alerts-table] td[data-field=interval]",
+                                 "data-key") == {
+        key.format(**r): f"{n(r['lo80'])} – {n(r['hi80'])}" for r in alerts}
+    assert cell_texts(page, "[data-testid=alerts-table] td[data-field=value]", "data-key") == {
+        key.format(**r): n(r["value"]) for r in alerts}
+    assert cell_texts(page, "[data-testid=alerts-table] td[data-field=reason]", "data-key") == {
+        key.format(**r): r["reason"] for r in alerts}
+
+    bt = api.get("/api/forecasts/backtests", params={"limit": 10000}).json()["data"]
+    assert cell_texts(page, "[data-testid=backtest-table] td[data-field=skill_vs_mean]",
+                      "data-key") == {
+        f"{r['target']}|{r['admin_level']}|{r['horizon']}|{r['model']}":
+            "–" if r["skill_vs_mean"] is None else f"{r['skill_vs_mean']:.3f}" for r in bt}
+    verdicts = page.eval_on_selector_all(
+        "[data-testid=backtest-verdicts] li",
+        "els => Object.fromEntries(els.map(e => [e.dataset.key, [e.dataset.beats, e.textContent]]))")
+    for k, (beats, text) in verdicts.items():
+        skills = [r["skill_vs_mean"] for r in bt if r["model"] != "expanding_mean" and
+                  f"{r['target']}|{r['admin_level']}|{r['horizon']}" == k
+                  and r["skill_vs_mean"] is not None]
+        assert beats == ("yes" if skills and max(skills) > 0 else "no")
+        assert ("no model beats the expanding mean" in text) == (beats == "no")
+    assert verdicts
+
+    fc = api.get("/api/forecasts", params={"limit": 10000}).json()["data"]
+    areas = sorted({r["area_pcode"] for r in fc})
+    for area in (areas[0], areas[-1]):
+        if area != areas[0]:
+            page.select_option("#fc-area", area)
+        page.wait_for_selector(f"section.forecasts[data-shown='{area}']")
+        rows = api.get("/api/forecasts", params={"area": area}).json()["data"]
+        assert rows and cell_texts(page, "[data-testid=forecast-table] td[data-field=i80]",
+                                   "data-key") == {
+            f"{r['target']}|{r['population_group']}|{r['target_month']}":
+                f"{n(r['lo80'])} – {n(r['hi80'])}" if r["lo80"] is not None or
+                r["hi80"] is not None else "–" for r in rows}
+    page.screenshot(path=str(SHOTS / "dashboard-alerts.png"), full_page=True)
+
+    sign_in(page, server, "alerts")  # analysts get exact forecasts
+    exact = api.get("/api/forecasts/alerts", params={"limit": 10000},
+                    headers={"Authorization": f"Bearer {server['token']}"}).json()["data"]
+    assert cell_texts(page, "[data-testid=alerts-table] td[data-field=value]", "data-key") == {
+        key.format(**r): n(r["value"]) for r in exact}
