@@ -59,9 +59,17 @@ def test_demo_runs_and_publishes_no_personal_data(tmp_path):
         if path.suffix in (".duckdb", ".wal"):
             continue  # the warehouse, checked table by table above
         blob = path.read_bytes().decode("utf-8", errors="ignore")
+        if path.suffix == ".pdf":  # compressed streams: scan the text a reader sees
+            from pypdf import PdfReader
+
+            blob = " ".join(p.extract_text() or "" for p in PdfReader(path).pages)
         leaked = [s for s in ids | phones | full_names if s and s in blob]
         assert not leaked, (path, leaked[:3])
     assert (out / "idpkit.register.duckdb").exists()
     assert (out / "release" / "datapackage.json").exists()  # the public release was scanned too
+    from idpkit.publish.pdf import find_chromium
+
+    if find_chromium() is not None:  # the situation report's PDF was scanned too
+        assert (out / "release" / "sitrep.pdf").exists()
     counts = (out / "release" / "register_counts.csv").read_text()
     assert "person_key" not in counts and "R0" not in counts

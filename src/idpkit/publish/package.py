@@ -11,8 +11,11 @@ What goes out, and why it is safe to publish:
 * ``register_counts.csv`` — unique registered people and households per area, rounded and
   suppressed like the stocks: no record, no pseudonym;
 * ``idpkit-release.xlsx`` — the same tables as sheets, for people who open spreadsheets;
-* ``sitrep.html`` — a one-page situation report (key figures, an SVG map, the top areas, the
-  solutions summary), built from the tables above only;
+* ``sitrep.html`` and ``sitrep.pdf`` — the situation report (key figures, an SVG map, the
+  monthly trend, breakdowns by cause and group, the top areas, the solutions summary), built
+  from the tables above and the national monthly series under the same rules; the PDF is the
+  same page printed by headless Chromium (when it is installed, or required with ``pdf=True``).
+  Neither is a data resource of the package;
 * ``datapackage.json`` — a Frictionless Data Package describing every tabular resource (schema
   with HXL tags, the HXL row declared as a comment row), which ``frictionless validate`` accepts.
 """
@@ -42,6 +45,7 @@ class Release:
     reference_date: date | None
     resources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    sitrep_pdf: Path | None = None
 
 
 def _latest_stock_date(wh: Warehouse) -> date | None:
@@ -91,9 +95,17 @@ def _write_plain(df: pd.DataFrame, path: Path, tags: dict[str, str]) -> None:
 
 
 def publish(wh: Warehouse, out: Path, *, on: date | None = None,
-            suppress_below: int = DEFAULT_SUPPRESS_BELOW) -> Release:
-    """Write the public release to ``out`` (created if needed)."""
+            suppress_below: int = DEFAULT_SUPPRESS_BELOW, pdf: bool | None = None) -> Release:
+    """Write the public release to ``out`` (created if needed). ``pdf``: None prints the
+    situation report to PDF when Chromium is installed, True requires it (PdfError otherwise),
+    False skips it."""
+    from idpkit.publish.pdf import PdfError, find_chromium
+
+    if pdf and find_chromium() is None:  # before writing anything
+        raise PdfError("--pdf needs Chromium: install Debian's chromium package "
+                       "(scripts/ensure-chromium.sh) or set IDPKIT_CHROMIUM")
     out.mkdir(parents=True, exist_ok=True)
+    (out / "sitrep.pdf").unlink(missing_ok=True)  # never an old report beside a new one
     ref = on or _latest_stock_date(wh)
     rel = Release(out, ref)
     resources: list[dict] = []
@@ -142,9 +154,38 @@ def publish(wh: Warehouse, out: Path, *, on: date | None = None,
     criteria = None
     if "solution_criteria" in wh.con.list_tables():
         criteria = wh.table("solution_criteria").execute()
-    if write_sitrep(out, ref, stocks, criteria, suppress_below, __version__) is None:
+    trend = _trend(wh, ref, suppress_below) if ref is not None else None
+    page = write_sitrep(out, ref, stocks, criteria, suppress_below, __version__, trend)
+    if page is None:
         rel.notes.append("no stock figures: no situation report")
+        if pdf:
+            raise PdfError("no situation report to print: the warehouse has no stock figures")
+    elif pdf is not False:
+        from idpkit.publish.pdf import html_to_pdf
+
+        if find_chromium() is None:
+            rel.notes.append("Chromium not installed: sitrep.pdf not written (HTML only)")
+        else:
+            try:
+                rel.sitrep_pdf = html_to_pdf(page, out / "sitrep.pdf")
+            except PdfError as exc:
+                if pdf:
+                    raise
+                rel.notes.append(f"sitrep.pdf not written: {exc.message}")
     return rel
+
+
+TREND_MONTHS = 24
+
+
+def _trend(wh: Warehouse, ref: date, suppress_below: int) -> pd.DataFrame:
+    """The national monthly series of the last two years to ``ref``, under the public rules."""
+    from idpkit.figures.series import monthly_series
+
+    months_back = TREND_MONTHS - 1
+    y, m = divmod(ref.year * 12 + ref.month - 1 - months_back, 12)
+    df = monthly_series(wh, date(y, m + 1, 1), ref, level=0)
+    return apply_publication_rules(df, ("value",), suppress_below) if len(df) else df
 
 
 def _geojson(wh: Warehouse, df: pd.DataFrame, level: int, path: Path, rel: Release) -> None:
