@@ -1,0 +1,59 @@
+"""Findings about area-view files (4W activities, site measurements, consultations, needs).
+
+Like :mod:`idpkit.validate.issues`: a finding is data, never an exception, with a stable kebab-case
+code, a severity and the position a user can find it at (file, row as a text editor shows it,
+column, value). ``error`` quarantines the row, ``warning`` accepts it. The codes are public and
+listed in ``docs/areas.md`` (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+
+CODES: dict[str, tuple[Severity, str]] = {
+    "missing-value": ("error", "A required field is empty."),
+    "unknown-pcode": ("error", "The P-code is not in the gazetteer."),
+    "unknown-group": ("error", "The population group is not one of idpkit's groups."),
+    "unknown-phase": ("error", ("The phase is not preparedness, humanitarian_response, "
+                               "transition_recovery or development_peace.")),
+    "invalid-date": ("error", "The date cannot be read (YYYY-MM-DD, DD/MM/YYYY or an Excel serial)."),
+    "end-before-start": ("error", "The activity ends before it starts."),
+    "non-numeric-count": ("error", "A count is not a number."),
+    "negative-count": ("error", "A count of people, square metres or litres cannot be negative."),
+    "duplicate-row": ("error", "The row repeats an earlier row of the file cell for cell."),
+    "unknown-site": ("warning", ("The site is not in the sites table; it is kept with the area "
+                                "P-code given in the file.")),
+    "unknown-sector": ("warning", ("The sector is not one of the severity rules' sectors, so its "
+                                  "coverage cannot be compared with a need.")),
+    "reached-exceeds-targeted": ("warning", "More people were reached than targeted."),
+    "bad-sex-or-age": ("error", "Sex must be all, female or male; age a band like 0-17, 60+ or all."),
+}
+
+
+@dataclass
+class Finding:
+    code: str
+    message: str
+    severity: Severity | None = None
+    file: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"undocumented finding code {self.code!r}")
+        if self.severity is None:
+            self.severity = CODES[self.code][0]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = ", ".join(p for p in (self.file, f"row {self.row}" if self.row else None,
+                                      f"column {self.column!r}" if self.column else None) if p)
+        return f"{where}: {self.code}: {self.message}"

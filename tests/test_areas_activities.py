@@ -1,0 +1,193 @@
+"""4W activities (issue 7): totals from breakdowns, de-duplicated reach, coverage, gaps,
+overlaps and continuity against hand-computed cases on every backend; the import's row checks;
+the parser fuzzed with Hypothesis."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from idpkit.areas.activities import (
+    continuity,
+    coverage,
+    import_activities,
+    reach_by_area,
+)
+from idpkit.areas.importing import parse_dates
+from idpkit.areas.needs import NeedsResults, store_results
+from idpkit.areas.rules import SeverityRules
+from idpkit.areas.tables import AREA_TABLES
+from idpkit.errors import AlreadyImportedError, IdpkitError
+from idpkit.warehouse.areas import load_areas, read_gazetteer_csv
+from idpkit.warehouse.sqltext import literal
+
+FIX = Path(__file__).parent / "fixtures" / "areas"
+GOOD = """organisation,sector,activity,phase,pcode,start_date,end_date,population_group,sex,age_group,targeted,reached
+Org A,WASH,trucking,humanitarian,XQ010101,2025-01-01,2025-03-31,idps,all,all,500,400
+Org A,WASH,trucking,humanitarian,XQ010101,2025-01-01,2025-03-31,idps,female,all,,210
+Org B,wash,latrines,Humanitarian response,XQ010102,2025-01-01,2025-03-31,IDP,all,all,300,100
+Org C,shelter,tents,humanitarian,XQ0101,2025-02-01,2025-06-30,idps,female,all,,120
+Org C,shelter,tents,humanitarian,XQ0101,2025-02-01,2025-06-30,idps,male,all,,80
+Org C,shelter,tents,humanitarian,XQ0101,2025-02-01,2025-06-30,idps,male,0-17,,30
+Org D,food_security,cash,humanitarian,XQ0101,2025-01-01,2025-03-31,host,all,all,100,60
+Org E,livelihoods,jobs,recovery,XQ0102,2025-07-01,2025-12-31,idps,all,all,50,40
+Org F,health,clinic,humanitarian,XQ0102,2025-01-01,2025-06-30,idps,all,all,100,90
+Org F,health,clinic,humanitarian,XQ0201,2025-01-01,2025-03-31,idps,all,all,100,90
+Org G,health,clinic 2,humanitarian,XQ0201,2025-04-01,2025-06-30,idps,all,all,100,90
+Org H,health,mobile,humanitarian,XQ0201,2025-07-01,2025-09-30,idps,all,all,100,90
+"""
+
+
+@pytest.fixture
+def act_wh(wh, tmp_path):
+    load_areas(wh, read_gazetteer_csv(FIX / "gazetteer.csv"))
+    p = tmp_path / "4w.csv"
+    p.write_text(GOOD, encoding="utf-8")
+    stored = import_activities(wh, p)
+    assert stored.rows_quarantined == 0, stored.findings
+    return wh
+
+
+def _pin(wh) -> None:
+    wh.ensure_tables(AREA_TABLES)
+    wh.execute_atomically([
+        ("INSERT INTO needs_sources (source_id, kind, table_name, unit, rules, imported_at) "
+        f"VALUES ('n1', 'locations', 'areas', 'individuals', {literal(SeverityRules.load().to_text())}, "
+        "TIMESTAMP '2025-07-01 00:00:00')")])
+    pin = pd.DataFrame([("XQ0101", "idps", "wash", 1000.0), ("XQ0101", "idps", "shelter", 1000.0),
+                        ("XQ0101", "idps", "food_security", 300.0),
+                        ("XQ0102", "idps", "health", 0.0)],
+                       columns=["area_pcode", "population_group", "sector", "people_in_need"])
+    pin = pin.assign(source_id="n1", admin_level=2, unit="individuals", population=5000.0)
+    store_results(wh, NeedsResults("n1", pd.DataFrame(columns=["source_id"]), pin))
+
+
+def test_reach_uses_totals_and_max_across_sectors(act_wh):
+    r = reach_by_area(act_wh, level=2).set_index(["area_pcode", "population_group"])
+    # wash 400 + 100 (breakdown rows not added); shelter only by sex: 120 + 80 (age rows not)
+    assert r.loc[("XQ0101", "idps")].unique_reached == 500
+    assert r.loc[("XQ0101", "idps")].reported_reach == 700
+    assert r.loc[("XQ0101", "host_community")].unique_reached == 60
+    assert r.loc[("XQ0102", "idps")].unique_reached == 90
+    assert r.loc[("XQ0102", "idps")].reported_reach == 130
+    assert r.loc[("XQ0201", "idps")].unique_reached == 270
+    at3 = reach_by_area(act_wh).set_index(["area_pcode", "population_group"])
+    assert at3.loc[("XQ010101", "idps")].unique_reached == 400  # its own P-code, not rolled up
+
+
+def test_coverage_gaps_and_overlaps(act_wh):
+    _pin(act_wh)
+    c = coverage(act_wh, "n1").set_index(["area_pcode", "sector", "population_group"])
+    wash = c.loc[("XQ0101", "wash", "idps")]
+    assert (wash.reached, wash.coverage, wash.status, bool(wash.overlap)) == \
+        (500, 0.5, "covered", True)
+    shelter = c.loc[("XQ0101", "shelter", "idps")]
+    assert (shelter.coverage, shelter.status, bool(shelter.overlap)) == (0.2, "low", False)
+    food = c.loc[("XQ0101", "food_security", "idps")]
+    assert (food.reached, food.status) == (0, "gap")
+    assert c.loc[("XQ0201", "health", "idps")].status == "no_need_data"
+    assert c.loc[("XQ0102", "health", "idps")].status == "covered"  # nobody in need
+    q1 = coverage(act_wh, "n1", start=date(2025, 4, 1))
+    q1 = q1.set_index(["area_pcode", "sector", "population_group"])
+    assert q1.loc[("XQ0101", "wash", "idps")].status == "gap"  # trucking ended in March
+
+
+def test_continuity_statuses(act_wh):
+    c = continuity(act_wh, level=2).set_index(["area_pcode", "period"])
+    assert c.loc[("XQ0101", "2025-Q1")].status == "humanitarian_only"
+    assert c.loc[("XQ0101", "2025-Q2")].status == "gap"
+    assert c.loc[("XQ0102", "2025-Q2")].status == "continued"
+    assert c.loc[("XQ0201", "2025-Q1")].status == "humanitarian_only"
+    assert c.loc[("XQ0201", "2025-Q3")].status == "gap"
+    assert c.loc[("XQ0101", "2025-Q1")].ending_activities == 3
+    months = continuity(act_wh, level=2, months=6).set_index(["area_pcode", "period"])
+    assert months.loc[("XQ0201", "2025-01+5m")].status == "humanitarian_only"
+    by_sector = continuity(act_wh, level=2, by_sector=True)
+    assert {"sector", "status"} <= set(by_sector.columns)
+
+
+def test_import_errors_name_file_row_and_field(wh):
+    load_areas(wh, read_gazetteer_csv(FIX / "gazetteer.csv"))
+    s = import_activities(wh, FIX / "activities_bad.csv")
+    assert s.rows_read == 11 and s.rows_accepted + s.rows_quarantined == 11
+    found = {(f.code, f.row, f.column) for f in s.findings}
+    for expected in [("duplicate-row", 3, "organisation"), ("missing-value", 4, "organisation"),
+                     ("unknown-phase", 5, "phase"), ("unknown-pcode", 6, "pcode"),
+                     ("end-before-start", 7, "end_date"), ("unknown-group", 8,
+                                                          "population_group"),
+                     ("negative-count", 9, "reached"), ("non-numeric-count", 10, "reached"),
+                     ("invalid-date", 11, "start_date"), ("unknown-sector", 12, "sector")]:
+        assert expected in found, expected
+    assert s.rows_accepted == 2  # row 2, and row 12 (only a warning)
+    stored = wh.table("activities").execute()
+    assert sorted(stored.source_row) == [2, 12]
+    assert stored.set_index("source_row").loc[12].phase == "transition_recovery"
+    assert stored.set_index("source_row").loc[12].population_group == "host_community"
+    issues = wh.table("issues").filter(lambda t: t.dataset_id == s.dataset_id).execute()
+    assert len(issues) == len(s.findings)
+    ds = wh.table("datasets").filter(lambda t: t.dataset_id == s.dataset_id).execute().iloc[0]
+    assert (ds.rows_read, ds.rows_accepted, ds.rows_quarantined) == (11, 2, 9)
+    with pytest.raises(AlreadyImportedError):
+        import_activities(wh, FIX / "activities_bad.csv")
+
+
+def test_unreadable_files_are_errors(wh, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(IdpkitError, match="empty"):
+        import_activities(wh, empty)
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    with pytest.raises(IdpkitError):
+        import_activities(wh, binary)
+
+
+CELL = st.one_of(st.just(""), st.text(alphabet=st.characters(blacklist_categories=("Cs",),
+                                                                 blacklist_characters="\x00"),
+                                      max_size=12),
+                 st.sampled_from(["idps", "host", "2025-01-01", "31/12/2025", "45000", "-1",
+                                  "XQ0101", "humanitarian", "wash", "all", "female", "0-17"]))
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=st.lists(st.lists(CELL, min_size=12, max_size=12), min_size=1, max_size=6))
+def test_fuzzed_4w_files_never_lose_rows(tmp_path_factory, rows):
+    import csv
+    import uuid
+
+    from idpkit.warehouse import connect
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(GOOD.splitlines()[0].split(","))
+        w.writerows(rows)
+    with connect(str(folder / "w.duckdb")) as wh:
+        load_areas(wh, read_gazetteer_csv(FIX / "gazetteer.csv"))
+        try:
+            s = import_activities(wh, path)
+        except IdpkitError:
+            return  # an unreadable file is refused as a whole, with nothing written
+        assert s.rows_accepted + s.rows_quarantined == s.rows_read
+        assert int(wh.table("activities").count().execute()) == s.rows_accepted
+        assert all(f.row is None or 2 <= f.row <= s.rows_read + 1 for f in s.findings)
+
+
+@given(st.text(max_size=20))
+def test_parse_dates_never_raises(text):
+    out = parse_dates(pd.Series([text, None]))
+    assert out.iloc[1] is None
+    assert out.iloc[0] is None or isinstance(out.iloc[0], date)
+
+
+@given(st.dates(min_value=date(1960, 1, 1), max_value=date(2100, 12, 31)))
+def test_parse_dates_reads_iso_and_day_first(d):
+    out = parse_dates(pd.Series([d.isoformat(), d.strftime("%d/%m/%Y")]))
+    assert list(out) == [d, d]
