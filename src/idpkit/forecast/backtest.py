@@ -1,0 +1,205 @@
+"""Rolling-origin backtest: every model forecasts from each monthly origin with only what was known
+then; scores per model and horizon; the default model of each series chosen by the scores.
+
+Why rolling origins and not one split: displacement has regimes (a quiet year, then a war); one split
+tells about one regime. Why the choice is per series but *must beat the expanding mean on the
+backtest to be chosen*: a candidate that only ties a baseline adds risk, not skill.
+
+Layout: origins ``o`` are month indices; the first ``calibration`` origins only feed interval
+residuals, the following ``origins`` are scored. Predictions are kept in one long table
+(:attr:`BacktestResult.predictions`) so any score can be recomputed from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from idpkit.forecast import intervals, metrics
+from idpkit.forecast.baselines import BASELINES
+from idpkit.forecast.models import all_models
+from idpkit.forecast.series import ForecastError, Panel
+
+BASELINE = "expanding_mean"
+
+
+@dataclass
+class BacktestConfig:
+    horizons: int = 3
+    origins: int = 12  # scored origins (the last ones with at least one known target)
+    calibration: int = 6  # earlier origins whose residuals only calibrate intervals
+    min_history: int = 6  # months of history an origin needs
+    models: Sequence[str] = ("naive", "seasonal_naive", "expanding_mean", "moving_average",
+                             "ets", "croston_sba", "tsb", "lgbm")
+    seed: int = 0
+
+
+@dataclass
+class BacktestResult:
+    config: BacktestConfig
+    panel: Panel
+    predictions: pd.DataFrame  # series, origin, horizon, model, point, actual, scale, lo/hi
+    scores: pd.DataFrame  # per model and horizon
+    choice: pd.DataFrame  # per series: model, mae of it and of the expanding mean
+    verdict: list[str] = field(default_factory=list)  # plain sentences for every report
+
+    @property
+    def best_candidate(self) -> str:
+        cand = self.scores[~self.scores.model.isin(list(BASELINES))]
+        if cand.empty:
+            return BASELINE
+        return str(cand.groupby("model")["mae"].mean().idxmin())
+
+
+def origin_indices(panel: Panel, cfg: BacktestConfig) -> tuple[list[int], list[int]]:
+    """(calibration origins, scored origins), oldest first."""
+    last = panel.n_months - 2  # the last origin with a target month
+    first_possible = cfg.min_history - 1
+    scored = list(range(max(first_possible, last - cfg.origins + 1), last + 1))
+    if not scored:
+        raise ForecastError(f"too short a history for a backtest: {panel.n_months} steps, "
+                            f"need at least {cfg.min_history + 1}")
+    cal = list(range(max(first_possible, scored[0] - cfg.calibration), scored[0]))
+    return cal, scored
+
+
+def backtest(panel: Panel, cfg: BacktestConfig | None = None,
+             progress: Callable[[str, int, int], None] | None = None) -> BacktestResult:
+    """Run every model from every origin; intervals from residuals of earlier origins only."""
+    cfg = cfg or BacktestConfig()
+    models = all_models()
+    unknown = [m for m in cfg.models if m not in models]
+    if unknown:
+        raise ForecastError(f"unknown model(s) {', '.join(unknown)}; choose from "
+                            f"{', '.join(models)}")
+    names = list(dict.fromkeys([*BASELINES, *cfg.models]))
+    cal, scored = origin_indices(panel, cfg)
+    all_origins = cal + scored
+    frames = []
+    n, H = panel.n_series, cfg.horizons
+    step = 0
+    for o in all_origins:
+        cut = panel.cut(o)
+        scale = metrics.mase_scale(cut.y)
+        with np.errstate(invalid="ignore"):
+            top = np.nanmax(np.where(np.isnan(cut.y), -np.inf, cut.y), axis=1)
+        for m in names:
+            step += 1
+            if progress:
+                progress(f"origin {panel.months[o]} · {m}", step, len(all_origins) * len(names))
+            pred = np.asarray(models[m](cut, H, cfg.seed), dtype=float)
+            k = np.arange(1, H + 1)
+            tgt = o + k
+            actual = np.full((n, H), np.nan)
+            inside = tgt < panel.n_months
+            actual[:, inside] = panel.y[:, tgt[inside]]
+            frames.append(pd.DataFrame({
+                "series": np.repeat(np.arange(n), H), "origin": o,
+                "horizon": np.tile(k, n), "model": m, "point": pred.reshape(-1),
+                "actual": actual.reshape(-1), "scale": np.repeat(scale, H),
+                "history_max": np.repeat(np.where(np.isfinite(top), top, np.nan), H),
+                "scored": o in scored}))
+    pred = pd.concat(frames, ignore_index=True)
+    pred = _add_intervals(pred)
+    scores = score(pred[pred.scored & pred.actual.notna()])
+    choice = choose(pred[pred.scored & pred.actual.notna()], panel)
+    res = BacktestResult(cfg, panel, pred, scores, choice)
+    res.verdict = verdict(res)
+    return res
+
+
+def _add_intervals(pred: pd.DataFrame) -> pd.DataFrame:
+    """Conformal intervals for every forecast, from residuals of the same model and horizon whose
+    target month is at or before that forecast's origin."""
+    pred = pred.copy()
+    for c in ("lo80", "hi80", "lo95", "hi95"):
+        pred[c] = np.nan
+    pred["_r"] = (pred["actual"] - pred["point"]) / pred["scale"]
+    pred["_t"] = pred["origin"] + pred["horizon"]
+    for (_m, _k), g in pred.groupby(["model", "horizon"], sort=False):
+        for o in np.unique(g["origin"]):
+            past = g[(g["_t"] <= o) & g["_r"].notna()]
+            now = g[g["origin"] == o]
+            iv = intervals.conformal(now["point"].to_numpy(), now["scale"].to_numpy(),
+                                     past["_r"].to_numpy(), past["scale"].to_numpy(),
+                                     now["history_max"].to_numpy())
+            for c, v in iv.items():
+                pred.loc[now.index, c] = v
+    return pred.drop(columns=["_r", "_t"])
+
+
+def score(p: pd.DataFrame) -> pd.DataFrame:
+    """Scores per model and horizon on the same forecasts (rows with a known actual)."""
+    rows = []
+    for (m, k), g in p.groupby(["model", "horizon"], sort=False):
+        a, f = g["actual"].to_numpy(), g["point"].to_numpy()
+        q = {0.025: g["lo95"].to_numpy(), 0.1: g["lo80"].to_numpy(), 0.5: f,
+             0.9: g["hi80"].to_numpy(), 0.975: g["hi95"].to_numpy()}
+        width = (g["hi80"] - g["point"]) / g["scale"]
+        rows.append({"model": m, "horizon": int(k), "n": len(g), "mae": metrics.mae(a, f),
+                     "rmse": metrics.rmse(a, f),
+                     "mase": metrics.mase(a, f, g["scale"].to_numpy()),
+                     "coverage80": metrics.coverage(a, q[0.1], q[0.9]),
+                     "coverage95": metrics.coverage(a, q[0.025], q[0.975]),
+                     "pinball": metrics.mean_pinball(a, q),
+                     "upper80_max_scaled": float(width.max()) if width.notna().any() else np.nan})
+    s = pd.DataFrame(rows)
+    for base, col in (("expanding_mean", "skill_vs_mean"), ("naive", "skill_vs_naive")):
+        ref = s[s.model == base].set_index("horizon")
+        s[col] = [metrics.skill(r.mae, ref.mae.get(r.horizon, np.nan)) for r in s.itertuples()]
+    ref = s[s.model == BASELINE].set_index("horizon")
+    s["rmse_skill_vs_mean"] = [metrics.skill(r.rmse, ref.rmse.get(r.horizon, np.nan))
+                               for r in s.itertuples()]
+    return s.sort_values(["horizon", "mae"]).reset_index(drop=True)
+
+
+def choose(p: pd.DataFrame, panel: Panel) -> pd.DataFrame:
+    """Per series: the model with the lowest backtest MAE over all horizons; a candidate is chosen
+    only if strictly better than the expanding mean, else the expanding mean stays."""
+    e = p.assign(err=(p.actual - p.point).abs()).groupby(["series", "model"])["err"].mean() \
+        .unstack("model")
+    out = pd.DataFrame({"series": np.arange(panel.n_series)})
+    if e.empty:
+        out["model"], out["mae"], out["mae_expanding_mean"] = BASELINE, np.nan, np.nan
+        return out
+    best = e.idxmin(axis=1)
+    base = e[BASELINE]
+    best = best.where(e.min(axis=1) < base, BASELINE)
+    out = out.merge(pd.DataFrame({"series": e.index, "model": best.values,
+                                  "mae": e.min(axis=1).values,
+                                  "mae_expanding_mean": base.values}), on="series", how="left")
+    out["model"] = out["model"].fillna(BASELINE)
+    return out
+
+
+def verdict(res: BacktestResult) -> list[str]:
+    """Plain sentences: per horizon, does the best candidate beat the baselines on MAE and RMSE?"""
+    s = res.scores
+    out = []
+    for k, g in s.groupby("horizon"):
+        cand = g[~g.model.isin(list(BASELINES))]
+        base = g[g.model.isin(list(BASELINES))]
+        if cand.empty:
+            out.append(f"h={k}: no candidate model ran; baselines only.")
+            continue
+        c = cand.sort_values("mae").iloc[0]
+        b = base.sort_values("mae").iloc[0]
+        if c.mae >= b.mae:
+            nv = g[g.model == "naive"].mae
+            same = " — it fell back to the naive forecast (too little history to fit)" if (
+                len(nv) and abs(float(nv.iloc[0]) - c.mae) < 1e-9) else ""
+            out.append(f"h={k}: NOTHING BEATS THE BASELINE — the best candidate ({c.model}, MAE "
+                       f"{c.mae:,.1f}) does not beat {b.model} (MAE {b.mae:,.1f}){same}.")
+        else:
+            rm = "and" if c.rmse_skill_vs_mean > 0 else "but NOT"
+            out.append(f"h={k}: {c.model} has {100 * c.skill_vs_mean:.1f}% lower MAE than the "
+                       f"expanding mean ({100 * c.skill_vs_naive:.1f}% vs naive), {rm} a lower "
+                       f"RMSE ({100 * c.rmse_skill_vs_mean:+.1f}%); 80% interval coverage "
+                       f"{100 * c.coverage80:.0f}%.")
+    n_base = int((res.choice.model == BASELINE).sum())
+    out.append(f"{n_base} of {len(res.choice)} series keep the expanding mean: no candidate beat "
+               "it on their own backtest.")
+    return out
