@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench-ingest bench-figures bench-survey bench-dedup clean
+.PHONY: venv demo test test-fast bench-ingest bench-figures bench-survey bench-dedup bench-areas bench-api bench-forecast clean dashboard-assets
 
 # Internal: create the venv when missing; (re)install when pyproject.toml changed since the last install.
 venv: $(STAMP)
@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[postgres,test]'
+	$(BIN)/python -m pip install -e '.[postgres,spark,test]'
 	touch $(STAMP)
 
 demo: venv
@@ -25,7 +25,9 @@ demo: venv
 # here we only make sure the server binaries are installed.
 test: venv
 	bash scripts/ensure-postgres.sh
-	$(BIN)/python -m pytest -q -n 2 --backends=duckdb,postgres
+	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-java.sh
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --backends=duckdb,postgres
 
 test-fast: venv
 	$(BIN)/python -m pytest -q --backends=duckdb
@@ -35,6 +37,12 @@ bench-ingest: venv
 
 bench-figures: venv
 	$(BIN)/python benchmarks/figures.py
+
+bench-areas: venv
+	$(BIN)/python benchmarks/areas.py --households 2000000 --with-cis
+
+bench-forecast: venv
+	$(BIN)/python benchmarks/forecast.py
 
 # Peers (svy, samplics, recordlinkage) come with the 'bench' extra; R's survey package is optional
 # (scripts/ensure-r-survey.sh installs it from Debian).
@@ -47,6 +55,19 @@ bench-dedup: venv
 	$(BIN)/python -m pip install -q --no-deps recordlinkage==0.16
 	$(BIN)/python benchmarks/dedup.py --records 1000000 --peer-records 20000
 	$(BIN)/python benchmarks/dedup.py --records 200000 --peer-records 200000 --skip-full
+
+# The dashboard's vendored JavaScript (d3 subset + licences) in src/idpkit/dashboard/static/vendor,
+# rebuilt from npm; the built files are committed, so users and tests never need npm.
+dashboard-assets:
+	cd src/idpkit/dashboard/web && npm ci --no-audit --no-fund && npm run build
+
+# wrk (the load generator) comes from Debian (scripts/ensure-wrk.sh; locust, the alternative, from the
+# 'bench' extra); the first run builds the 10M-observation
+# demo warehouse under benchmarks/out/ (a few minutes) and later runs reuse it.
+bench-api: venv
+	$(BIN)/python -m pip install -q -e '.[postgres,test,bench]'
+	bash scripts/ensure-wrk.sh
+	$(BIN)/python benchmarks/api.py --contenders idpkit,naive,version-per-request
 
 clean:
 	rm -rf build dist .pytest_cache .hypothesis src/*.egg-info

@@ -15,10 +15,12 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
 import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from enum import Enum
@@ -30,10 +32,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from idpkit.api.auth import GRANTS, role_of
+from idpkit.dashboard import mount_dashboard
 from idpkit.errors import IdpkitError
 from idpkit.warehouse.warehouse import Warehouse, connect
 
 MAX_LIMIT = 10_000
+VERSION_TTL_SECONDS = 1.0
+GZIP_MIN_BYTES = 1400
 
 
 class Format(str, Enum):
@@ -60,24 +65,150 @@ def _error(status: int, code: str, message: str, location: str | None = None) ->
                         status_code=status)
 
 
-class State:
-    """The warehouse, its lock, and the response cache keyed by ETag."""
+class ResponseCache(dict):
+    """Serialised responses by ETag. Clearing it (as an in-process import does) also starts a new
+    warehouse version, so no client keeps a stale ETag until the next re-check."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, state: "State") -> None:
+        super().__init__()
+        self._state = state
+
+    def clear(self) -> None:
+        super().clear()
+        self._state.front.clear()
+        self._state.changed()
+
+
+class Cached:
+    """One serialised response; its gzip form is made once, on the first request that accepts it
+    (GeoJSON boundaries shrink five- to tenfold)."""
+
+    __slots__ = ("body", "media_type", "_gzipped")
+
+    def __init__(self, body: bytes, media_type: str) -> None:
+        self.body, self.media_type, self._gzipped = body, media_type, None
+
+    def gzipped(self) -> bytes | None:
+        """The gzip body when it is worth sending (bigger than a TCP packet), else None."""
+        if len(self.body) < GZIP_MIN_BYTES:
+            return None
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._gzipped
+
+
+class State:
+    """The warehouse, its lock, and the response cache keyed by ETag.
+
+    Why the version is remembered: it used to be recomputed with five catalogue and aggregate
+    queries on every request, under the warehouse lock, which made a cache hit cost about as much
+    as a small query and serialised all requests behind it. Now it is one query, re-run at most
+    every ``version_ttl`` seconds (imports by another process, e.g. the CLI, are seen within that
+    time) and at once after :meth:`changed` (imports through this process)."""
+
+    def __init__(self, target: str, *, version_ttl: float = VERSION_TTL_SECONDS) -> None:
         self.wh: Warehouse = connect(target)
-        self.lock = threading.Lock()
-        self.cache: dict[str, tuple[bytes, str]] = {}
+        self.lock = threading.RLock()  # re-entrant: version() may run under it
+        self.version_ttl = version_ttl
+        self._generation = 0
+        self._version: tuple[str, float] | None = None  # (version, monotonic time checked)
+        self.cache: dict[str, Cached] = ResponseCache(self)
+        # anonymous GETs already answered: (path, query) -> (version, ETag, response)
+        self.front: dict[tuple[str, bytes], tuple[str, str, Cached]] = {}
+
+    def changed(self) -> None:
+        """The data changed through this process: the next request re-reads the version."""
+        self._generation += 1
+        self._version = None
+
+    def known_version(self) -> str | None:
+        """The version if it was checked within ``version_ttl``, else None (never queries)."""
+        known = self._version
+        if known is not None and time.monotonic() - known[1] < self.version_ttl:
+            return known[0]
+        return None
 
     def version(self) -> str:
-        """Changes whenever an import changes the data (for ETags)."""
-        parts = []
-        for table, col in (("datasets", "imported_at"), ("surveys", "imported_at")):
-            if table in self.wh.con.list_tables():
-                t = self.wh.table(table)
-                parts.append(str(t.aggregate(n=t.count(), m=t[col].max()).execute().iloc[0].tolist()))
-        if "register_units" in self.wh.con.list_tables():
-            parts.append(str(self.wh.table("register_units").count().execute()))
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+        """Changes whenever an import changes the data (for ETags); cheap when re-checked within
+        ``version_ttl``. While another thread holds the warehouse (a re-check or a long
+        computation), the last known version is used rather than queueing every request."""
+        fresh = self.known_version()
+        if fresh is not None:
+            return fresh
+        known = self._version
+        if known is not None and not self.lock.acquire(blocking=False):
+            return known[0]
+        if known is None:
+            self.lock.acquire()
+        try:
+            fresh = self.known_version()
+            if fresh is not None:
+                return fresh
+            generation = self._generation
+            v = self._read_version()
+            if generation == self._generation:  # no change() while we read
+                self._version = (v, time.monotonic())
+            return v
+        finally:
+            self.lock.release()
+
+    def _read_version(self) -> str:
+        """Row counts and newest import times of the tables imports write to (and of stored
+        analyses recomputed without an import: forecast runs, needs results), in one query."""
+        tables = set(self.wh.con.list_tables())
+        parts = [f"(SELECT CAST(count(*) AS VARCHAR) || '/' || "
+                 f"coalesce(CAST(max({col}) AS VARCHAR), '') FROM {table})"
+                 for table, col in (("datasets", "imported_at"), ("surveys", "imported_at"),
+                                    ("forecasts", "created_at"), ("needs_sources", "analysed_at"))
+                 if table in tables]
+        if "register_units" in tables:
+            parts.append("(SELECT CAST(count(*) AS VARCHAR) FROM register_units)")
+        row = self.wh.backend.fetch_df("SELECT " + ", ".join(parts)).iloc[0].tolist() \
+            if parts else []
+        text = "|".join(str(x) for x in row) + f"|{self._generation}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _cached_response(hit: Cached, etag: str, accept_encoding: str) -> Response:
+    """The one shape of a cached answer, from the endpoint or from :class:`FrontCache`."""
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=60",
+               "Vary": "Accept-Encoding, Authorization"}
+    body = hit.body
+    if "gzip" in accept_encoding:
+        packed = hit.gzipped()
+        if packed is not None:
+            body, headers["Content-Encoding"] = packed, "gzip"
+    return Response(content=body, media_type=hit.media_type, headers=headers)
+
+
+class FrontCache:
+    """ASGI middleware: an anonymous GET that an endpoint already answered for the current
+    warehouse version is answered again here, before routing, parameter validation, the role
+    dependency and two thread-pool hops, which were most of a cache hit's CPU time (see
+    benchmarks/RESULTS.md). Anything else (a token, another URL, a stale or unchecked version)
+    goes through.
+
+    It relies on what :func:`create_app`'s ``respond`` guarantees: an anonymous answer depends
+    only on the path and query string (and the warehouse version)."""
+
+    def __init__(self, app: Any, state: State) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            entry = self.state.front.get((scope["path"], scope["query_string"]))
+            if entry is not None and entry[0] == self.state.known_version():
+                headers = {k.lower(): v for k, v in scope["headers"]}
+                if b"authorization" not in headers:
+                    etag = entry[1]
+                    if headers.get(b"if-none-match", b"").decode("latin-1") == etag:
+                        response = Response(status_code=304, headers={"ETag": etag})
+                    else:
+                        response = _cached_response(
+                            entry[2], etag, headers.get(b"accept-encoding", b"").decode("latin-1"))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -100,10 +231,20 @@ def _render(df: pd.DataFrame, fmt: Format, *, hxl_tags: dict[str, str] | None = 
     return json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json"
 
 
+def no_control_characters(request: Request) -> None:
+    """No query parameter may hold control characters (NUL, escape, …): no P-code, date or name
+    has them, and SQL engines refuse some of them inside literals. A clear 422, never a 500."""
+    for key, value in request.query_params.multi_items():
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ApiError(422, "invalid-request", "control characters are not allowed",
+                           f"query.{key}")
+
+
 def create_app(target: str) -> FastAPI:
     """The API over the warehouse at ``target`` (a DuckDB path or a PostgreSQL URL)."""
     state = State(target)
     app = FastAPI(title="idpkit API", version="0.1",
+                  dependencies=[Depends(no_control_characters)],
                   description="Internal-displacement figures, areas, datasets and solutions "
                               "evidence from an idpkit warehouse. Public requests get rounded, "
                               "suppressed figures; send `Authorization: Bearer <token>` for more.")
@@ -140,19 +281,32 @@ def create_app(target: str) -> FastAPI:
             raise ApiError(403, "forbidden", f"this needs the {grant} role (you are {r})")
 
     def respond(request: Request, key: str, compute: Callable[[], tuple[bytes, str]]) -> Response:
-        """Cached by ETag: the warehouse version plus the request's path and query."""
-        with state.lock:
-            etag = '"' + hashlib.sha256(f"{state.version()}|{key}".encode()).hexdigest()[:24] + '"'
-            if request.headers.get("if-none-match") == etag:
-                return Response(status_code=304, headers={"ETag": etag})
-            hit = state.cache.get(etag)
-            if hit is None:
-                hit = compute()
-                if len(state.cache) > 512:
-                    state.cache.clear()
-                state.cache[etag] = hit
-        return Response(content=hit[0], media_type=hit[1],
-                        headers={"ETag": etag, "Cache-Control": "private, max-age=60"})
+        """Cached by ETag: the warehouse version plus the request's path and query. A hit takes
+        no lock and runs no query; a miss computes under the warehouse lock. What ``compute``
+        returns must depend only on the URL and the role (anonymous answers are replayed by
+        :class:`FrontCache` from the URL alone)."""
+        version = state.version()
+        etag = '"' + hashlib.sha256(f"{version}|{key}".encode()).hexdigest()[:24] + '"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        hit = state.cache.get(etag)
+        if hit is None:
+            with state.lock:
+                hit = state.cache.get(etag)
+                if hit is None:
+                    hit = Cached(*compute())
+                    if len(state.cache) > 512:
+                        dict.clear(state.cache)  # a full cache is not a data change
+                    state.cache[etag] = hit
+        if "authorization" not in request.headers:
+            if len(state.front) > 512:
+                state.front.clear()
+            url = (request.scope["path"], request.scope["query_string"])
+            state.front[url] = (version, etag, hit)
+        return _cached_response(hit, etag, request.headers.get("accept-encoding", ""))
+
+    app.add_middleware(FrontCache, state=state)
+    app.state.idpkit = state  # for tests and embedding: the cache and version
 
     def page(df: pd.DataFrame, limit: int, offset: int) -> tuple[pd.DataFrame, dict[str, Any]]:
         total = len(df)
@@ -166,7 +320,8 @@ def create_app(target: str) -> FastAPI:
 
     @app.get("/api", summary="What this API serves")
     def index() -> dict[str, Any]:
-        return {"endpoints": sorted({r.path for r in app.routes if r.path.startswith("/api/")}),
+        # from the OpenAPI paths: included routers' routes have no ``.path`` of their own
+        return {"endpoints": sorted(p for p in app.openapi()["paths"] if p.startswith("/api/")),
                 "roles": list(GRANTS)}
 
     @app.get("/api/areas", summary="Admin areas (GeoJSON boundaries where loaded)")
@@ -296,6 +451,28 @@ def create_app(target: str) -> FastAPI:
         return period_figure(request, r, start, end,
                              lambda: od_frame(state.wh, start, end, level), format)
 
+    @app.get("/api/figures/dates", summary="Reference dates that have stock figures")
+    def figure_dates(request: Request, r: str = Depends(role)) -> Response:
+        from idpkit.dashboard.queries import reference_dates
+
+        return respond(request, str(request.url),
+                       lambda: _render(reference_dates(state.wh), Format.json))
+
+    @app.get("/api/areas/levels", summary="Admin levels, their areas and boundaries")
+    def area_levels(request: Request, r: str = Depends(role)) -> Response:
+        from idpkit.dashboard.queries import admin_levels
+
+        return respond(request, str(request.url),
+                       lambda: _render(admin_levels(state.wh), Format.json))
+
+    @app.get("/api/quality", summary="Validation findings per dataset, code and severity (counts)")
+    def quality(request: Request, area: str | None = None, format: Fmt = Format.json,
+                r: str = Depends(role)) -> Response:
+        from idpkit.dashboard.queries import quality as quality_frame
+
+        return respond(request, str(request.url),
+                       lambda: _render(quality_frame(state.wh, area), format))
+
     @app.get("/api/solutions", summary="Surveys and their stored results")
     def surveys(request: Request, r: str = Depends(role)) -> Response:
         need(r, "analyst")
@@ -349,6 +526,11 @@ def create_app(target: str) -> FastAPI:
             return _render(df, Format.json)
         return respond(request, str(request.url), compute)
 
+    from idpkit.api.forecasts import forecast_router  # issue 8: forecasts and early warnings
+    app.include_router(forecast_router(state, role, respond))
+    from idpkit.api.area_view import area_router  # issue 7: the area view
+    app.include_router(area_router(state, role, need, respond))
+    mount_dashboard(app)
     return app
 
 

@@ -294,14 +294,16 @@ def demo(
     summary(dataset=None, fmt=Fmt.table, db=db) if len(results) <= 3 else _short_summary(db)
     _demo_survey(out, op.gazetteer_csv, db, seed)
     _demo_register(out, op.gazetteer_csv, db, seed)
+    __import__("idpkit.cli.forecast", fromlist=["x"]).demo_forecast(out, op, db, seed)
+    area_view.demo_areas(out, op, db, seed)  # issue 7: needs, sites, 4W, consultations
     from idpkit.publish.package import publish as do_publish
 
     with _open(db) as wh, err.status("writing the public release"):
         rel = do_publish(wh, out / "release")
     console.print(f"Warehouse: {db}\nValidation report: {report}\nGround truth: {op.truth_dir}\n"
                   f"Public release ({len(rel.resources)} tables, datapackage.json): "
-                  f"{out / 'release'}\nAPI: idpkit serve --db {db}  (then open "
-                  f"http://127.0.0.1:8000/docs)")
+                  f"{out / 'release'}\nDashboard: idpkit serve --db {db}  then open "
+                  f"http://127.0.0.1:8000/ (API docs: http://127.0.0.1:8000/docs)")
     if failures:
         raise typer.Exit(1)
 
@@ -400,6 +402,7 @@ from idpkit.cli.register import dedup_app, register_app  # noqa: E402
 app.add_typer(register_app, name="register")
 app.add_typer(dedup_app, name="dedup")
 
+import idpkit.cli.area_view as area_view  # noqa: E402  (attaches the `areas` commands)
 from idpkit.cli.serve import serve, tokens_app  # noqa: E402
 
 
@@ -410,10 +413,14 @@ def publish(
                                            "the newest in the warehouse).")] = None,
     suppress_below: Annotated[int, typer.Option("--suppress-below", min=1, help="Cells below "
                                                 "this are suppressed.")] = 5,
+    pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="Situation report as PDF "
+                                             "too: --pdf requires Chromium, --no-pdf skips it "
+                                             "(default: when Chromium is installed).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Write a public, HDX-ready release: HXL-tagged CSVs, GeoJSON, XLSX and a Frictionless
-    datapackage.json (rounded, suppressed; no personal data)."""
+    """Write a public, HDX-ready release: HXL-tagged CSVs, GeoJSON, XLSX, a Frictionless
+    datapackage.json and the situation report in HTML and PDF (rounded, suppressed; no
+    personal data)."""
     from idpkit.publish.package import publish as do_publish
 
     ref = None
@@ -424,14 +431,40 @@ def publish(
             raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)",
                                      param_hint="--date") from None
     with _open(db) as wh, err.status("publishing"):
-        rel = do_publish(wh, out, on=ref, suppress_below=suppress_below)
+        rel = do_publish(wh, out, on=ref, suppress_below=suppress_below, pdf=pdf)
     for note in rel.notes:
         err.print(f"[yellow]note[/yellow] {escape(note)}")
-    console.print(f"Wrote {len(rel.resources)} tables, GeoJSON and XLSX to {escape(str(out))} "
-                  f"(datapackage.json; reference date {rel.reference_date or 'none'}).")
+    report = "sitrep.html and sitrep.pdf" if rel.sitrep_pdf else "sitrep.html"
+    console.print(f"Wrote {len(rel.resources)} tables, GeoJSON, XLSX and {report} to "
+                  f"{escape(str(out))} (datapackage.json; reference date "
+                  f"{rel.reference_date or 'none'}).")
+
+
+@app.command("export-parquet")
+def export_parquet_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder for the replica (one sub-folder per table).")],
+    db: DbOption = None,
+) -> None:
+    """Write every warehouse table as Parquet: the compute replica that Spark opens with
+    ``--db spark:DIR`` when figures, surveys or deduplication outgrow one machine."""
+    from idpkit.warehouse.spark import export_parquet
+
+    with _open(db) as wh, _progress() as prog:
+        task = prog.add_task("exporting", total=None)
+        counts = export_parquet(wh, out, progress=lambda n: prog.update(
+            task, description=f"exporting {escape(n)}"))
+    table = Table("table", "rows", title=f"Parquet replica in {escape(str(out))}")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    console.print(f"Open it on Spark: idpkit … --db spark:{escape(str(out))}  "
+                  "(read-only; IDPKIT_SPARK_MASTER picks the cluster)")
 
 
 app.command("serve")(serve)
+from idpkit.cli.forecast import forecast_app  # noqa: E402
+
+app.add_typer(forecast_app, name="forecast")
 app.add_typer(tokens_app, name="tokens")
 
 
