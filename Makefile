@@ -30,6 +30,8 @@ test: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --backends=duckdb,postgres
 
 test-fast: venv
+	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-java.sh
 	$(BIN)/python -m pytest -q --backends=duckdb
 
 bench-ingest: venv

@@ -11,12 +11,8 @@ give). Screenshots go to docs/img/.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import test_dashboard_browser as base
 from test_dashboard_browser import SHOTS, cell_texts, open_page, sign_in
@@ -40,9 +36,6 @@ def pct(v: float | None) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, demo_operation) -> Iterator[dict]:
     """uvicorn on a free loopback port over the area-view demo warehouse, plus an analyst token."""
-    import uvicorn
-
-    from idpkit.api.app import create_app
     from idpkit.api.auth import create_token
     from idpkit.cli.area_view import demo_areas
     from idpkit.forecast.alerts import AlertRule
@@ -78,22 +71,8 @@ def server(tmp_path_factory, demo_operation) -> Iterator[dict]:
              backtests=bt.scores.assign(target="arrivals", admin_level=2))
         token = create_token(wh, "browser-test-areas", "analyst")
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(db), log_level="warning", access_log=False))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=base, timeout=30) as api:
-        yield {"base": base, "api": api, "token": token, "db": db}
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with base.serve_on_loopback(db) as (url, api):
+        yield {"base": url, "api": api, "token": token, "db": db}
 
 
 

@@ -128,11 +128,10 @@ def test_cli_backtest_run_alerts(fc_wh, fc_demo, backend, tmp_path):
 
     from idpkit.cli.app import app
 
-    if backend != "duckdb":
-        pytest.skip("the CLI is exercised once; the parts above run on every backend")
     wh, url = fc_wh
     _, d = fc_demo
-    wh.close()  # DuckDB: one writer process at a time
+    if backend == "duckdb":
+        wh.close()  # DuckDB: one writer process at a time
     common = ["--origins", "3", "--calibration", "2", "--min-history", "4", "--models", "tsb",
               "--conflict", str(d.conflict_csv), "--db", url]
     cli = CliRunner()

@@ -18,9 +18,14 @@ import pytest
 from idpkit.publish.pdf import PdfError, find_chromium
 from idpkit.publish.sitrep import _bar_chart, _line_chart
 
-needs_chromium = pytest.mark.skipif(
-    find_chromium() is None and not os.environ.get("CI"),
-    reason="Debian's chromium is not installed (scripts/ensure-chromium.sh); in CI it must be")
+@pytest.fixture()
+def chromium_required() -> None:
+    """`make test` installs Debian's chromium (scripts/ensure-chromium.sh): missing is a failure."""
+    if find_chromium() is None:
+        pytest.fail("Debian's chromium is not installed: run scripts/ensure-chromium.sh")
+
+
+needs_chromium = pytest.mark.usefixtures("chromium_required")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,7 @@ def release(tmp_path_factory, demo_operation):
         for f in demo_operation.all_assessment_files():
             if f.name.startswith("baseline"):
                 ingest_file(wh, f)
-        rel = publish(wh, folder / "release", pdf=find_chromium() is not None or None)
+        rel = publish(wh, folder / "release", pdf=True)  # chromium is required (make test)
     return rel, db
 
 

@@ -8,10 +8,9 @@ listed in ``docs/areas.md`` (a test keeps them in step).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import dataclass
 
-Severity = Literal["error", "warning", "info"]
+from idpkit.validate.issues import Issue, Severity
 
 CODES: dict[str, tuple[Severity, str]] = {
     "missing-value": ("error", "A required field is empty."),
@@ -34,24 +33,15 @@ CODES: dict[str, tuple[Severity, str]] = {
 
 
 @dataclass
-class Finding:
-    code: str
-    message: str
-    severity: Severity | None = None
-    file: str | None = None
-    sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
-    value: str | None = None
+class Finding(Issue):
+    """An :class:`~idpkit.validate.issues.Issue` whose code comes from :data:`CODES` (the area
+    view's files) instead of the ingest catalogue: same fields, same ``to_dict``."""
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
             raise ValueError(f"undocumented finding code {self.code!r}")
         if self.severity is None:
             self.severity = CODES[self.code][0]
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
     def __str__(self) -> str:
         where = ", ".join(p for p in (self.file, f"row {self.row}" if self.row else None,
