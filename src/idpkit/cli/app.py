@@ -57,13 +57,15 @@ def _progress() -> Progress:
 
 
 def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | None,
-            mapping: Path | None, source: str | None, sheet: str | None, on_date: str | None,
+            mapping: Path | None, source: str | None, sheet: list[str] | None,
+            on_date: str | None,
             report: Path | None, quiet: bool = False, household_size: str | None = None,
             jump_factor: float | None = None):
     from idpkit.ingest.mapping import Mapping
     from idpkit.ingest.pipeline import IngestOptions, ingest_file
 
-    opts = IngestOptions(kind=kind, source=source, sheet=sheet, dry_run=dry_run,
+    asked = None if not sheet else sheet[0] if len(sheet) == 1 else list(sheet)
+    opts = IngestOptions(kind=kind, source=source, sheet=asked, dry_run=dry_run,
                          mapping=Mapping.load(mapping) if mapping else None,
                          reporting_date=_date(on_date))
     if household_size:
@@ -164,7 +166,7 @@ def ingest(
                                              "flow_monitoring, registration, survey, other.")] = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping overriding column guesses.")] = None,
     source: Annotated[str | None, typer.Option(help="Source organisation, e.g. 'IOM DTM'.")] = None,
-    sheet: Annotated[str | None, typer.Option(help="Sheet to import (default: found automatically).")] = None,
+    sheet: Annotated[list[str] | None, typer.Option(help="Sheet to import; repeat for several sheets of one table (default: the data sheet and the sheets that continue it, found automatically).")] = None,
     on_date: Annotated[str | None, typer.Option("--date", help="Reporting date (YYYY-MM-DD) when the file has none.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write the validation report (.html or .json).")] = None,
     household_size: HouseholdSize = None,
@@ -183,7 +185,7 @@ def ingest(
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Files to check.")],
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping overriding column guesses.")] = None,
-    sheet: Annotated[str | None, typer.Option(help="Sheet to check.")] = None,
+    sheet: Annotated[list[str] | None, typer.Option(help="Sheet to check; repeat for several.")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, or json on standard output.")] = Fmt.table,
     report: Annotated[Path | None, typer.Option(help="Also write the report (.html or .json).")] = None,
     household_size: HouseholdSize = None,

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 
 from idpkit.ingest.hxl import Tag
+from idpkit.ingest.kobo import choice_parent, kobo_meta_role, xml_path
 
 ADMIN_LEVELS = (1, 2, 3, 4)
 
@@ -21,7 +22,13 @@ SIMPLE_ROLES = (
     "country_code", "country_name", "admin_level", "site_id", "site_name", "site_type", "latitude",
     "longitude", "reporting_date", "round", "operation", "assessment_type", "cause_text",
     "household_size", "population_group_text", "ignore",
+    # KoboToolbox/ODK export columns (see :mod:`idpkit.ingest.kobo`): never data, but the date
+    # fallbacks, the submission identity and the repeat-group links come from them
+    "kobo_meta", "kobo_choice", "kobo_today", "kobo_submission_time", "kobo_uuid", "kobo_index",
+    "kobo_parent_index", "kobo_parent_uuid",
 )
+# Roles that several columns may share (every other non-count role goes to one column only).
+SHARED_ROLES = frozenset({"ignore", "kobo_meta", "kobo_choice"})
 
 
 @dataclass(frozen=True)
@@ -205,7 +212,34 @@ _CODE_WORDS = r"p ?code|pcode|code|cod|id"
 
 
 def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
-    """Role from a column name. Lower priority than a tag."""
+    """Role from a column name. Lower priority than a tag.
+
+    Kobo/ODK exports name columns by XML path (``grp_location/admin2_pcode``,
+    ``g1.g_idp.idp_ind``): the role comes from the last segment, and from the last two when the
+    last alone says nothing (``g_idp/ind``). Their meta columns (``_uuid``, ``today``…) get
+    ``kobo_*`` roles and are never counts.
+    """
+    meta = kobo_meta_role(str(header))
+    if meta is not None:
+        return meta, None, 10
+    path = xml_path(str(header))
+    if len(path) > 1:
+        out = _role_from_words(path[-1])
+        if out[0] == "ignore":
+            out = _role_from_words(" ".join(path[-2:]))
+        if out[0] == "value" and group_word(fold(_camel(path[-1]))) is None:
+            # the group may be named by the enclosing group only: g_ret/ind, grp_host/hh
+            for seg in reversed(path[:-1]):
+                if group_word(fold(_camel(seg))) is not None:
+                    alt = _role_from_words(f"{seg} {path[-1]}")
+                    if alt[0] == "value":
+                        out = alt
+                    break
+        return out
+    return _role_from_words(str(header))
+
+
+def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
     raw = str(header)
     h = fold(_camel(raw))
     if not h:
@@ -231,11 +265,18 @@ def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
         return "reporting_date", None, 5
     if re.fullmatch(r"date|date de (collecte|l ?evaluation)|survey date|assessment date|.*survey date", h):
         return "reporting_date", None, 2
+    # Kobo question names and labels: date_assessment, "Date of the assessment", "Date de la visite"
+    if re.fullmatch(r"(date (of (the )?)?(assessment|survey|collection|data collection|visit|"
+                    r"interview|evaluation)|(assessment|survey|collection|visit|interview|"
+                    r"evaluation) date|date (de (la |l )?)?(collecte|evaluation|visite|enquete|"
+                    r"entretien))( date)?", h):
+        return "reporting_date", None, 3
     if re.fullmatch(r"(round|round number|round code|tour|cycle|round no)", h):
         return "round", None, 5
     if re.fullmatch(r"operation( name)?", h):
         return "operation", None, 5
-    if re.search(r"\b(displacement reason|reason for displacement|cause|raison|motif)\b", h) and \
+    if re.search(r"\b(displacement reasons?|displacement causes?|reasons? (for|of) (the )?"
+                 r"displacement|causes?|raisons?|motifs?)\b", h) and \
             not re.search(r"\b(ind|hh|individuals|households|yes ?no|bool)\b", h):
         return "cause_text", None, 4
     if re.fullmatch(r"(site|camp|location|localite|place) ?(id|code|pcode|p code)", h):
@@ -254,6 +295,22 @@ def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
     return "ignore", None, 0
 
 
+def group_word(h: str) -> str | None:
+    """The population group a folded header names (the last one wins), or None."""
+    group = None
+    if re.search(r"\b(idp|idps|pdi|displaced|deplaces|deplacees|deplaces internes)\b", h):
+        group = "idps"
+    if re.search(r"\b(returnee|returnees|retournes|retournees|returned|ret)\b", h):
+        group = "returnees"
+    if re.search(r"\b(host|hote|hotes|non displaced|residents)\b", h):
+        group = "host_community"
+    if re.search(r"\b(refugee|refugees|refugies)\b", h):
+        group = "refugees"
+    if re.search(r"\b(migrant|migrants)\b", h):
+        group = "migrants"
+    return group
+
+
 def _value_spec_from_header(h: str) -> ValueSpec | None:
     if re.search(r"\b(first time|1st time|arriving from|secondary)\b", h):
         return None  # breakdowns of the total by displacement history: not added to stocks
@@ -262,17 +319,7 @@ def _value_spec_from_header(h: str) -> ValueSpec | None:
         return None
     if "%" in h or "proportion" in h:
         return None
-    group = None
-    if re.search(r"\b(idp|idps|pdi|displaced|deplaces|deplacees|deplaces internes)\b", h):
-        group = "idps"
-    if re.search(r"\b(returnee|returnees|retournes|retournees|returned)\b", h):
-        group = "returnees"
-    if re.search(r"\b(host|hote|hotes|non displaced|residents)\b", h):
-        group = "host_community"
-    if re.search(r"\b(refugee|refugees|refugies)\b", h):
-        group = "refugees"
-    if re.search(r"\b(migrant|migrants)\b", h):
-        group = "migrants"
+    group = group_word(h)
     hh = bool(re.search(r"\b(hh|hhs|households?|menages?|families|familles|fam)\b", h))
     ind = bool(re.search(r"\b(ind|inds|individuals?|individus|persons?|personnes|people|pop|"
                          r"population|number of idps?|nombre)\b", h))
@@ -313,7 +360,12 @@ def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssign
     """
     out: list[ColumnAssignment] = []
     tagged_counts = any(t is not None and role_from_tag(t)[0] == "value" for t in tags)
+    names = {str(h).strip() for h in headers}
     for i, header in enumerate(headers):
+        if (tags[i] if i < len(tags) else None) is None and choice_parent(str(header), names):
+            # Kobo select_multiple one-hot column ``question/option`` (0/1): never a count
+            out.append(ColumnAssignment(i, str(header), None, "kobo_choice", None, "header", 0))
+            continue
         tag = tags[i] if i < len(tags) else None
         if tag is not None:
             role, spec, prio = role_from_tag(tag)

@@ -7,10 +7,10 @@ HXL row under (rarely above) the header. We score every sheet by how many column
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from idpkit.errors import NoDataFoundError
-from idpkit.ingest.columns import ColumnAssignment, guess_roles
+from idpkit.ingest.columns import ColumnAssignment, fold, group_word, guess_roles
 from idpkit.ingest.hxl import Tag, looks_like_hxl_row, parse_tag
 from idpkit.ingest.readers import Sheet, SourceFile
 
@@ -82,7 +82,7 @@ def detect_layout(sheet: Sheet) -> Layout | None:
         headers.append(h or f"column {j + 1}")
     tags = [parse_tag(rows[hxl][j]) if hxl is not None and rows[hxl][j] else None
             for j in range(ncols)]
-    guesses = guess_roles(headers, tags)
+    guesses = _group_from_sheet_name(guess_roles(headers, tags), sheet.name)
     n_value = sum(1 for g in guesses if g.role == "value")
     n_area = sum(1 for g in guesses if g.role.startswith(("adm", "country")))
     n_rows = (len(sheet.rows) - data_start) if sheet.rows is not None else 1000
@@ -90,6 +90,44 @@ def detect_layout(sheet: Sheet) -> Layout | None:
         return None
     score = 10 * n_value + 3 * n_area + (5 if hxl is not None else 0) + min(n_rows, 10_000) / 1000
     return Layout(sheet.name, header, hxl, data_start, headers, tags, guesses, score)
+
+
+def _group_from_sheet_name(guesses: list[ColumnAssignment], sheet_name: str) -> list[ColumnAssignment]:
+    """Counts whose header names no population group take the group the sheet is named after.
+
+    Why: workbooks split one table into an "IDPs" and a "Returnees" sheet whose columns are both
+    just "Individuals" and "Households"; read with the default group, the returnees would be
+    counted as IDPs a second time.
+    """
+    group = group_word(fold(sheet_name))
+    if group is None:
+        return guesses
+    out = []
+    for g in guesses:
+        if g.role == "value" and g.value is not None and g.basis == "header" and \
+                group_word(fold(g.header)) is None:
+            g = replace(g, value=replace(g.value, population_group=group))
+        out.append(g)
+    return out
+
+
+def is_repeat_layout(layout: Layout) -> bool:
+    """A Kobo repeat-group sheet: its rows point at a parent submission (``_parent_index``)."""
+    return any(g.role == "kobo_parent_index" for g in layout.guesses)
+
+
+def candidate_layouts(source: SourceFile) -> tuple[list[Layout], list[str]]:
+    """Every sheet that holds recognisable counts, best first, with notes on Kobo repeat sheets
+    (not imported by default: see :mod:`idpkit.ingest.kobo`)."""
+    layouts = [lay for s in source.sheets if (lay := detect_layout(s)) is not None]
+    repeats = [lay for lay in layouts if is_repeat_layout(lay)]
+    notes = [f"sheet {lay.sheet!r} is a Kobo repeat group (rows linked to a submission by "
+             "_parent_index): a breakdown of the main sheet's rows, so not imported (never added "
+             f"to the totals); import it alone with --sheet {lay.sheet!r} to store its rows as "
+             "origin-split observations" for lay in repeats]
+    layouts = [lay for lay in layouts if not is_repeat_layout(lay)]
+    layouts.sort(key=lambda lay: lay.score, reverse=True)
+    return layouts, notes
 
 
 def choose_layout(source: SourceFile, sheet_name: str | None = None) -> Layout:
@@ -105,14 +143,14 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None) -> Layout:
             raise NoDataFoundError(f"sheet {sheet_name!r} has no recognisable count columns",
                                    location=str(source.path))
         return layout
-    layouts = [lay for s in source.sheets if (lay := detect_layout(s)) is not None]
+    layouts, repeat_notes = candidate_layouts(source)
     if not layouts:
         raise NoDataFoundError(
             "no sheet with recognisable displacement counts (HXL tags such as #affected+idps+ind, "
             "or headers such as 'IDP individuals'); give a mapping with --mapping",
             location=str(source.path))
-    layouts.sort(key=lambda lay: lay.score, reverse=True)
     best = layouts[0]
+    best.notes.extend(repeat_notes)
     others = [s.name for s in source.sheets if s.name != best.sheet]
     if others:
         best.notes.append(f"data sheet {best.sheet!r}; other sheets not imported: "

@@ -149,20 +149,32 @@ _CAUSE_WORDS: list[tuple[str, str, str | None]] = [
 ]
 
 
-def normalise_cause(text: str) -> tuple[str, str | None, str | None, bool]:
+def normalise_cause(text: str, *, choice_list: bool = False
+                    ) -> tuple[str, str | None, str | None, bool]:
     """Free-text cause -> (cause, hazard, detail, several_causes).
 
     ``"Conflict; Natural disaster"`` names two causes: the count cannot be split, so it is kept once
     as ``other`` with ``detail = "conflict; disaster"`` and flagged.
+
+    ``choice_list``: the cell is a Kobo/ODK select_multiple answer, choice names separated by
+    spaces (``"conflict natural_disaster"``). Then spaces separate answers too, and a word that
+    names no cause ("armed", "tribal") is neutral instead of counting as "other", so a label
+    answer such as "Armed conflict" stays one cause.
     """
     raw = text.strip()
-    parts = [p for p in re.split(r"\s*(?:;|/|\||,|\band\b|\bet\b|&|\+)\s*", raw) if p.strip()]
+    seps = r"\s*(?:;|/|\||,|\band\b|\bet\b|&|\+)\s*"
+    if choice_list:
+        seps = r"\s*(?:;|/|\||,|\band\b|\bet\b|&|\+|\s)\s*"
+    parts = [p for p in re.split(seps, raw) if p.strip()]
     found: list[tuple[str, str | None]] = []
     for p in parts or [raw]:
         f = fold(p)
-        hit = next(((c, h) for pat, c, h in _CAUSE_WORDS if re.search(pat, f)), ("other", None))
-        if hit not in found:
+        hit = next(((c, h) for pat, c, h in _CAUSE_WORDS if re.search(pat, f)),
+                   None if choice_list else ("other", None))
+        if hit is not None and hit not in found:
             found.append(hit)
+    if not found:
+        found.append(("other", None))
     causes = list(dict.fromkeys(c for c, _ in found if c != "unknown")) or ["unknown"]
     if len(causes) == 1:
         c = causes[0]

@@ -23,18 +23,22 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from idpkit import __version__
 from idpkit.errors import IdpkitError, NoDataFoundError
 from idpkit.ingest.area_resolve import LEVELS, AreaResolver
 from idpkit.ingest.columns import ColumnAssignment, ColumnPlan
-from idpkit.ingest.detect import Layout, choose_layout
+from idpkit.ingest.detect import Layout, candidate_layouts, choose_layout
+from idpkit.ingest.kobo import is_kobo_export, prepare_repeat_sheet
 from idpkit.ingest.mapping import Mapping
 from idpkit.ingest.normalise import (find_date_in_text, find_round_in_text, normalise_cause,
                                      normalise_round, normalise_site_type, parse_dates)
 from idpkit.ingest.profile import PLACEHOLDERS, resolve_columns
 from idpkit.ingest.readers import (SourceFile, cell_text, csv_batches, csv_select_sql, grid_to_arrow,
                                    open_source)
+from idpkit.ingest.sheets import (ROW_BASE, SheetPart, order_and_describe, select_parts,
+                                  sheet_of_row, unify, user_row)
 from idpkit.ingest.transform import (KEY_SEP, NULL_STR, clean_text, formula_like, parse_count, parse_decimal, row_key, sql_json_object)
 from idpkit.validate.issues import CATALOGUE, Issue
 from idpkit.warehouse.areas import Gazetteer, ensure_gazetteer
@@ -50,7 +54,9 @@ class IngestOptions:
     kind: str | None = None  # assessment type; guessed when None
     source: str | None = None  # source organisation
     mapping: Mapping | None = None
-    sheet: str | None = None
+    # the sheet to import, or several sheets of one table (the first sets the columns); None: the
+    # data sheet and every sheet that is a part of the same table (idpkit.ingest.sheets)
+    sheet: str | list[str] | None = None
     dry_run: bool = False
     reporting_date: date | None = None
     round: str | None = None
@@ -132,7 +138,11 @@ def ingest_file(wh: Warehouse, path: Path, options: IngestOptions | None = None,
     try:
         digest = file_sha256(path)
         ds = wh.table("datasets")
-        prior = ds.filter(ds.file_hash == digest).select("dataset_id").limit(1).execute()
+        same = ds.file_hash == digest
+        if options.sheet is not None:  # another sheet of an imported file is another dataset
+            asked = [options.sheet] if isinstance(options.sheet, str) else list(options.sheet)
+            same = same & (ds.sheet.fill_null("") == "; ".join(asked))
+        prior = ds.filter(same).select("dataset_id").limit(1).execute()
         if len(prior) and not options.dry_run:
             return ImportResult(path, "already-imported", dataset_id=str(prior.dataset_id.iloc[0]),
                                 notes=[f"same content already imported as dataset "
@@ -207,19 +217,34 @@ class _Import:
 
     def _run(self) -> ImportResult:
         opt, wh = self.opt, self.wh
-        layout = choose_layout(self.source, opt.sheet)
-        notes = list(self.source.notes) + layout.notes
+        asked = [opt.sheet] if isinstance(opt.sheet, str) else list(opt.sheet or [])
+        repeat_notes = prepare_repeat_sheet(self.source, asked[0]) if len(asked) == 1 else []
+        self.repeat_sheet = bool(repeat_notes) and "joined to its submission" in repeat_notes[0]
+        if self.repeat_sheet and not opt.kind:
+            repeat_notes.append("assessment type 'other' (an origin breakdown): figures keep "
+                                "using the main sheet's totals; give --kind to change it")
+        layout = choose_layout(self.source, asked[0] if asked else None)
+        notes = list(self.source.notes) + repeat_notes
         seed_areas = wh.table("areas").count().execute() == 0
         gaz = Gazetteer.from_embedded() if seed_areas else Gazetteer.from_warehouse(wh)
         overrides = opt.mapping.overrides(layout) if opt.mapping else {}
-        plan, col_issues = resolve_columns(layout, self._sample(layout), gaz, self.file_name, overrides)
+        main_sample = self._sample(layout)
+        plan, col_issues = resolve_columns(layout, main_sample, gaz, self.file_name, overrides)
         self.issues.extend(col_issues)
+        self.parts = [SheetPart(layout, plan, list(range(layout.ncols)))]
+        if plan.values() and (len(asked) != 1) and self.source.kind == "xlsx":
+            layout, plan, sheet_notes = self._gather_parts(layout, plan, main_sample, gaz, asked)
+            notes += sheet_notes
+        else:
+            notes += layout.notes
+        self.sheet_names = [p.layout.sheet for p in self.parts]
         if not plan.values():
             why = "; ".join(i.message for i in col_issues if i.code == "tag-contradicts-values")
             raise NoDataFoundError(
                 f"sheet {layout.sheet!r} has no count column holding numbers"
                 + (f" ({why})" if why else "") + "; give a mapping with --mapping",
                 location=str(self.path))
+        notes += plan.notes
         self.plan = plan
         self.layout = layout
 
@@ -246,12 +271,13 @@ class _Import:
         for i in self.issues:
             issue_counts[(i.code, i.severity)] = issue_counts.get((i.code, i.severity), 0) + 1
         examples = all_issues.order_by(["row", "code"]).limit(MAX_ISSUE_EXAMPLES).execute()
-        row_examples = [Issue(r.code, r.message, r.severity, self.file_name, layout.sheet,
-                              int(r.row), _text_or_none(r.column_name), _text_or_none(r.value))
+        row_examples = [Issue(r.code, r.message, r.severity, self.file_name,
+                              self.sheet_names[int(r.row) // ROW_BASE], int(r.row) % ROW_BASE,
+                              _text_or_none(r.column_name), _text_or_none(r.value))
                         for r in examples.itertuples()]
 
         result = ImportResult(
-            self.path, "dry-run" if opt.dry_run else "imported", self.dataset_id, layout.sheet,
+            self.path, "dry-run" if opt.dry_run else "imported", self.dataset_id, self.sheet_label,
             rows_read, rows_read - n_quarantined, n_quarantined, n_obs, issue_counts,
             self.issues + row_examples, plan.as_mapping(), notes)
         if opt.dry_run:
@@ -265,8 +291,8 @@ class _Import:
         warnings_n = sum(n for (c, s), n in issue_counts.items() if s == "warning")
         dataset_row = ibis.memtable(pd.DataFrame([{
             "dataset_id": self.dataset_id, "file_name": self.file_name, "file_hash": self.digest,
-            "file_bytes": self.path.stat().st_size, "sheet": layout.sheet,
-            "source_organisation": opt.source, "assessment_type": opt.kind or self._guess_kind(plan),
+            "file_bytes": self.path.stat().st_size, "sheet": self.sheet_label,
+            "source_organisation": opt.source, "assessment_type": opt.kind or self._kind(plan),
             "operation": meta.get("operation"), "round": meta.get("round"),
             "reporting_date": meta.get("reporting_date"), "iso3": meta.get("iso3"),
             "rows_read": rows_read, "rows_accepted": rows_read - n_quarantined,
@@ -286,21 +312,79 @@ class _Import:
             codes=row_issues.code.group_concat(","))
         q = quarantine.left_join(codes, quarantine._row == codes.row)
         raw_cols = [(h, f"c{j}") for j, h in enumerate(layout.headers)]
-        q = q.select(dataset_id=ibis.literal(self.dataset_id), source_sheet=ibis.literal(layout.sheet),
-                     source_row=q._row, raw=sql_json_object(q, raw_cols), codes=q.codes)
+        q = q.select(dataset_id=ibis.literal(self.dataset_id), source_sheet=self._sheet_of(q._row),
+                     source_row=self._user_row(q._row), raw=sql_json_object(q, raw_cols),
+                     codes=q.codes)
         iss = all_issues.select(dataset_id=ibis.literal(self.dataset_id),
                                 file_name=ibis.literal(self.file_name),
-                                sheet=ibis.literal(layout.sheet), row=all_issues.row,
+                                sheet=self._sheet_of(all_issues.row),
+                                row=self._user_row(all_issues.row),
                                 column_name=all_issues.column_name, value=all_issues.value,
                                 code=all_issues.code, severity=all_issues.severity,
                                 message=all_issues.message)
-        inserts = [("observations", long), ("quarantine", q), ("issues", iss),
+        obs = long.mutate(source_sheet=self._sheet_of(long.source_row),
+                          source_row=self._user_row(long.source_row))
+        inserts = [("observations", obs), ("quarantine", q), ("issues", iss),
                    ("issues", col_issue_stage), ("datasets", ds_stage)]
         sites = self._sites(wide, plan)
         if sites is not None:
             inserts.insert(0, ("sites", sites))
         wh.atomic_insert(inserts)
         return result
+
+    # ------------------------------------------------------------------ several sheets
+    @property
+    def sheet_label(self) -> str:
+        """The sheet(s) imported, as stored in ``datasets.sheet``."""
+        return "; ".join(self.sheet_names)
+
+    def _sheet_of(self, row: ir.IntegerValue) -> ir.StringValue:
+        return sheet_of_row(row, self.sheet_names)
+
+    def _user_row(self, row: ir.IntegerValue) -> ir.IntegerValue:
+        return user_row(row, self.sheet_names)
+
+    def _gather_parts(self, layout: Layout, plan: ColumnPlan, sample: list[list[str | None]],
+                      gaz: Gazetteer, asked: list[str]) -> tuple[Layout, ColumnPlan, list[str]]:
+        """The other sheets of the same table (``idpkit.ingest.sheets``), or the sheets asked for."""
+        if asked:
+            cands = []
+            for name in asked[1:]:
+                lay = choose_layout(self.source, name)
+                cands.append(lay)
+        else:
+            cands = [lay for lay in candidate_layouts(self.source)[0] if lay.sheet != layout.sheet]
+        others = []
+        col_issues: dict[str, list[Issue]] = {}
+        for lay in cands:
+            ov = self.opt.mapping.overrides(lay) if self.opt.mapping else {}
+            smp = self._sample(lay)
+            p, iss = resolve_columns(lay, smp, gaz, self.file_name, ov)
+            if p.values():
+                others.append((lay, p, smp))
+                col_issues[lay.sheet] = iss
+        parts, passed_over = select_parts(layout, plan, sample, others)
+        notes = list(passed_over.values())
+        if asked and len(parts) < len(asked) - 1:
+            names = {lay.sheet for lay, _ in parts}
+            bad = [n for n in asked[1:] if n not in names]
+            raise NoDataFoundError(f"sheet(s) {', '.join(map(repr, bad))} are not parts of the "
+                                   f"table in sheet {layout.sheet!r}: "
+                                   + "; ".join(notes or ["no recognisable counts"]),
+                                   location=str(self.path))
+        for lay, _ in parts:
+            self.issues.extend(col_issues[lay.sheet])
+        unified, uplan, self.parts = unify(layout, plan, parts)
+        workbook = [s.name for s in self.source.sheets]
+        return unified, uplan, order_and_describe(self.parts, workbook, passed_over, layout.notes)
+
+    def _kind(self, plan: ColumnPlan) -> str:
+        """The assessment type when not given. A Kobo repeat sheet is an origin breakdown of the
+        main sheet, not a baseline of its own: as ``other`` it is a separate, least-trusted
+        source in figures, so it never replaces (nor adds to) the main sheet's numbers."""
+        if self.repeat_sheet:
+            return "other"
+        return self._guess_kind(plan)
 
     def _guess_kind(self, plan: ColumnPlan) -> str:
         roles = {c.role for c in plan.columns}
@@ -324,7 +408,16 @@ class _Import:
         name = self._stage()
         sheet = next(s for s in self.source.sheets if s.name == layout.sheet)
         if sheet.rows is not None:
-            table = grid_to_arrow(sheet.rows, layout.data_start, layout.ncols)
+            tables = []
+            for k, part in enumerate(self.parts):
+                sh = next(s for s in self.source.sheets if s.name == part.layout.sheet)
+                t = grid_to_arrow(sh.rows, part.layout.data_start, part.layout.ncols)
+                cols = {"_row": pc.add(t["_row"], k * ROW_BASE) if k else t["_row"]}
+                for i in range(layout.ncols):
+                    j = part.columns[i] if i < len(part.columns) else None
+                    cols[f"c{i}"] = t[f"c{j}"] if j is not None else pa.nulls(t.num_rows, pa.string())
+                tables.append(pa.table(cols))
+            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
             self.wh.backend.load_arrow(name, table)
         else:
             cols = [f"c{j}" for j in range(layout.ncols)]
@@ -406,7 +499,16 @@ class _Import:
         else:
             texts = [self.file_name] + [s.name for s in self.source.sheets] + \
                     [str(c) for s in self.source.sheets for r in s.preview[:3] for c in r if c]
-            cols["round"] = ibis.literal(opt.round or find_round_in_text(texts), "string")
+            file_round = opt.round or find_round_in_text(texts)
+            cols["round"] = ibis.literal(file_round, "string")
+            per_sheet = [find_round_in_text([n]) for n in self.sheet_names]
+            if opt.round is None and len(self.sheet_names) > 1 and any(per_sheet):
+                # one sheet per round ("Round 37", "Round 38"): each row takes its sheet's round,
+                # never one round for all (figures would add the rounds together)
+                k = (t._row // ROW_BASE).cast("int64")
+                cols["round"] = ibis.cases(
+                    *[(k == i, ibis.literal(r or file_round, "string"))
+                      for i, r in enumerate(per_sheet)], else_=NULL_STR)
         op = self._col(t, plan, "operation")
         cols["operation"] = ibis.literal(opt.operation, "string") if opt.operation else (
             clean_text(op) if op is not None else NULL_STR)
@@ -414,7 +516,8 @@ class _Import:
         cause_col = plan.first("cause_text")
         if cause_col is not None:
             distinct = self._distinct(self._raw, [f"c{cause_col.index}"]).iloc[:, 0].dropna().tolist()
-            norm = [normalise_cause(str(v)) for v in distinct]
+            kobo = is_kobo_export({c.role for c in plan.columns})
+            norm = [normalise_cause(str(v), choice_list=kobo) for v in distinct]
             lk = self._lookup(pd.DataFrame({
                 "ck": distinct, "cause": [n[0] for n in norm], "hazard": [n[1] for n in norm],
                 "cause_detail": [n[2] for n in norm], "multi": [n[3] for n in norm]}),
@@ -590,7 +693,25 @@ class _Import:
                               value=NULL_STR, code=ibis.literal("duplicate-row"),
                               severity=ibis.literal("error"),
                               message=ibis.literal("exact duplicate of row ")
-                              + d._first.cast("string")))
+                              + self._user_row(d._first).cast("string")
+                              + (ibis.literal(" of sheet '") + self._sheet_of(d._first)
+                                 + ibis.literal("'") if len(self.sheet_names) > 1
+                                 else ibis.literal(""))))
+        # Kobo: the same submission (_uuid) twice, e.g. sent again from a device after a timeout
+        uc = plan.first("kobo_uuid")
+        if uc is not None:
+            u = clean_text(w[f"c{uc.index}"])
+            wu = w.mutate(_u=u).filter(lambda t: t._u.notnull())
+            uw = ibis.window(group_by=wu._u, order_by=wu._row)
+            du = wu.mutate(_n=ibis.row_number().over(uw), _first=wu._row.min().over(uw))
+            du = du.filter(du._n > 0)
+            where = (ibis.literal(" of sheet '") + self._sheet_of(du._first) + ibis.literal("'")
+                     if len(self.sheet_names) > 1 else ibis.literal(""))
+            parts.append(du.select(row=du._row, column_name=ibis.literal(uc.header, "string"),
+                                   value=du._u, code=ibis.literal("duplicate-submission"),
+                                   severity=ibis.literal("error"),
+                                   message=ibis.literal("duplicate submission: same _uuid as row ")
+                                   + self._user_row(du._first).cast("string") + where))
         # households vs individuals, parts vs totals
         by_key: dict[tuple, dict[str, ColumnAssignment]] = {}
         for c in values:

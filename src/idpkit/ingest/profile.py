@@ -12,8 +12,9 @@ import re
 from collections import Counter
 from dataclasses import replace
 
-from idpkit.ingest.columns import ColumnAssignment, ColumnPlan
+from idpkit.ingest.columns import SHARED_ROLES, ColumnAssignment, ColumnPlan
 from idpkit.ingest.detect import Layout
+from idpkit.ingest.kobo import is_kobo_export
 from idpkit.ingest.places import is_pcode_like, normalise_pcode
 from idpkit.validate.issues import Issue
 from idpkit.warehouse.areas import Gazetteer
@@ -137,9 +138,10 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
                 c.role, c.value = "ignore", None
             else:
                 seen_values[k] = c
+    plan_notes = _kobo_dates_and_meta(cols, overrides)
     singles: dict[str, ColumnAssignment] = {}
     for c in sorted(cols, key=lambda x: (-x.priority, x.index)):
-        if c.role in ("value", "ignore"):
+        if c.role == "value" or c.role in SHARED_ROLES:
             continue
         if c.role in singles:
             c.role = "ignore"
@@ -152,7 +154,43 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
                                 "recognised)" if not c.tag else
                                 f"column {c.header!r} ({c.tag.strip()}) not imported",
                                 file=file_name, sheet=layout.sheet, column=c.header))
-    return ColumnPlan(cols), issues
+    return ColumnPlan(cols, plan_notes), issues
+
+
+def _kobo_dates_and_meta(cols: list[ColumnAssignment], overrides: dict[int, ColumnAssignment]
+                         ) -> list[str]:
+    """The reporting date of a Kobo export, and a note on the meta columns passed over.
+
+    Why this order: a date question (``date_assessment``) is when the place was assessed; ``today``
+    is the day the form was filled in (usually the same visit); ``_submission_time`` is when the
+    server received it, possibly days later and in UTC, so it is the last resort. The notes say
+    which one was used, so a reader of the import knows what the dates mean.
+    """
+    roles = {c.role for c in cols}
+    if not is_kobo_export(roles) and "kobo_today" not in roles:
+        return []
+    notes: list[str] = []
+    if "reporting_date" in roles:
+        dc = max((c for c in cols if c.role == "reporting_date"), key=lambda c: c.priority)
+        notes.append(f"Kobo export: reporting date from the date question {dc.header!r}")
+    else:
+        for role, what in (("kobo_today", "the form's 'today' (no date question)"),
+                           ("kobo_submission_time", "the date part of '_submission_time' (no date "
+                                                    "question and no 'today')")):
+            c = next((x for x in cols if x.role == role and x.index not in overrides), None)
+            if c is not None:
+                c.role, c.basis = "reporting_date", "values"
+                notes.append(f"Kobo export: reporting date from {what}, column {c.header!r}")
+                break
+        else:
+            notes.append("Kobo export without a date question, 'today' or '_submission_time'")
+    meta = [c.header for c in cols if c.role.startswith("kobo_") and c.role != "kobo_choice"]
+    choice = [c.header for c in cols if c.role == "kobo_choice"]
+    if meta:
+        notes.append(f"Kobo meta columns not imported as data: {', '.join(meta)}")
+    if choice:
+        notes.append("select_multiple option columns (0/1) not read as counts: " + ", ".join(choice))
+    return notes
 
 
 # ("provenance" is not here: French baselines name the *origin of a stock* "région de provenance")

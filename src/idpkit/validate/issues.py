@@ -56,6 +56,9 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     # rows
     IssueType("duplicate-row", "error", "Exact duplicate row",
               "The row repeats an earlier row of the same file cell for cell; only the first is kept."),
+    IssueType("duplicate-submission", "error", "Duplicate Kobo submission",
+              "A Kobo/ODK export holds the same submission (_uuid) twice, e.g. sent again from a "
+              "device; only the first row is kept."),
     IssueType("households-exceed-individuals", "error", "More households than individuals",
               "A household has at least one member, so households cannot exceed individuals."),
     IssueType("implausible-household-size", "warning", "Implausible individuals per household",
