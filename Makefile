@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench-ingest bench-figures bench-survey bench-dedup bench-areas bench-api bench-forecast clean dashboard-assets
+.PHONY: venv peer-venv demo test test-fast bench-ingest bench-figures bench-survey bench-dedup bench-areas bench-api bench-forecast clean dashboard-assets
 
 # Internal: create the venv when missing; (re)install when pyproject.toml changed since the last install.
 venv: $(STAMP)
@@ -37,7 +37,14 @@ test-fast: venv
 bench-ingest: venv
 	$(BIN)/python benchmarks/ingest.py
 
-bench-figures: venv
+# The pandas peer of the figures benchmark in its own venv, with the newest pandas (3.x).
+peer-venv: .venv-peer/.stamp
+.venv-peer/.stamp: benchmarks/peer-requirements.txt
+	$(PYTHON) -m venv .venv-peer
+	.venv-peer/bin/pip install -q -r benchmarks/peer-requirements.txt
+	touch $@
+
+bench-figures: venv peer-venv
 	$(BIN)/python benchmarks/figures.py
 
 bench-areas: venv

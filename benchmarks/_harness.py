@@ -15,10 +15,11 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_child(script: str, kind: str, *args: str) -> dict:
+def run_child(script: str, kind: str, *args: str, python: str | None = None) -> dict:
     """Run ``script --child kind args…`` and return the dict it printed as ``RESULT {...}``;
-    stop the benchmark with the child's error when it fails."""
-    p = subprocess.run([sys.executable, script, "--child", kind, *args],
+    stop the benchmark with the child's error when it fails. ``python``: another interpreter
+    for a peer that needs other library versions than idpkit's (e.g. the newest pandas)."""
+    p = subprocess.run([python or sys.executable, script, "--child", kind, *args],
                        capture_output=True, text=True, check=False)
     if p.returncode != 0:
         sys.exit(f"{kind} failed:\n{p.stderr[-3000:]}")

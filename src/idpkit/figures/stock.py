@@ -27,9 +27,10 @@ The rules, in the order they are applied (each one exists because real data brea
    *triangulation*: reported with their spread (``sources``, ``range_min``, ``range_max``) but never
    added into totals.
 
-Everything is Ibis, compiled per backend (DuckDB, PostgreSQL). The rows chosen by rules 1-4 are
-stored once in a TEMP table (only the columns figures use, see :func:`chosen_rows`) and dropped by
-the ``*_frame`` functions. Choosing them reads the whole observations table and is most of a
+Everything is Ibis, compiled per backend (DuckDB, PostgreSQL). Rules 1-4 are decided on a few
+hundred *raw parts* of files (:data:`_RAW_KEY`), not on every observation; the chosen rows are
+stored once in TEMP tables (each observation once with its own columns, and its part's columns
+per reference date, see :func:`chosen_rows`) and dropped by the ``*_frame`` functions. Choosing them reads the whole observations table and is most of a
 figure's cost, so :func:`stock_frames` builds the stocks of several levels from one stored copy,
 and a caller can pass one :class:`ChosenRows` to several tables (stocks and the flow identity).
 """
@@ -99,8 +100,12 @@ def primary_cause(t: ir.Table) -> ir.StringValue:
     with the causes in ``cause_detail`` and flagged ``multiple-causes``; figures count it under the
     first cause named (the *primary* reason, as DTM and IDMC report one reason per movement)."""
     first = t.cause_detail.split(";")[0].strip()
-    return ibis.ifelse(t.flags.fill_null("").contains("multiple-causes") & (t.cause == "other")
-                       & first.isin(["conflict", "disaster", "other", "unknown"]), first, t.cause)
+    # nested, cheapest test outside: engines evaluate a CASE branch only for the rows that reach
+    # it, so the text splitting runs on the few multi-cause rows, not on every row (1.4 s of 4.7
+    # at 10M rows when it was one condition)
+    named = ibis.ifelse(first.isin(["conflict", "disaster", "other", "unknown"]), first, t.cause)
+    return ibis.ifelse((t.cause == "other") & t.flags.contains("multiple-causes"), named,
+                       t.cause)
 
 
 def with_round_key(wh: Warehouse, o: ir.Table) -> ir.Table:
@@ -122,9 +127,7 @@ def area_column(level: int) -> str:
 
 
 def _stock_observations(wh: Warehouse, q: StockQuery) -> ir.Table:
-    """Present-population totals (rule 1) with ``source``, primary ``cause``, ``round_key``,
-    the file's ``assessment_type``, ``source_organisation`` and ``imported_at``, ``_a1`` (admin 1,
-    ``''`` when unknown) and ``_lv`` (reported level, -1 when unknown: a join key that matches)."""
+    """Present-population totals (rule 1)."""
     o = wh.table("observations")
     o = o.filter((o.metric == "present_stock") & (o.sex == "all") & (o.age_group == "all")
                  & o.value.notnull() & o.reporting_date.notnull())
@@ -134,15 +137,42 @@ def _stock_observations(wh: Warehouse, q: StockQuery) -> ir.Table:
         o = o.filter(o.dataset_id == q.dataset)
     if q.iso3 is not None:
         o = o.filter(o.iso3 == q.iso3.upper())
+    return o
+
+
+def _with_raw_key(t: ir.Table) -> ir.Table:
+    """``t`` with the columns of :data:`_RAW_KEY`."""
+    return t.mutate(_op=t.operation.fill_null(""), _i3=t.iso3.fill_null(""),
+                    _rd=t["round"].fill_null(""), _rnull=t["round"].isnull(),
+                    _a1=t.adm1_pcode.fill_null(""), _lv=t.reported_level.fill_null(-1))
+
+
+_RAW_KEY = ["dataset_id", "_op", "_i3", "_rd", "_rnull", "reporting_date", "_a1", "_lv"]
+"""A *raw part*: the observations of one file, operation, country, round code, reporting date,
+admin-1 area and reported level. Everything rules 1-4 decide is constant within a raw part, so they
+are decided on a few hundred raw parts (464 in the 10M-observation benchmark) and the observations
+are joined to the chosen ones once, on plain columns, instead of computing ``source`` and
+``round_key`` text for millions of rows."""
+
+
+def _raw_parts(wh: Warehouse, o: ir.Table) -> ir.Table:
+    """One row per raw part of ``o`` (from :func:`_stock_observations`) with ``_pid``, the
+    file's ``assessment_type``, ``source_organisation`` and ``imported_at``, ``source`` and
+    ``round_key`` (rules 1 and 2)."""
+    # grouped on the plain columns (GROUP BY puts NULLs together), the key's fill-ins (a key
+    # never holds NULL: NULL is not equal to NULL in a join) computed per part, not per row
+    raw = ["dataset_id", "operation", "iso3", "round", "reporting_date", "adm1_pcode",
+           "reported_level"]
+    rp = _with_raw_key(o.group_by(raw).aggregate(_n=o.count()))
+    rp = rp.group_by(_RAW_KEY).aggregate(_n=rp._n.sum())
     d = wh.table("datasets").select("dataset_id", "assessment_type", "source_organisation",
                                      "imported_at")
-    o = o.inner_join(d, "dataset_id")
-    o = o.mutate(cause=primary_cause(o))
-    o = o.mutate(source=o.source_organisation.fill_null("").concat(
-        " | ", o.operation.fill_null(""), " | ", o.assessment_type.fill_null("other"), " | ",
-        o.iso3.fill_null("")))
-    o = with_round_key(wh, o)
-    return o.mutate(_a1=o.adm1_pcode.fill_null(""), _lv=o.reported_level.fill_null(-1))
+    rp = rp.inner_join(d, "dataset_id")
+    rp = rp.mutate(source=rp.source_organisation.fill_null("").concat(
+        " | ", rp._op, " | ", rp.assessment_type.fill_null("other"), " | ", rp._i3),
+        round=ibis.ifelse(rp._rnull, ibis.null("string"), rp._rd))
+    rp = with_round_key(wh, rp).drop("round", "_n")
+    return rp.mutate(_pid=ibis.row_number())
 
 
 _PART = ["source", "round_key", "dataset_id", "_a1", "_lv"]
@@ -188,17 +218,35 @@ def _chosen_parts(parts: ir.Table, q: StockQuery) -> ir.Table:
     return p.select(*_PART, "reference_date", "source_date", "stale")
 
 
-def source_rows(wh: Warehouse, q: StockQuery) -> ir.Table:
-    """Observation rows that the stock at ``q.reference_date`` is built from (rules 1-4), with
-    ``source``, ``round_key``, ``source_date`` and ``stale``. ``explain`` reads this too.
+def _chosen_raw_parts(wh: Warehouse, q: StockQuery, o: ir.Table) -> ir.Table:
+    """The raw parts each reference date reads (rules 2-4), one row per raw part and date, with
+    ``_pid``, ``reference_date``, ``source_date``, ``stale``, ``source``, ``round_key`` and the
+    file's attributes.
 
     Why in two steps: rules 2-4 are decided per *part* of a file (:data:`_PART`; 224 parts for
-    the 1M-observation benchmark) and the observations are then joined once to the chosen parts,
-    instead of being joined to their own aggregates three times."""
+    the 1M-observation benchmark), which the raw parts roll up into."""
+    rp = _raw_parts(wh, o)
+    parts = rp.group_by(_PART).aggregate(_at=rp.imported_at.max(), _d=rp.reporting_date.max())
+    chosen = rp.inner_join(_chosen_parts(parts, q), _PART)
+    return chosen.drop(*[c for c in chosen.columns if c.endswith("_right")])
+
+
+_PART_COLUMNS = ("reference_date", "source", "round_key", "dataset_id", "assessment_type",
+                 "source_organisation", "source_date", "stale")
+"""What a chosen row takes from its part (the rest is the observation's own)."""
+
+
+def source_rows(wh: Warehouse, q: StockQuery) -> ir.Table:
+    """Observation rows that the stock at ``q.reference_date`` is built from (rules 1-4), with
+    ``reference_date``, ``source``, ``round_key``, ``source_date``, ``stale``, the file's
+    ``assessment_type`` and ``source_organisation``, and the primary ``cause``. ``explain`` reads
+    this; figures read the stored :func:`chosen_rows`."""
     o = _stock_observations(wh, q)
-    parts = o.group_by(_PART).aggregate(_at=o.imported_at.max(), _d=o.reporting_date.max())
-    o = o.inner_join(_chosen_parts(parts, q), _PART)
-    return o.drop("_a1", "_lv", "imported_at")
+    chosen = _chosen_raw_parts(wh, q, o).select(*dict.fromkeys([*_RAW_KEY, *_PART_COLUMNS]))
+    j = _with_raw_key(o).inner_join(chosen, _RAW_KEY)
+    j = j.drop(*[c for c in j.columns if c.endswith("_right")],
+               *[k for k in _RAW_KEY if k.startswith("_")])
+    return j.mutate(cause=primary_cause(j))
 
 
 def _children(wh: Warehouse, level: int) -> ir.Table:
@@ -221,8 +269,12 @@ _FIGURE_COLUMNS = ("reference_date", "source", "round_key", "dataset_id", "sourc
                    "assessment_type", "source_organisation", "iso3", "adm1_pcode", "adm2_pcode",
                    "adm3_pcode", "adm4_pcode", "reported_level", "site_id", "population_group",
                    "unit", "cause", "value", "source_date", "stale")
-"""What stock tables read from the chosen rows: the temp table holds only these (a quarter of the
-time of storing every observation column, measured on the 10M benchmark)."""
+"""What stock tables read from the chosen rows."""
+
+_ROW_COLUMNS = ("source_row", "iso3", "adm1_pcode", "adm2_pcode", "adm3_pcode", "adm4_pcode",
+                "reported_level", "site_id", "population_group", "unit", "cause", "value")
+"""What :func:`chosen_rows` stores per observation: the figure columns that are not its part's.
+A row chosen for several reference dates is stored once."""
 
 
 @dataclass(frozen=True)
@@ -232,11 +284,26 @@ class ChosenRows:
     Why a value of its own: stocks at several levels and the flow identity of every period are
     built from the same chosen rows; storing them once instead of once per table is most of the
     difference between one figure request and many. Made by :func:`chosen_rows`; valid until the
-    enclosing :meth:`Warehouse.scratch` block ends."""
+    enclosing :meth:`Warehouse.scratch` block ends.
 
-    table: ir.Table
+    ``rows`` holds each chosen observation once with its own columns (:data:`_ROW_COLUMNS`) and
+    ``_pid``; ``parts`` one row per raw part and reference date with ``_pid`` and the part's
+    columns (:data:`_PART_COLUMNS`). ``table`` is their join: every figure column, one row per
+    observation and reference date."""
+
+    rows: ir.Table
+    parts: ir.Table
     dates: tuple[date, ...]
     scope: tuple[object, ...]  # what else the choice depends on, see _row_scope
+
+    @property
+    def table(self) -> ir.Table:
+        return join_parts(self.rows, self.parts).select(*_FIGURE_COLUMNS)
+
+
+def join_parts(rows: ir.Table, parts: ir.Table) -> ir.Table:
+    """``rows`` (anything with ``_pid``) with their part's columns, once per reference date."""
+    return rows.inner_join(parts.select("_pid", *_PART_COLUMNS), "_pid")
 
 
 def _row_scope(q: StockQuery) -> tuple[object, ...]:
@@ -247,22 +314,35 @@ def _row_scope(q: StockQuery) -> tuple[object, ...]:
 def chosen_rows(wh: Warehouse, q: StockQuery) -> ChosenRows:
     """Choose the rows of ``q.dates`` (rules 1-4) and store them once, for any number of tables.
 
-    Call it inside ``with wh.scratch():`` so the TEMP table is dropped afterwards. ``q.level``,
-    ``q.by`` and ``q.priority`` do not matter here: the rows serve every level and breakdown."""
-    table = wh.materialize(source_rows(wh, q).select(*_FIGURE_COLUMNS))
-    return ChosenRows(table, tuple(q.dates), _row_scope(q))
+    Call it inside ``with wh.scratch():`` so the TEMP tables are dropped afterwards. ``q.level``,
+    ``q.by`` and ``q.priority`` do not matter here: the rows serve every level and breakdown.
+
+    Two TEMP tables: the chosen raw parts (small: one row per raw part and reference date) and the
+    observations of those parts with only their own columns (:data:`_ROW_COLUMNS`) and the part
+    number. The table figures read is their join on that number, which is cheap; storing every
+    figure column for every row and date took 3-4 times longer (10M-observation benchmark)."""
+    o = _stock_observations(wh, q)
+    parts = wh.materialize(_chosen_raw_parts(wh, q, o).select(
+        *dict.fromkeys(["_pid", *_RAW_KEY, *_PART_COLUMNS])))
+    keys = parts.select("_pid", *_RAW_KEY).distinct()
+    j = _with_raw_key(o).inner_join(keys, _RAW_KEY)
+    rows = wh.materialize(j.select("_pid", *[c for c in _ROW_COLUMNS if c != "cause"],
+                                   cause=primary_cause(j)))
+    return ChosenRows(rows, parts, tuple(q.dates), _row_scope(q))
 
 
-def _rows_for(wh: Warehouse, q: StockQuery, rows: ChosenRows | None) -> ir.Table:
-    """The chosen rows of ``q``: ``rows`` when given (checked to fit ``q``), else stored now."""
+def _rows_for(wh: Warehouse, q: StockQuery, rows: ChosenRows | None
+              ) -> tuple[ir.Table, ir.Table]:
+    """The chosen rows and parts of ``q``: ``rows`` when given (checked to fit ``q``), else
+    stored now."""
     if rows is None:
-        return chosen_rows(wh, q).table
-    if rows.scope != _row_scope(q) or not set(q.dates) <= set(rows.dates):
+        rows = chosen_rows(wh, q)
+    elif rows.scope != _row_scope(q) or not set(q.dates) <= set(rows.dates):
         raise ValueError("these chosen rows were stored for other dates or filters than the query")
-    if set(q.dates) == set(rows.dates):
-        return rows.table
-    t = rows.table
-    return t.filter(t.reference_date.isin([ibis.literal(d) for d in q.dates]))
+    p = rows.parts
+    if set(q.dates) != set(rows.dates):
+        p = p.filter(p.reference_date.isin([ibis.literal(d) for d in q.dates]))
+    return rows.rows, p
 
 
 def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False,
@@ -271,11 +351,12 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False,
 
     With ``all_sources``, triangulation rows are kept too (``role = 'triangulation'``). ``rows``:
     rows already chosen by :func:`chosen_rows` for (at least) these dates and filters."""
-    o = _rows_for(wh, q, rows)
+    o, parts = _rows_for(wh, q, rows)
     if q.convert_households:
         from idpkit.figures.units import add_derived_individuals
 
-        o = add_derived_individuals(o, q.household_size)
+        o = add_derived_individuals(join_parts(o, parts).select("_pid", *_FIGURE_COLUMNS),
+                                    q.household_size).select("_pid", *_ROW_COLUMNS, "derived")
     else:
         o = o.mutate(derived=ibis.literal(False))
     area = area_column(q.level)
@@ -293,12 +374,17 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False,
                  if child else ibis.null("string"))
     cell = ["reference_date", "source", "area", "population_group", "unit"]
     keys = cell + [b for b in ("cause", "site_type") if b in q.by]
-    # one pass over the rows: per source, cell, breakdown and child area; the per-cell totals,
-    # coverage and the table's values are then added up from this much smaller table
-    fine = o.group_by([*keys, "_child"]).aggregate(
-        value=o.value.sum(), derived=o.derived.any(), source_date=o.source_date.max(),
-        stale=o.stale.max(), assessment_type=o.assessment_type.max(),
-        source_organisation=o.source_organisation.max())
+    # one pass over the rows: per raw part, cell, breakdown and child area (short keys: the
+    # part's long texts are joined to this much smaller table, then once per reference date);
+    # the per-cell totals, coverage and the table's values are then added up from it
+    own = [k for k in keys if k not in ("reference_date", "source")]
+    pre = o.group_by(["_pid", *own, "_child"]).aggregate(value=o.value.sum(),
+                                                         derived=o.derived.any())
+    p = join_parts(pre, parts)
+    fine = p.group_by([*keys, "_child"]).aggregate(
+        value=p.value.sum(), derived=p.derived.any(), source_date=p.source_date.max(),
+        stale=p.stale.max(), assessment_type=p.assessment_type.max(),
+        source_organisation=p.source_organisation.max())
     per = _per_source(wh, fine, cell, q, all_sources)
     g = fine.group_by(keys).aggregate(value=fine.value.sum(), derived=fine.derived.any())
     g = g.inner_join(per.select(cell + ["source_date", "stale", "coverage", "sources", "range_min",
