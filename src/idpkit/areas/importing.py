@@ -159,8 +159,11 @@ def parse_dates(s: pd.Series) -> pd.Series:
     iso = iso.fillna(pd.to_datetime(text, format="ISO8601", errors="coerce"))
     dayfirst = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
     serial = pd.to_numeric(text, errors="coerce")
-    excel = pd.to_datetime("1899-12-30") + pd.to_timedelta(
-        serial.where((serial > 20000) & (serial < 80000)), unit="D")
+    plausible = (serial > 20000) & (serial < 80000)
+    excel = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if plausible.any():  # only real serials: converting NaN to days warns of an overflow
+        excel[plausible] = pd.Timestamp("1899-12-30") + pd.to_timedelta(serial[plausible],
+                                                                        unit="D")
     out = iso.fillna(dayfirst).fillna(excel)
     ok = out.notna() & (out.dt.year >= 1900) & (out.dt.year <= 2200)
     return pd.Series(np.where(ok, out.dt.date, None), index=s.index, dtype=object)
