@@ -194,3 +194,36 @@ def test_identity_needs_a_period(demo_wh):
         identity_periods_frame(demo_wh, [date(2025, 1, 31), date(2025, 1, 31)], 1)
     with pytest.raises(ValueError, match="after"):
         identity_frame(demo_wh, date(2025, 5, 1), date(2025, 4, 1), 1)
+
+
+def test_two_files_of_one_flow_release_are_not_added(demo_operation, tmp_path):
+    """The same flow-monitoring release imported as two different files (another byte layout:
+    different hash) counts once; a later file re-reporting one day replaces that day only; a file
+    of other days adds."""
+    gaz = pd.read_csv(demo_operation.gazetteer_csv, skiprows=[1])
+    a2 = gaz[gaz["Admin Level"] == 2]["P-Code"].tolist()[:2]
+    head = ("Date,LGA Pcode,Arrivals (ind),Reason\n"
+            "#date+reported,#adm2+code,#affected+idps+arrivals+ind,#cause+type\n")
+    week1 = f"2031-01-10,{a2[0]},100,Conflict\n2031-01-11,{a2[1]},40,Conflict\n"
+    files = {"release.csv": head + week1,
+             "release_copy.csv": head.replace(",", ";") + week1.replace(",", ";"),
+             "correction.csv": head + f"2031-01-11,{a2[1]},45,Conflict\n",
+             "week2.csv": head + f"2031-01-20,{a2[0]},7,Conflict\n"}
+    with connect(str(tmp_path / "w.duckdb")) as wh:
+        load_areas(wh, read_gazetteer_csv(demo_operation.gazetteer_csv))
+
+        def arrivals() -> dict[str, float]:
+            got = flows_frame(wh, date(2031, 1, 1), date(2031, 1, 31), 2)
+            got = got[(got.flow == "arrival") & ~got.derived]
+            return got.groupby("adm2_pcode").value.sum().to_dict()
+
+        for name in ("release.csv", "release_copy.csv"):
+            (tmp_path / name).write_text(files[name], encoding="utf-8")
+            assert ingest_file(wh, tmp_path / name).status == "imported"
+        assert arrivals() == {a2[0]: 100.0, a2[1]: 40.0}
+        (tmp_path / "correction.csv").write_text(files["correction.csv"], encoding="utf-8")
+        assert ingest_file(wh, tmp_path / "correction.csv").status == "imported"
+        assert arrivals() == {a2[0]: 100.0, a2[1]: 45.0}
+        (tmp_path / "week2.csv").write_text(files["week2.csv"], encoding="utf-8")
+        assert ingest_file(wh, tmp_path / "week2.csv").status == "imported"
+        assert arrivals() == {a2[0]: 107.0, a2[1]: 45.0}

@@ -118,7 +118,12 @@ def stock(
         "only (households x the source's own household size, else --household-size); adds a "
         "'derived' column.")] = False,
     hh_size: Annotated[float | None, typer.Option(
-        "--household-size", help="Household size where a source gives none of its own.")] = None,
+        "--household-size", help="Household size where a source gives none of its own and no "
+        "--household-sizes rule matches.")] = None,
+    hh_sizes: Annotated[Path | None, typer.Option(
+        "--household-sizes", help="CSV of household sizes per area, source and year (columns "
+        "pcode, source, year, size; empty = any): used where a source gives none of its "
+        "own; the most specific matching row wins.")] = None,
     public: PublicOpt = False,
     suppress_below: Annotated[int, typer.Option("--suppress-below", help="With --public: cells "
                                                 "below this are suppressed.")] = 5,
@@ -130,7 +135,11 @@ def stock(
     from idpkit.cli.app import _open
     from idpkit.figures.publication import apply_publication_rules
     from idpkit.figures.stock import DEFAULT_PRIORITY, StockQuery, stock_frame
+    from idpkit.figures.units import read_household_sizes
 
+    if hh_sizes and not convert:
+        raise typer.BadParameter("give --households-to-individuals too",
+                                 param_hint="--household-sizes")
     ref = _parse_date(on, "--date")
     by_list = [b.strip() for b in by.split(",") if b.strip() and b.strip() != "group"]
     prio = tuple(p.strip() for p in priority.split(",")) if priority else DEFAULT_PRIORITY
@@ -139,7 +148,8 @@ def stock(
         try:
             q = StockQuery(ref, level=level, by=by_list, max_age_days=max_age, priority=prio,
                            operation=operation, dataset=dataset, iso3=country,
-                           convert_households=convert, household_size=hh_size)
+                           convert_households=convert, household_size=hh_size,
+                           household_sizes=read_household_sizes(hh_sizes) if hh_sizes else ())
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         df = stock_frame(wh, q, all_sources=sources)

@@ -69,6 +69,31 @@ def _period_bound(period: ir.IntegerValue, dates: list[date], end: int) -> ir.Da
     return period.cases(*[(i, ibis.literal(dates[i + end])) for i in range(len(dates) - 1)])
 
 
+def _latest_file_per_day(wh: Warehouse, o: ir.Table) -> ir.Table:
+    """Movement rows ``o`` keeping, for each source and reporting day, only the latest imported
+    file that reports that day (rule 3 of stocks, for flows).
+
+    Why: the same movements published twice — the XLSX and the CSV of one flow-monitoring
+    release, or a corrected re-release — are different files (different hashes), and adding
+    both would count every movement twice. Files covering different days all count; where a
+    newer file re-reports days, its numbers replace the older file's for those days. Decided on
+    one row per file, day, operation and country (small), then joined back."""
+    keys = ["dataset_id", "_op", "_i3", "reporting_date"]
+    o = o.mutate(_op=o.operation.fill_null(""), _i3=o.iso3.fill_null(""))
+    days = o.group_by(keys).aggregate(_n=o.count())
+    d = wh.table("datasets").select("dataset_id", "assessment_type", "source_organisation",
+                                     "imported_at")
+    days = days.inner_join(d, "dataset_id")
+    days = days.mutate(_src=days.source_organisation.fill_null("").concat(
+        " | ", days._op, " | ", days.assessment_type.fill_null("other"), " | ", days._i3))
+    days = days.mutate(_rn=ibis.row_number().over(
+        group_by=[days._src, days.reporting_date],
+        order_by=[days.imported_at.desc(), days.dataset_id.desc()]))
+    kept = days.filter(days._rn == 0).select(*keys)
+    j = o.inner_join(kept, keys)
+    return j.drop(*[c for c in j.columns if c.endswith("_right")], "_op", "_i3")
+
+
 def _reported(wh: Warehouse, dates: list[date], level: int, operation: str | None) -> ir.Table:
     """Reported movements summed per period of ``dates``, area at ``level``, group, flow and
     cause (individuals; sex/age breakdowns excluded)."""
@@ -80,6 +105,7 @@ def _reported(wh: Warehouse, dates: list[date], level: int, operation: str | Non
                  & (o.reported_level.fill_null(0) >= level))
     if operation is not None:
         o = o.filter(o.operation == operation)
+    o = _latest_file_per_day(wh, o)
     o = o.mutate(cause=primary_cause(o))
     flow = o.metric.cases(*FLOW_OF_METRIC.items())
     o = o.mutate(area=o[area_column(level)], flow=flow, period=_period_of(o.reporting_date, dates))

@@ -74,6 +74,8 @@ class StockQuery:
     iso3: str | None = None
     convert_households: bool = False
     household_size: float | None = None  # used where a source gives no size of its own
+    # and no rule of household_sizes matches (idpkit.figures.units.HouseholdSizeRule)
+    household_sizes: tuple = ()
 
     @property
     def dates(self) -> list[date]:
@@ -353,10 +355,11 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False,
     rows already chosen by :func:`chosen_rows` for (at least) these dates and filters."""
     o, parts = _rows_for(wh, q, rows)
     if q.convert_households:
-        from idpkit.figures.units import add_derived_individuals
+        from idpkit.figures.units import add_derived_individuals, resolve_levels
 
         o = add_derived_individuals(join_parts(o, parts).select("_pid", *_FIGURE_COLUMNS),
-                                    q.household_size).select("_pid", *_ROW_COLUMNS, "derived")
+                                    q.household_size, resolve_levels(wh, q.household_sizes)
+                                    ).select("_pid", *_ROW_COLUMNS, "derived")
     else:
         o = o.mutate(derived=ibis.literal(False))
     area = area_column(q.level)
