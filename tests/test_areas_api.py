@@ -131,3 +131,110 @@ def test_cli_profile_rank_and_imports(area_api, tmp_path):
     assert out.exit_code == 0 and "1 quarantined" in out.output and "unknown-pcode" in out.output
     out = run.invoke(app, ["areas", "sites", "risk", "--flagged", "--db", db])
     assert out.exit_code == 0 and "high" in out.output
+
+
+@pytest.fixture(scope="module")
+def small_cells_api(backend, request, tmp_path_factory, demo_operation):
+    """A small area-view warehouse on each backend whose stored people in need hold, for known
+    rows, a small number (3), nothing (NULL) and zero: the three cases public rules tell apart."""
+    from conftest import new_warehouse_url
+
+    from idpkit.api.app import create_app
+    from idpkit.areas import needs
+    from idpkit.areas.activities import import_activities
+    from idpkit.ingest.pipeline import ingest_file
+    from idpkit.testing.demo_areas import generate_areas
+    from idpkit.warehouse import connect
+    from idpkit.warehouse.areas import load_areas, read_gazetteer_csv
+
+    folder = tmp_path_factory.mktemp("small_cells")
+    g = read_gazetteer_csv(demo_operation.gazetteer_csv)
+    adm2 = sorted(g[g.admin_level == 2].pcode)
+    adm3 = sorted(g[g.admin_level == 3].pcode)
+    with new_warehouse_url(backend, request, folder) as url:
+        with connect(url) as wh:
+            load_areas(wh, g)
+            ingest_file(wh, demo_operation.all_assessment_files()[0])
+            sites = wh.table("sites").select("site_id", "area_pcode").order_by("site_id").execute()
+            files = generate_areas(folder / "areas", adm2, adm3[:10], sites, households=400)
+            src = needs.import_needs(wh, files.households_csv,
+                                     needs.NeedsSpec.from_yaml(files.households_spec)).source_id
+            needs.analyse(wh, src)
+            import_activities(wh, files.activities_csv)
+            p = wh.table("need_pin")
+            rows = p.filter((p.sector == "intersectoral") & (p.population_group == "idps")).order_by(
+                "area_pcode").select("area_pcode", "admin_level").execute()
+            small, missing, zero = rows.area_pcode[:3]
+            cell = ("UPDATE need_pin SET people_in_need = {v} WHERE sector = 'intersectoral' AND "
+                    "population_group = 'idps' AND area_pcode = '{a}'")
+            wh.execute_atomically([cell.format(v=3, a=small), cell.format(v="NULL", a=missing),
+                                   cell.format(v=0, a=zero)])
+            token = create_token(wh, "test-analyst", "analyst")
+        client = TestClient(create_app(url), raise_server_exceptions=False)
+        yield client, {"Authorization": f"Bearer {token}"}, (small, missing, zero)
+        client.close()
+
+
+def test_public_answers_name_suppressed_cells(small_cells_api):
+    client, auth, (small, missing, zero) = small_cells_api
+    q = "/api/needs/pin?sector=intersectoral&group=idps"
+    pub = {r["area_pcode"]: r for r in client.get(q).json()["data"]}
+    assert pub[small]["people_in_need"] is None and "people_in_need" in pub[small]["suppressed"]
+    for empty in (missing, zero):  # no figure and zero are empty but were never suppressed
+        assert pub[empty]["people_in_need"] is None
+        assert "people_in_need" not in pub[empty]["suppressed"]
+    assert all(isinstance(r["suppressed"], list) for r in pub.values())
+    big = [r for a, r in pub.items() if a not in (small, missing, zero)]
+    assert big and all("people_in_need" not in r["suppressed"] for r in big
+                       if r["people_in_need"] is not None)
+    ana = {r["area_pcode"]: r for r in client.get(q, headers=auth).json()["data"]}
+    assert ana[small]["people_in_need"] == 3 and ana[missing]["people_in_need"] is None
+    assert ana[zero]["people_in_need"] == 0 and "suppressed" not in ana[small]
+
+    # CSV and HXL keep one text cell: the suppressed column names joined by commas
+    df = pd.read_csv(io.StringIO(client.get(q + "&format=csv").text), keep_default_na=False)
+    row = df[df.area_pcode == small].iloc[0]
+    assert "people_in_need" in row["suppressed"].split(",") and row["people_in_need"] == ""
+    assert df[df.area_pcode == missing].iloc[0]["suppressed"] == ""
+    hxl = client.get(q + "&format=hxl").text.splitlines()
+    assert "#meta+suppressed" in hxl[1].split(",")
+
+    # the area profile marks the same cell in its public people-in-need section
+    prof = client.get(f"/api/areas/{small}/profile").json()
+    mine = [r for r in prof["people_in_need"]
+            if r["sector"] == "intersectoral" and r["population_group"] == "idps"]
+    assert mine and mine[0]["people_in_need"] is None
+    assert "people_in_need" in mine[0]["suppressed"]
+    exact = client.get(f"/api/areas/{small}/profile", headers=auth).json()
+    assert all("suppressed" not in r for r in exact["people_in_need"])
+
+
+def test_coverage_rows_carry_admin_level_and_hide_ratios_of_suppressed_counts(small_cells_api):
+    client, auth, _ = small_cells_api
+    levels = {a["pcode"]: a["admin_level"]
+              for a in client.get("/api/areas", params={"format": "json"}).json()["data"]}
+    for q in ("/api/activities/coverage", "/api/activities/coverage?level=1"):
+        rows = client.get(q, headers=auth).json()["data"]
+        assert rows and all(r["admin_level"] == levels[r["area_pcode"]] for r in rows)
+    assert {r["admin_level"] for r in client.get(
+        "/api/activities/coverage?level=1").json()["data"]} == {1}
+    pub = client.get("/api/activities/coverage").json()["data"]
+    for r in pub:  # a share of a suppressed count would give the count back
+        if {"reached", "people_in_need"} & set(r["suppressed"]):
+            assert r["coverage"] is None
+    hidden = [r for r in pub if "coverage" in r["suppressed"]]
+    assert all(r["coverage"] is None for r in hidden)
+
+
+def test_public_rules_list_suppressed_columns_and_hide_their_ratios():
+    from idpkit.areas.profile import _public, suppressed_as_lists
+
+    df = pd.DataFrame({"area_pcode": ["A", "B", "C", "D"],
+                       "people_in_need": [3.0, None, 0.0, 12345.0],
+                       "reached": [1.0, 2.0, None, 7.0], "coverage": [0.33, None, None, 0.0006]})
+    out = _public(df, ("people_in_need", "reached"))
+    assert list(out.suppressed) == ["people_in_need,reached,coverage", "reached", "", ""]
+    assert out.people_in_need.isna().tolist() == [True, True, True, False]
+    assert out.coverage.isna().tolist() == [True, True, True, False]  # B: no ratio to hide
+    assert suppressed_as_lists(out).suppressed.tolist()[:2] == [
+        ["people_in_need", "reached", "coverage"], ["reached"]]

@@ -61,6 +61,8 @@ def server(tmp_path_factory, demo_operation) -> Iterator[dict]:
         for f in [*files[:4], *demo_operation.flow_files]:  # rounds 1-2 with their site files
             assert ingest_file(wh, f).status == "imported"
     demo_areas(folder, demo_operation, db, 7)
+    with connect(db) as wh:
+        small_cells(wh)
     # a small real run: four months of arrivals only allow one scored origin
     cfg = BacktestConfig(horizons=2, origins=1, calibration=1, min_history=2,
                          models=(*BASELINES, "croston_sba"), seed=7)
@@ -76,10 +78,44 @@ def server(tmp_path_factory, demo_operation) -> Iterator[dict]:
 
 
 
+def small_cells(wh) -> None:
+    """Small numbers the public view must show as "suppressed" (the demo may have none): people
+    in need of 3 in the lowest-phase area (inter-sectoral, IDPs, at the first level of the default
+    needs source, the one the pages show) and in one WASH/IDPs area (its 4W coverage follows),
+    and one site of 3 people."""
+    from idpkit.areas.needs import load_source
+
+    src = load_source(wh).source_id
+    p = wh.table("need_pin")
+    p = p.filter(p.source_id == src)
+    sev = wh.table("need_severity")
+    sev = sev.filter(sev.source_id == src)
+    level = int(sev.admin_level.min().execute())
+    low = sev.filter((sev.sector == "intersectoral") & (sev.population_group == "idps") &
+                     (sev.admin_level == level)).order_by(["phase", "area_pcode"]).limit(1)
+    wash = p.filter((p.sector == "wash") & (p.population_group == "idps") & (p.people_in_need > 0)
+                    ).order_by("area_pcode").limit(1)
+    site = wh.table("site_conditions").order_by("site_id").limit(1).site_id.execute().iloc[0]
+    cell = ("UPDATE need_pin SET people_in_need = 3 WHERE source_id = '{src}' AND sector = '{s}' "
+            "AND population_group = 'idps' AND area_pcode = '{a}'")
+    wh.execute_atomically([
+        cell.format(src=src, s="intersectoral", a=low.area_pcode.execute().iloc[0]),
+        cell.format(src=src, s="wash", a=wash.area_pcode.execute().iloc[0]),
+        f"UPDATE site_conditions SET individuals = 3 WHERE site_id = '{site}'"])
+
+
+def shown(r: dict | None, field: str, fmt=None) -> str:
+    """What format.js ``count`` shows for an area-view row's field."""
+    if r is not None and field in (r.get("suppressed") or []):
+        return "suppressed"
+    return (fmt or n)(None if r is None else r.get(field))
+
+
 def ci(r: dict) -> str:
-    if r.get("ci_low") is None and r.get("ci_high") is None:
+    hidden = {"ci_low", "ci_high"} & set(r.get("suppressed") or [])
+    if r.get("ci_low") is None and r.get("ci_high") is None and not hidden:
         return "–"
-    return f"{n(r.get('ci_low'))} – {n(r.get('ci_high'))}"
+    return f"{shown(r, 'ci_low')} – {shown(r, 'ci_high')}"
 
 
 def needs_match_api(pg, api, source: str, level: int, sector: str, group: str) -> None:
@@ -90,7 +126,10 @@ def needs_match_api(pg, api, source: str, level: int, sector: str, group: str) -
     assert cell_texts(pg, "[data-testid=needs-table] td[data-field=phase]", "data-pcode") == {
         r["area_pcode"]: str(r["phase"]) if r["phase"] is not None else "–" for r in sev}
     assert cell_texts(pg, "[data-testid=needs-table] td[data-field=pin]", "data-pcode") == {
-        r["area_pcode"]: n(r["people_in_need"]) for r in pin}
+        r["area_pcode"]: shown(r, "people_in_need") for r in pin}
+    assert cell_texts(pg, "[data-testid=needs-table] td[data-field=population]",
+                      "data-pcode") == {r["area_pcode"]: shown(r, "population") for r in pin}
+    return pin
     assert cell_texts(pg, "[data-testid=needs-table] td[data-field=ci]", "data-pcode") == {
         r["area_pcode"]: ci(r) for r in pin}
     classes = pg.eval_on_selector_all(
@@ -110,7 +149,15 @@ def test_needs_page_shows_the_apis_phases_and_people_in_need(page, server):
     source, level = sev[0]["source_id"], min(r["admin_level"] for r in sev)
     assert page.input_value("#needs-sector") == "intersectoral"
     assert page.locator("#needs-sector option[value=intersectoral]").count() == 1
-    needs_match_api(page, api, source, level, "intersectoral", "idps")
+    pin = needs_match_api(page, api, source, level, "intersectoral", "idps")
+    # a suppressed small number reads "suppressed", a cell with no figure "–"
+    hidden = [r["area_pcode"] for r in pin if "people_in_need" in r["suppressed"]]
+    assert hidden and all(pr["people_in_need"] is None for pr in pin
+                          if pr["area_pcode"] in hidden)
+    texts = cell_texts(page, "[data-testid=needs-table] td[data-field=pin]", "data-pcode")
+    assert {texts[a] for a in hidden} == {"suppressed"}
+    assert all(texts[r["area_pcode"]] == "–" for r in pin
+               if r["people_in_need"] is None and r["area_pcode"] not in hidden)
     assert page.locator("[data-testid=needs-map] .legend li").count() == 6  # phases 1-5, no data
     # the public view rounds people in need: the page shows the rounded numbers, not exact ones
     assert page.locator("[data-testid=needs-table] td[data-field=pin]").first.text_content() \
@@ -133,7 +180,8 @@ def test_sites_page_lists_flagged_sites_first_and_sorts(page, server):
     assert cell_texts(page, "[data-testid=sites-table] td[data-field=tier]", "data-site") == {
         r["site_id"]: r["tier"] for r in risk}
     assert cell_texts(page, "[data-testid=sites-table] td[data-field=individuals]",
-                      "data-site") == {r["site_id"]: n(r["individuals"]) for r in risk}
+                      "data-site") == {r["site_id"]: shown(r, "individuals") for r in risk}
+    assert any("individuals" in r["suppressed"] for r in risk)
     assert cell_texts(page, "[data-testid=sites-table] td[data-field=reasons]", "data-site") == {
         r["site_id"]: ", ".join(r["reasons"].split(",")) if r["reasons"] else "none"
         for r in risk}
@@ -151,7 +199,7 @@ def test_sites_page_lists_flagged_sites_first_and_sorts(page, server):
     shown_people = page.eval_on_selector_all(
         "[data-testid=sites-table] td[data-field=individuals]",
         "els => els.map(e => e.textContent)")
-    values = [float(t.replace(",", "")) for t in shown_people if t != "–"]
+    values = [float(t.replace(",", "")) for t in shown_people if t not in ("–", "suppressed")]
     assert values == sorted(values, reverse=True) and len(values) == sum(
         r["individuals"] is not None for r in risk)
 
@@ -164,16 +212,24 @@ def test_activities_page_shows_coverage_gaps_and_continuity(page, server):
     assert cov
     for field, fmt in (("coverage", pct), ("people_in_need", n), ("reached", n)):
         assert cell_texts(page, f"[data-testid=coverage-table] td[data-field={field}]",
-                          "data-pcode") == {r["area_pcode"]: fmt(r[field]) for r in cov}
+                          "data-pcode") == {r["area_pcode"]: shown(r, field, fmt) for r in cov}
+    hidden = [r for r in cov if "coverage" in r["suppressed"]]
+    assert hidden and all(r["coverage"] is None for r in hidden)
     bands = page.eval_on_selector_all(
         "[data-testid=coverage-map] path.area",
         "els => Object.fromEntries(els.map(e => [e.dataset.pcode, e.dataset.class]))")
     edges = [0.25, 0.5, 0.75, 1.0]
     for r in cov:
-        want = "none" if r["coverage"] is None else str(sum(r["coverage"] >= e for e in edges))
+        want = ("suppressed" if "coverage" in r["suppressed"] else "none" if r["coverage"] is None
+                else str(sum(r["coverage"] >= e for e in edges)))
         assert bands[r["area_pcode"]] == want
+    fills = page.eval_on_selector_all(
+        "[data-testid=coverage-map] path.area",
+        "els => Object.fromEntries(els.map(e => [e.dataset.pcode, e.getAttribute('fill')]))")
+    assert all(fills[r["area_pcode"]] == "url(#hatch)" for r in hidden)  # as the figure maps
+    assert page.locator("[data-testid=coverage-map] .legend li[data-class=suppressed]").count() == 1
     all_cov = api.get("/api/activities/coverage", params={"limit": 10000}).json()["data"]
-    gaps = {f"{r['area_pcode']}|{r['population_group']}": n(r["people_in_need"])
+    gaps = {f"{r['area_pcode']}|{r['population_group']}": shown(r, "people_in_need")
             for r in all_cov if r["sector"] == "wash" and (r["status"] == "gap" or r["overlap"])}
     assert gaps and cell_texts(page, "[data-testid=gaps-table] td[data-field=people_in_need]",
                                "data-key") == gaps

@@ -3,8 +3,10 @@ site risk, 4W coverage, reach and continuity, and community voice.
 
 Built as an :class:`~fastapi.APIRouter` factory so :func:`idpkit.api.app.create_app` includes it
 with one line and shares its warehouse lock, role checks and ETag cache. Role rules follow the
-rest of the API: a public request gets counts rounded and small cells suppressed (IDMC rules) and
-no free-text consultation notes; ``analyst`` gets exact numbers.
+rest of the API: a public request gets counts rounded and small cells suppressed (IDMC rules), a
+``suppressed`` column naming the cells emptied by suppression (so "a small number" differs from
+"no figure"), and no free-text consultation notes; ``analyst`` gets exact numbers and no
+``suppressed`` column, as the figure endpoints do.
 
 Responses are ``{"data": [...rows], ...meta}`` (or one object for a profile) with area P-codes on
 every row, so a dashboard page joins them to ``/api/areas`` boundaries for maps (severity, 4W
@@ -47,9 +49,26 @@ COUNT_COLUMNS = ("people_in_need", "ci_low", "ci_high", "population", "reached",
 
 
 def _public(df: pd.DataFrame) -> pd.DataFrame:
+    """Public rules on every count column, the per-group people of ``/api/areas/profiles``
+    (``idps_individuals``…) included; adds ``suppressed`` (see ``areas.profile._public``)."""
     from idpkit.areas.profile import _public as public_rules
 
-    return public_rules(df, COUNT_COLUMNS)
+    per_group = tuple(c for c in df.columns if c.endswith(("_individuals", "_households")))
+    return public_rules(df, COUNT_COLUMNS + per_group)
+
+
+def _with_admin_level(wh: Any, df: pd.DataFrame) -> pd.DataFrame:
+    """``admin_level`` of each row's area from the gazetteer, next to ``area_pcode``, as the needs
+    tables carry it: a map page then knows which boundaries to draw without probing levels."""
+    if "area_pcode" not in df or "admin_level" in df:
+        return df
+    a = wh.table("areas")
+    lv = a.group_by(area_pcode=a.pcode).aggregate(admin_level=a.admin_level.max()).execute()
+    out = df.merge(lv, on="area_pcode", how="left")
+    out["admin_level"] = out["admin_level"].astype("Int64")
+    cols = list(df.columns)
+    cols.insert(cols.index("area_pcode") + 1, "admin_level")
+    return out[cols]
 
 
 def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str], None],
@@ -71,9 +90,13 @@ def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str],
         exact = "analyst" in GRANTS[who]
 
         def compute() -> tuple[bytes, str]:
+            from idpkit.areas.profile import suppressed_as_lists
+
             df = frame()
             if not exact:
                 df = _public(df)
+                if fmt == Format.json:  # a list in JSON; CSV and HXL keep "a,b" text
+                    df = suppressed_as_lists(df)
             if fmt == Format.geojson:
                 raise ApiError(422, "invalid-request", "geojson is served by /api/areas; join "
                                "on area_pcode", "query.format")
@@ -173,7 +196,8 @@ def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str],
                  format: Fmt = Format.json, who: str = Depends(role)) -> Response:
         from idpkit.areas.activities import coverage as cov
 
-        return table(request, who, lambda: cov(state.wh, source, level=level), format)
+        return table(request, who, lambda: _with_admin_level(state.wh, cov(state.wh, source,
+                                                                           level=level)), format)
 
     @r.get("/api/activities/reach", summary="Unique people reached per area and group")
     def reach(request: Request, level: LevelQ = None, format: Fmt = Format.json,

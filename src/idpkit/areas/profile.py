@@ -103,7 +103,7 @@ def area_profile(wh: Warehouse, pcode: str, *, source_id: str | None = None,
         host = host[~host.population_group.isin(people.get("population_group", []))]
         host["source"] = f"needs survey {src} (estimate)"
         people = pd.concat([people, host], ignore_index=True)
-    out["people"] = records(_public(people, ("value",)) if public else people)
+    out["people"] = _public_records(people, ("value",)) if public else records(people)
     if not out["people"]:
         notes.append("people: no figures or needs estimates for this area")
 
@@ -116,7 +116,7 @@ def area_profile(wh: Warehouse, pcode: str, *, source_id: str | None = None,
             series = monthly_series(wh, start, ref, level)
         series = series[series[f"adm{level}_pcode"] == pcode].drop(
             columns=[f"adm{level}_pcode", f"adm{level}_name"])
-        out["trend"] = records(_public(series, ("value",)) if public else series)
+        out["trend"] = _public_records(series, ("value",)) if public else records(series)
         try:
             flows = flows_frame(wh, start, ref, level)
             flows = flows[flows[f"adm{level}_pcode"] == pcode].drop(
@@ -124,7 +124,7 @@ def area_profile(wh: Warehouse, pcode: str, *, source_id: str | None = None,
         except IdpkitError as exc:
             flows = pd.DataFrame()
             notes.append(f"flows: {exc.message}")
-        out["flows"] = records(_public(flows, ("value",)) if public else flows)
+        out["flows"] = _public_records(flows, ("value",)) if public else records(flows)
     else:
         out["trend"], out["flows"] = [], []
 
@@ -146,17 +146,15 @@ def area_profile(wh: Warehouse, pcode: str, *, source_id: str | None = None,
         pin = wh.table("need_pin")
         p = pin.filter((pin.source_id == src) & (pin.area_pcode == pcode)).order_by(
             ["population_group", "sector"]).execute()
-        out["people_in_need"] = records(_public(p, ("people_in_need", "ci_low", "ci_high",
-                                                    "population")) if public else p)
+        out["people_in_need"] = _public_records(p, ("people_in_need", "ci_low", "ci_high",
+                                                    "population")) if public else records(p)
     if not out["needs"]:
         notes.append("needs: no needs results for this area (run `idpkit areas needs severity`)")
 
     sites = site_risk(wh) if _rows(wh, "site_conditions") else pd.DataFrame()
     if len(sites):
         sites = sites[sites.area_pcode.isin(below)]
-        if public:
-            sites = _public(sites, ("individuals",))
-    out["sites"] = records(sites)
+    out["sites"] = _public_records(sites, ("individuals",)) if public else records(sites)
 
     out["data"] = records(data_freshness(wh, below, ref))
 
@@ -173,10 +171,12 @@ def area_profile(wh: Warehouse, pcode: str, *, source_id: str | None = None,
         cont = act.continuity(wh, level=level)
         cont = cont[cont.area_pcode == pcode] if len(cont) else cont
         if public:
-            cov = _public(cov, ("reached", "people_in_need", "targeted"))
-            reach = _public(reach, ("unique_reached", "reported_reach", "registered_people"))
-        out["activities"], out["reach"], out["continuity"] = records(cov), records(reach), \
-            records(cont)
+            out["activities"] = _public_records(cov, ("reached", "people_in_need", "targeted"))
+            out["reach"] = _public_records(reach, ("unique_reached", "reported_reach",
+                                                   "registered_people"))
+        else:
+            out["activities"], out["reach"] = records(cov), records(reach)
+        out["continuity"] = records(cont)
     else:
         notes.append("activities: no 4W reports imported")
 
@@ -200,16 +200,58 @@ def _rows(wh: Warehouse, table: str) -> int:
     return int(wh.table(table).count().execute()) if table in wh.con.list_tables() else 0
 
 
+SUPPRESSED_RATIOS: dict[str, tuple[str, ...]] = {
+    "coverage": ("reached", "people_in_need"),
+    "reach_share": ("unique_reached", "people_in_need"),
+    "ci_low": ("people_in_need",),
+    "ci_high": ("people_in_need",),
+    "se": ("people_in_need",),
+}
+"""Columns withheld with their parts: an exact share of a rounded total gives a suppressed count
+back (3 reached of 10,000 in need is a coverage of 0.0003), and a confidence interval around a
+suppressed estimate shows where it lies."""
+
+
 def _public(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """The public copy of a table: each count column rounded and its small cells suppressed on
+    its own values, plus ``suppressed``, the comma-separated names of the columns suppressed in
+    that row ("" when none). Why a column: an emptied cell alone looks like a cell with no data,
+    and the dashboard must tell "a small number" from "no figure". Text rather than a list so CSV,
+    HXL and the CLI's tables show it as is; :func:`suppressed_as_lists` turns it into JSON lists.
+    A cell is suppressed when its exact value was non-zero and below the threshold (not null,
+    not 0); a ratio in :data:`SUPPRESSED_RATIOS` is emptied and listed when one of its parts is.
+    """
     from idpkit.figures.publication import apply_publication_rules
 
     cols = tuple(c for c in columns if c in df)
-    if df.empty or not cols:
-        return df
     out = df.copy()
+    names = pd.Series("", index=out.index, dtype="object")
     for c in cols:  # each column rounded and suppressed on its own values
-        out[c] = apply_publication_rules(out.assign(value=out[c]), ("value",))["value"]
+        ruled = apply_publication_rules(out.assign(value=out[c]), ("value",))
+        out[c] = ruled["value"]
+        names = names + np.where(ruled["suppressed"].to_numpy(dtype=bool), c + ",", "")
+    for ratio, parts in SUPPRESSED_RATIOS.items():
+        if ratio not in out:
+            continue
+        hit = np.zeros(len(out), dtype=bool)
+        for part in parts:
+            hit |= ("," + names).str.contains("," + part + ",", regex=False).to_numpy(dtype=bool)
+        hit &= out[ratio].notna().to_numpy(dtype=bool)  # a ratio that had no value hides nothing
+        out[ratio] = out[ratio].mask(hit)
+        names = names + np.where(hit, ratio + ",", "")
+    out["suppressed"] = names.str.rstrip(",")
     return out
+
+
+def suppressed_as_lists(df: pd.DataFrame) -> pd.DataFrame:
+    """``suppressed`` as a list of column names per row (JSON answers); no-op without it."""
+    if "suppressed" not in df:
+        return df
+    return df.assign(suppressed=df["suppressed"].fillna("").astype(str).str.findall(r"[^,]+"))
+
+
+def _public_records(df: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    return records(suppressed_as_lists(_public(df, columns)))
 
 
 def data_freshness(wh: Warehouse, pcodes: list[str], ref: date | None) -> pd.DataFrame:

@@ -25,6 +25,18 @@ export function figure(row) {
   return num(row.value);
 }
 
+/** Whether the API suppressed `field` in an area-view row (its `suppressed` lists the columns). */
+export function isSuppressed(row, field) {
+  return Boolean(row && Array.isArray(row.suppressed) && row.suppressed.includes(field));
+}
+
+/** An area-view row's count as text: "suppressed" for a small number the public view hides,
+ * "–" for no figure; `show` formats a present value (num by default). */
+export function count(row, field, show = num) {
+  if (isSuppressed(row, field)) return SUPPRESSED;
+  return show(row ? row[field] : null);
+}
+
 export function pct(value) {
   if (value === null || value === undefined) return MISSING;
   return `${(value * 100).toFixed(1)}%`;

@@ -2,7 +2,7 @@
 // area, sector and group, /api/activities/coverage) as a map and the gaps and overlaps behind it,
 // and where humanitarian activities end with nothing after them (/api/activities/continuity).
 import {get, getAll} from "../api.js";
-import {el, table, message, num, pct, groupLabel, day} from "../format.js";
+import {el, table, message, num, count, isSuppressed, pct, groupLabel, day} from "../format.js";
 import {classedMap, select, sectorLabel, areaNames} from "./classed_map.js";
 
 export const BANDS = [
@@ -42,7 +42,8 @@ export default async function activitiesPage(ctx) {
   const section = el("section", {}, h,
     el("p", {}, "Coverage is people reached ÷ people in need, per area, sector and population group. " +
       "A gap is an area with people in need and nobody reached; an overlap, several organisations " +
-      "doing the same there. – means no figure (or, in the public view, a small number suppressed)."),
+      "doing the same there. “suppressed” marks a small number the public view hides (and a coverage " +
+      "that would give it back; hatched on the map); – means no figure."),
     controls, body, continuitySection(cont.data, names));
 
   const update = () => {
@@ -56,8 +57,10 @@ export default async function activitiesPage(ctx) {
   return section;
 }
 
-/** Coverage rows carry no admin level: take the level whose gazetteer holds their P-codes. */
+/** The rows' admin level (the API gives it); older servers without it: the level whose
+ * gazetteer holds their P-codes. */
 async function guessLevel(rows) {
+  if (rows[0] && Number.isInteger(rows[0].admin_level)) return rows[0].admin_level;
   const {data} = await get("/api/areas/levels");
   for (const l of data) {
     const a = await get("/api/areas", {level: l.admin_level});
@@ -73,17 +76,19 @@ function draw(st, all, areas, names, level) {
   const map = classedMap(areas.features, {
     title: `Share of people in need reached by admin ${level} area: ${what}`, classes: BANDS,
     testid: "coverage-map", classOf: (pc) => band(byArea.get(pc)?.coverage),
+    suppressedOf: (pc) => isSuppressed(byArea.get(pc), "coverage"),
     describe: (f) => { const r = byArea.get(f.id);
-      return `${f.properties.name} (${f.id}): ${pct(r?.coverage)} reached, ${num(r?.reached)} of ${num(r?.people_in_need)} in need`; },
+      return `${f.properties.name} (${f.id}): ${count(r, "coverage", pct)} reached, ` +
+        `${count(r, "reached")} of ${count(r, "people_in_need")} in need`; },
     open: (pc) => { location.hash = `#/area/${encodeURIComponent(pc)}`; },
   });
   const order = [...rows].sort((a, b) => (a.coverage ?? 2) - (b.coverage ?? 2) || a.area_pcode.localeCompare(b.area_pcode));
   const cols = [
     {label: "Area", value: (r) => names.get(r.area_pcode) || r.area_pcode},
     {label: "P-code", value: (r) => r.area_pcode},
-    {label: "People in need", num: true, value: (r) => num(r.people_in_need), attrs: () => ({"data-field": "people_in_need"})},
-    {label: "Reached", num: true, value: (r) => num(r.reached), attrs: () => ({"data-field": "reached"})},
-    {label: "Coverage", num: true, value: (r) => pct(r.coverage), attrs: () => ({"data-field": "coverage"})},
+    {label: "People in need", num: true, value: (r) => count(r, "people_in_need"), attrs: () => ({"data-field": "people_in_need"})},
+    {label: "Reached", num: true, value: (r) => count(r, "reached"), attrs: () => ({"data-field": "reached"})},
+    {label: "Coverage", num: true, value: (r) => count(r, "coverage", pct), attrs: () => ({"data-field": "coverage"})},
     {label: "Organisations", num: true, value: (r) => num(r.organisations), attrs: () => ({"data-field": "organisations"})},
     {label: "Status", value: (r) => `${STATUS[r.status] || r.status}${r.overlap ? "; overlap" : ""}`, attrs: () => ({"data-field": "status"})},
   ];
@@ -95,7 +100,7 @@ function draw(st, all, areas, names, level) {
     {label: "Area", value: (r) => names.get(r.area_pcode) || r.area_pcode},
     {label: "P-code", value: (r) => r.area_pcode},
     {label: "Group", value: (r) => groupLabel(r.population_group)},
-    {label: "People in need", num: true, value: (r) => num(r.people_in_need), attrs: () => ({"data-field": "people_in_need"})},
+    {label: "People in need", num: true, value: (r) => count(r, "people_in_need"), attrs: () => ({"data-field": "people_in_need"})},
     {label: "Organisations", num: true, value: (r) => num(r.organisations), attrs: () => ({"data-field": "organisations"})},
     {label: "Finding", value: (r) => (r.status === "gap" ? (r.overlap ? "gap; overlap" : "gap") : "overlap"), attrs: () => ({"data-field": "finding"})},
   ], gaps, {class: "data", "data-testid": "gaps-table"}, (r) => ({"data-key": `${r.area_pcode}|${r.population_group}`}))

@@ -2,7 +2,7 @@
 // legend and a table, next to the people in need and their confidence intervals. Phases and
 // people in need are the stored results of `idpkit needs analyse` (/api/needs/severity, /pin).
 import {get, getAll} from "../api.js";
-import {el, table, message, num, groupLabel} from "../format.js";
+import {el, table, message, count, groupLabel} from "../format.js";
 import {classedMap, select, sectorLabel, areaNames} from "./classed_map.js";
 
 export const PHASES = [
@@ -41,8 +41,8 @@ export default async function needsPage(ctx) {
   const section = el("section", {}, h,
     el("p", {}, `Source: ${meta ? meta.title : source} (${source}). The phase of an area is the ` +
       "highest phase reached by the share of people its rule names; people in need are estimates " +
-      "with the survey's confidence interval where its design gives one. – means no figure " +
-      "(or, in the public view, a small number suppressed)."),
+      "with the survey's confidence interval where its design gives one. “suppressed” marks a small " +
+      "number the public view hides; – means no figure."),
     controls, body);
 
   let pending = 0;
@@ -76,21 +76,22 @@ async function draw(st, source) {
     title: `Severity phase by admin ${st.level} area: ${what}`, classes: PHASES, testid: "needs-map",
     classOf: (pc) => (phase.get(pc)?.phase ?? null) === null ? null : String(phase.get(pc).phase),
     describe: (f) => `${f.properties.name} (${f.id}): phase ${phaseText(phase.get(f.id))}, ` +
-      `${num(pins.get(f.id)?.people_in_need)} people in need`,
+      `${count(pins.get(f.id), "people_in_need")} people in need`,
     open: (pc) => { location.hash = `#/area/${encodeURIComponent(pc)}`; },
   });
   const codes = [...new Set([...phase.keys(), ...pins.keys()])].sort((a, b) =>
     ((phase.get(b)?.phase ?? 0) - (phase.get(a)?.phase ?? 0)) ||
     ((pins.get(b)?.people_in_need ?? -1) - (pins.get(a)?.people_in_need ?? -1)) || a.localeCompare(b));
-  const ci = (r) => (r && (r.ci_low !== null || r.ci_high !== null) && r.ci_low !== undefined
-    ? `${num(r.ci_low)} – ${num(r.ci_high)}` : "–");
+  const hasCi = (r) => r && r.ci_low !== undefined && (r.ci_low !== null || r.ci_high !== null ||
+    (r.suppressed || []).some((c) => c === "ci_low" || c === "ci_high"));
+  const ci = (r) => (hasCi(r) ? `${count(r, "ci_low")} – ${count(r, "ci_high")}` : "–");
   const tbl = table(`Severity and people in need by area: ${what} (table alternative to the map)`, [
     {label: "Area", value: (pc) => el("a", {href: `#/area/${encodeURIComponent(pc)}`}, names.get(pc) || pc)},
     {label: "P-code", value: (pc) => pc},
     {label: "Phase", num: true, value: (pc) => phaseText(phase.get(pc)), attrs: () => ({"data-field": "phase"})},
-    {label: "People in need", num: true, value: (pc) => num(pins.get(pc)?.people_in_need), attrs: () => ({"data-field": "pin"})},
+    {label: "People in need", num: true, value: (pc) => count(pins.get(pc), "people_in_need"), attrs: () => ({"data-field": "pin"})},
     {label: "Confidence interval", num: true, value: (pc) => ci(pins.get(pc)), attrs: () => ({"data-field": "ci"})},
-    {label: "Population", num: true, value: (pc) => num(pins.get(pc)?.population), attrs: () => ({"data-field": "population"})},
+    {label: "Population", num: true, value: (pc) => count(pins.get(pc), "population"), attrs: () => ({"data-field": "population"})},
     {label: "Rule", value: (pc) => phase.get(pc)?.rule ?? "–"},
   ], codes, {class: "data", "data-testid": "needs-table"}, (pc) => ({"data-pcode": pc}));
   return el("div", {class: "grid"},

@@ -2,7 +2,7 @@
 // site breaches, and the trend since its previous round; flagged sites first. Every column sorts
 // (header buttons, aria-sort), so a coordinator can reorder by people, points or area.
 import {getAll} from "../api.js";
-import {el, message, num, day} from "../format.js";
+import {el, message, num, count, day} from "../format.js";
 
 const TIER_ORDER = {high: 0, medium: 1, low: 2};
 const COLUMNS = [
@@ -10,7 +10,7 @@ const COLUMNS = [
   {key: "site_id", label: "Site ID", text: (r) => r.site_id},
   {key: "area_pcode", label: "Area P-code", text: (r) => r.area_pcode},
   {key: "site_type", label: "Type", text: (r) => (r.site_type || "–").replaceAll("_", " ")},
-  {key: "individuals", label: "Individuals", num: true, text: (r) => num(r.individuals)},
+  {key: "individuals", label: "Individuals", num: true, text: (r) => count(r, "individuals")},
   {key: "tier", label: "Risk tier", text: (r) => r.tier || "–", sort: (r) => TIER_ORDER[r.tier] ?? 3},
   {key: "points", label: "Points", num: true, text: (r) => num(r.points)},
   {key: "reasons", label: "Thresholds breached", text: (r) => (r.reasons ? r.reasons.split(",").join(", ") : "none")},
@@ -42,7 +42,8 @@ export default async function sitesPage(ctx) {
   const section = el("section", {}, h,
     el("p", {}, `${flagged} of ${base.length} sites flagged in their latest round. A site is scored ` +
       "against the minimum standards in the risk configuration (covered space, water, latrines…); " +
-      "the tier follows its points, the trend compares with its previous round."),
+      "the tier follows its points, the trend compares with its previous round. “suppressed” marks " +
+      "a small number of people the public view hides; – means no figure."),
     status, holder);
 
   const render = () => {
