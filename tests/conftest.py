@@ -91,6 +91,13 @@ def _with_database(url: str, dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
+def dataset_rows(wh, table: str, dataset_id: str):
+    """One dataset's rows of a warehouse table (``observations``, ``issues``, ``quarantine``) as a
+    DataFrame: what ingestion tests compare with the numbers they wrote."""
+    t = wh.table(table)
+    return t.filter(t.dataset_id == dataset_id).execute()
+
+
 @contextlib.contextmanager
 def new_warehouse_url(backend: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
     """A URL (or path) of a new, empty warehouse on ``backend``; dropped afterwards."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import dataset_rows
 from idpkit.ingest.mapping import Mapping
 from idpkit.ingest.pipeline import IngestOptions, ingest_file
 
@@ -16,13 +17,11 @@ DTM = Path(__file__).parent / "fixtures" / "dtm"
 
 
 def _obs(wh, dataset_id: str):
-    o = wh.table("observations")
-    return o.filter(o.dataset_id == dataset_id).execute()
+    return dataset_rows(wh, "observations", dataset_id)
 
 
 def _issues(wh, dataset_id: str):
-    i = wh.table("issues")
-    return i.filter(i.dataset_id == dataset_id).execute()
+    return dataset_rows(wh, "issues", dataset_id)
 
 
 def test_french_headers_without_hxl(wh, tmp_path):

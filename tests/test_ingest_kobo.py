@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import dataset_rows
 from idpkit.ingest.columns import guess_roles, role_from_header
 from idpkit.ingest.kobo import choice_parent, kobo_meta_role, xml_path
 from idpkit.ingest.normalise import normalise_cause, parse_dates
@@ -33,13 +34,11 @@ def _load_areas(wh, kobo) -> None:
 
 
 def _obs(wh, dataset_id: str) -> pd.DataFrame:
-    o = wh.table("observations")
-    return o.filter(o.dataset_id == dataset_id).execute()
+    return dataset_rows(wh, "observations", dataset_id)
 
 
 def _issues(wh, dataset_id: str) -> pd.DataFrame:
-    i = wh.table("issues")
-    return i.filter(i.dataset_id == dataset_id).execute()
+    return dataset_rows(wh, "issues", dataset_id)
 
 
 def _written_rows(path) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
+from conftest import dataset_rows
 from idpkit.errors import IdpkitError
 from idpkit.ingest.pipeline import IngestOptions, ingest_file
 
@@ -69,13 +70,11 @@ def _per_state_workbook(path: Path, *, total_sheet: bool = False,
 
 
 def _obs(wh, dataset_id: str) -> pd.DataFrame:
-    o = wh.table("observations")
-    return o.filter(o.dataset_id == dataset_id).execute()
+    return dataset_rows(wh, "observations", dataset_id)
 
 
 def _issues(wh, dataset_id: str) -> pd.DataFrame:
-    i = wh.table("issues")
-    return i.filter(i.dataset_id == dataset_id).execute()
+    return dataset_rows(wh, "issues", dataset_id)
 
 
 def _expected_by_state(written: dict[str, list]) -> dict[str, float]:
