@@ -124,3 +124,38 @@ def test_bad_household_size_files_are_named(tmp_path, text, where, message):
     assert message in exc.value.message
     if where:
         assert exc.value.location == f"{f}, {where}"
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_any_sizes_file_is_read_or_refused_clearly(tmp_path, text):
+    """Whatever the file holds, the reader gives rules or a HouseholdSizesError (never another
+    exception), and every rule it gives is within the documented range."""
+    f = tmp_path / "sizes.csv"
+    f.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        rules = read_household_sizes(f)
+    except HouseholdSizesError as exc:
+        assert exc.message and exc.location and str(f) in exc.location
+        return
+    assert all(1 <= r.size <= 50 for r in rules)
+    assert all(r.year is None or 1900 <= r.year <= 2200 for r in rules)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.from_regex(r"[A-Z]{2}[0-9]{2,6}", fullmatch=True) | st.none(),
+                          st.sampled_from([None, "site", "baseline_area", "IOM DTM"]),
+                          st.integers(1950, 2100) | st.none(),
+                          st.floats(1, 50, allow_nan=False).map(lambda x: round(x, 2))),
+                unique_by=lambda t: (t[0], t[1], t[2]), max_size=20))
+def test_written_sizes_are_read_back(tmp_path, rows):
+    f = tmp_path / "sizes.csv"
+    f.write_text("pcode,source,year,size\n" + "".join(
+        f"{p or ''},{s or ''},{'' if y is None else y},{z}\n" for p, s, y, z in rows),
+        encoding="utf-8")
+    got = read_household_sizes(f)
+    assert [(r.pcode, r.source, r.year, r.size) for r in got] == rows

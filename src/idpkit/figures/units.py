@@ -56,12 +56,17 @@ def read_household_sizes(path: str | Path) -> tuple[HouseholdSizeRule, ...]:
     except (OSError, UnicodeDecodeError) as exc:
         raise HouseholdSizesError(f"cannot read the household sizes: {exc}",
                                   location=str(path)) from exc
-    rows = list(csv.DictReader(io.StringIO(text)))
-    header = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        rows = list(reader)
+    except csv.Error as exc:  # NUL bytes, broken quoting
+        raise HouseholdSizesError(f"not a readable CSV: {exc}", location=str(path)) from exc
+    # the header line itself, so that a file with a header and no rows is "no rules"
+    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
     if "size" not in header:
         raise HouseholdSizesError("the household sizes need a 'size' column (and any of pcode, "
                                   "source, year)", location=str(path))
-    unknown = [h for h in header if h not in SIZE_COLUMNS]
+    unknown = [h for h in header if h and h not in SIZE_COLUMNS]  # "" : a trailing comma
     if unknown:
         raise HouseholdSizesError(f"unknown column(s) {', '.join(unknown)}; use "
                                   f"{', '.join(SIZE_COLUMNS)}", location=str(path))
