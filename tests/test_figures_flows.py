@@ -199,9 +199,9 @@ def test_identity_needs_a_period(demo_wh):
 def test_two_files_of_one_flow_release_are_not_added(demo_operation, tmp_path):
     """The same flow-monitoring release imported as two different files (another byte layout:
     different hash) counts once; a later file re-reporting one day replaces that day only; a file
-    of other days adds."""
+    of other days adds, and so does a file of the same days at other places."""
     gaz = pd.read_csv(demo_operation.gazetteer_csv, skiprows=[1])
-    a2 = gaz[gaz["Admin Level"] == 2]["P-Code"].tolist()[:2]
+    a2 = gaz[gaz["Admin Level"] == 2]["P-Code"].tolist()[:3]
     head = ("Date,LGA Pcode,Arrivals (ind),Reason\n"
             "#date+reported,#adm2+code,#affected+idps+arrivals+ind,#cause+type\n")
     week1 = f"2031-01-10,{a2[0]},100,Conflict\n2031-01-11,{a2[1]},40,Conflict\n"
@@ -227,3 +227,8 @@ def test_two_files_of_one_flow_release_are_not_added(demo_operation, tmp_path):
         (tmp_path / "week2.csv").write_text(files["week2.csv"], encoding="utf-8")
         assert ingest_file(wh, tmp_path / "week2.csv").status == "imported"
         assert arrivals() == {a2[0]: 107.0, a2[1]: 45.0}
+        # another point's file of the same source and days, at another place: it adds
+        other = head + f"2031-01-10,{a2[2]},9,Conflict\n2031-01-11,{a2[2]},4,Conflict\n"
+        (tmp_path / "point2.csv").write_text(other, encoding="utf-8")
+        assert ingest_file(wh, tmp_path / "point2.csv").status == "imported"
+        assert arrivals() == {a2[0]: 107.0, a2[1]: 45.0, a2[2]: 13.0}

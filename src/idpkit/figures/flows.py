@@ -70,16 +70,18 @@ def _period_bound(period: ir.IntegerValue, dates: list[date], end: int) -> ir.Da
 
 
 def _latest_file_per_day(wh: Warehouse, o: ir.Table) -> ir.Table:
-    """Movement rows ``o`` keeping, for each source and reporting day, only the latest imported
-    file that reports that day (rule 3 of stocks, for flows).
+    """Movement rows ``o`` keeping, for each source, reporting day and place (finest area and
+    site), only the latest imported file that reports it (rule 3 of stocks, for flows).
 
     Why: the same movements published twice — the XLSX and the CSV of one flow-monitoring
     release, or a corrected re-release — are different files (different hashes), and adding
-    both would count every movement twice. Files covering different days all count; where a
-    newer file re-reports days, its numbers replace the older file's for those days. Decided on
-    one row per file, day, operation and country (small), then joined back."""
-    keys = ["dataset_id", "_op", "_i3", "reporting_date"]
-    o = o.mutate(_op=o.operation.fill_null(""), _i3=o.iso3.fill_null(""))
+    both would count every movement twice. Files covering other days, or other places on the
+    same days (one file per flow-monitoring point or region), all count; where a newer file
+    re-reports a day and place, its numbers replace the older file's there. Decided on one row
+    per file, day and place (small), then joined back."""
+    keys = ["dataset_id", "_op", "_i3", "reporting_date", "_area", "_site"]
+    o = o.mutate(_op=o.operation.fill_null(""), _i3=o.iso3.fill_null(""),
+                 _area=o.area_pcode.fill_null(""), _site=o.site_id.fill_null(""))
     days = o.group_by(keys).aggregate(_n=o.count())
     d = wh.table("datasets").select("dataset_id", "assessment_type", "source_organisation",
                                      "imported_at")
@@ -87,11 +89,12 @@ def _latest_file_per_day(wh: Warehouse, o: ir.Table) -> ir.Table:
     days = days.mutate(_src=days.source_organisation.fill_null("").concat(
         " | ", days._op, " | ", days.assessment_type.fill_null("other"), " | ", days._i3))
     days = days.mutate(_rn=ibis.row_number().over(
-        group_by=[days._src, days.reporting_date],
+        group_by=[days._src, days.reporting_date, days._area, days._site],
         order_by=[days.imported_at.desc(), days.dataset_id.desc()]))
     kept = days.filter(days._rn == 0).select(*keys)
     j = o.inner_join(kept, keys)
-    return j.drop(*[c for c in j.columns if c.endswith("_right")], "_op", "_i3")
+    return j.drop(*[c for c in j.columns if c.endswith("_right")], "_op", "_i3", "_area",
+                  "_site")
 
 
 def _reported(wh: Warehouse, dates: list[date], level: int, operation: str | None) -> ir.Table:
