@@ -222,3 +222,71 @@ def test_components_are_named_by_their_smallest_key():
                 for k in merged:
                     group[k] = merged
         assert got == {k: min(group[k]) for k in keys}
+
+
+def test_ordered_pairs_match_a_plain_reference():
+    """``_ordered`` (integer codes, one sort) keeps, per unordered pair of people in different
+    registrations, the best score, oriented by household key: same rows as a plain dictionary pass
+    on random pairs with repeats in both orientations and pairs inside one registration."""
+    import numpy as np
+    import pandas as pd
+
+    from idpkit.linkage.dedup import _ordered
+
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        n, m = int(rng.integers(2, 40)), int(rng.integers(0, 150))
+        people = np.array([f"r{i:03d}" for i in rng.permutation(900)[:n]], dtype=object)
+        hh = pd.Series([f"h{x}" for x in rng.integers(0, max(1, n // 2), n)], index=people)
+        li, ri = rng.integers(0, n, m), rng.integers(0, n, m)
+        keep = li != ri
+        prob = rng.choice([0.1, 0.5, 0.9, rng.random()], size=m)  # ties are common
+        pairs = pd.DataFrame({"unique_id_l": people[li[keep]], "unique_id_r": people[ri[keep]],
+                              "match_probability": prob[keep]})
+        best: dict[tuple[str, str], float] = {}
+        for x, y, p in pairs.itertuples(index=False):
+            if hh[x] == hh[y]:
+                continue
+            a, b = (y, x) if hh[x] > hh[y] else (x, y)
+            best[(a, b)] = max(best.get((a, b), -1.0), p)
+        got = _ordered(pairs, hh)
+        assert list(got.match_probability) == sorted(got.match_probability, reverse=True)
+        assert dict(zip(zip(got.a, got.b), got.match_probability)) == best
+        assert len(got) == len(best)
+        assert (got.ha.to_numpy() == hh.loc[got.a].to_numpy()).all()
+        assert (got.hb.to_numpy() == hh.loc[got.b].to_numpy()).all()
+        assert (got.ha < got.hb).all()
+
+
+def test_household_decisions_do_not_depend_on_the_register_size():
+    """Splink's probabilities carry a prior that falls with the register's size; the household
+    step scales member odds back to the reference size, so two registrations with one confident
+    member and weak evidence on the others decide the same in a big register as in a small one."""
+    import pandas as pd
+
+    from idpkit.linkage.dedup import (HOUSEHOLD_REFERENCE_RECORDS, _ordered, _resolve,
+                                      household_odds)
+
+    assert household_odds(1e-5, HOUSEHOLD_REFERENCE_RECORDS) == 1.0
+    assert household_odds(1e-5, 500) == 1.0  # small registers: probabilities as they are
+    assert household_odds(0.0, 10**6) == 1.0
+    big = household_odds(1.8e-7, 100 * HOUSEHOLD_REFERENCE_RECORDS)
+    assert 99 < big < 101  # odds of a 100x bigger register scaled back by 100
+
+    # registrations H1 and H2 of four people: the heads agree (0.99), the others' pairs are
+    # scored as they would be with the prior of a 100x bigger register (odds / 100 of 0.5)
+    people = [f"{h}{i}" for h in ("A", "B") for i in range(4)]
+    hh = pd.Series(["H1"] * 4 + ["H2"] * 4, index=people)
+    weak = 1 / 101
+    pairs = pd.DataFrame({"unique_id_l": ["A0", "A1", "A2", "A3"],
+                          "unique_id_r": ["B0", "B1", "B2", "B3"],
+                          "match_probability": [0.99, weak, weak, weak]})
+    size = hh.groupby(hh).size()
+    ordered = _ordered(pairs, hh)
+    assert len(_resolve(ordered, size, 0.9)) == 0  # raw: 0.99 + 3 x 0.01 < 0.3 x 4
+    linked = _resolve(ordered, size, 0.9, big)
+    assert sorted(zip(linked.a, linked.b)) == [("A0", "B0"), ("A1", "B1"), ("A2", "B2"),
+                                                ("A3", "B3")]
+    # no confident member: never one household, whatever the odds
+    lone = ordered.assign(match_probability=[0.8, weak, weak, weak])
+    assert len(_resolve(lone, size, 0.9, big)) == 0

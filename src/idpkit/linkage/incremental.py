@@ -15,8 +15,8 @@ import logging
 
 import pandas as pd
 
-from idpkit.linkage.dedup import (P_ASSIGN, _components, _household_blocks, _no_shared_registration,
-                                  _ordered, _resolve)
+from idpkit.linkage.dedup import (P_ASSIGN, _components, default_db_api, _household_blocks, _no_shared_registration,
+                                  _ordered, _resolve, household_odds)
 from idpkit.linkage.model import MODEL_COLUMNS
 
 
@@ -27,10 +27,10 @@ def link_new(existing: pd.DataFrame, new: pd.DataFrame, clusters: pd.DataFrame, 
     ``household_key``) given the existing ``clusters`` (unique_id, cluster_id). Returns
     (clusters of all records: unique_id, cluster_id or None for new singletons to be named,
     scored pairs: a, b, match_probability, linked)."""
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import Linker, block_on
 
     logging.getLogger("splink").setLevel(logging.WARNING)
-    db_api = DuckDBAPI()
+    db_api = default_db_api()
     old_t = db_api.register(existing[MODEL_COLUMNS].reset_index(drop=True))
     new_t = db_api.register(new[MODEL_COLUMNS].reset_index(drop=True))
     linker = Linker(old_t, model)
@@ -61,7 +61,9 @@ def link_new(existing: pd.DataFrame, new: pd.DataFrame, clusters: pd.DataFrame, 
         first = pd.concat([first] + [m.as_pandas_dataframe()[
             ["unique_id_l", "unique_id_r", "match_probability"]] for m in more])
     pairs = _ordered(first, hh)
-    linked = _resolve(pairs, allrec.groupby("household_key").size(), threshold)
+    linked = _resolve(pairs, allrec.groupby("household_key").size(), threshold,
+                      household_odds(model.get("probability_two_random_records_match", 0.0),
+                                     len(allrec)))
     pairs["linked"] = pairs.index.isin(linked.index)
     edges = linked[["a", "b", "match_probability"]]
     # existing clusters stay whole: chain each cluster's records with fixed edges
