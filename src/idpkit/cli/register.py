@@ -58,19 +58,23 @@ def run_cmd(
     threshold: Annotated[float, typer.Option("--threshold", min=0.5, max=0.9999,
                                              help="Match probability that links two records.")
                          ] = 0.9,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="Where Splink's SQL runs: duckdb (in memory, default) or postgres (the "
+        "protected register's PostgreSQL database, IDPKIT_REGISTER_DB).")] = "duckdb",
     db: DbOpt = None,
 ) -> None:
     """Train the model (unsupervised), score candidate pairs, cluster people and households;
     clerks' decisions are applied; uncertain pairs go to the review queue."""
     from idpkit.cli.app import console, err
-    from idpkit.linkage.register import open_protected
-    from idpkit.linkage.runs import run
+    from idpkit.linkage.register import open_protected, protected_target
+    from idpkit.linkage.runs import run, splink_api
 
     with _open(db) as wh:
+        api = splink_api(engine, protected_target(db))
         prot = open_protected(db)
         try:
-            with err.status("deduplicating (training, scoring, clustering)"):
-                s = run(wh, prot, threshold=threshold)
+            with err.status(f"deduplicating on {engine} (training, scoring, clustering)"):
+                s = run(wh, prot, threshold=threshold, db_api=api)
         finally:
             prot.close()
     console.print(f"{s.records:,} records → {s.person_clusters:,} people; "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -46,10 +47,31 @@ def _decisions(prot: Warehouse) -> pd.DataFrame:
     return d.sort_values("decided_at").groupby(["a", "b"], as_index=False).last()
 
 
+ENGINES = ("duckdb", "postgres")
+
+
+def splink_api(engine: str, protected_target: str) -> Any:
+    """Splink's database API for ``engine``. Splink's tables hold the personal fields, so on
+    PostgreSQL they go to the protected register's own database (schema ``splink``), never to
+    the warehouse or any other server."""
+    if engine == "duckdb":
+        return None
+    if engine != "postgres":
+        raise RegisterError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if not protected_target.startswith(("postgresql://", "postgres://")):
+        raise RegisterError(
+            "--engine postgres runs Splink in the protected register's database, which is not "
+            f"PostgreSQL here ({protected_target}); set IDPKIT_REGISTER_DB to a postgresql:// URL")
+    from idpkit.linkage.postgres import postgres_db_api
+
+    return postgres_db_api(protected_target.replace("postgres://", "postgresql://", 1))
+
+
 def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
         review_band: tuple[float, float] = REVIEW_BAND, seed: int = 1,
-        max_pairs: float = 2e6) -> RunSummary:
-    """Deduplicate the whole register; store pairs, clusters and the review queue."""
+        max_pairs: float = 2e6, db_api: Any = None) -> RunSummary:
+    """Deduplicate the whole register; store pairs, clusters and the review queue. ``db_api``:
+    where Splink's SQL runs (default an in-memory DuckDB; see :func:`splink_api`)."""
     if "reg_people" not in prot.con.list_tables():
         raise RegisterError("the register is empty: import registrations first "
                             "(idpkit register import FILE)")
@@ -57,7 +79,7 @@ def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
     frame = people.rename(columns={"record_id": "unique_id"})
     frame["household_key"] = people.household_key
     res = deduplicate(frame[MODEL_COLUMNS], threshold=threshold, seed=seed, max_pairs=max_pairs,
-                      pair_floor=min(review_band[0], threshold))
+                      pair_floor=min(review_band[0], threshold), db_api=db_api)
     pairs = res.pairs.copy()
     pairs["a"] = pairs[["unique_id_l", "unique_id_r"]].min(axis=1)
     pairs["b"] = pairs[["unique_id_l", "unique_id_r"]].max(axis=1)
