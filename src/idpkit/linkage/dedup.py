@@ -59,6 +59,7 @@ class DedupResult:
     pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_probability, linked (scored pairs)
     threshold: float
     model: dict | None = None  # the trained Splink model (to link new records later)
+    by_threshold: dict[float, pd.DataFrame] | None = None  # clusters per ``sweep`` threshold
 
 
 P_ASSIGN = 0.003
@@ -105,7 +106,8 @@ def default_db_api():
 
 def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_api=None,
                 max_pairs: float = 2e6, seed: int = 1, pair_floor: float = 0.05,
-                timings: dict[str, float] | None = None) -> DedupResult:
+                timings: dict[str, float] | None = None,
+                sweep: list[float] | None = None) -> DedupResult:
     """Individuals and households, with the household structure modelled explicitly:
 
     1. Splink scores candidate pairs of people (blocking rules of :mod:`.model`);
@@ -117,6 +119,9 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
     4. registrations are one household when their matched members carry enough evidence, and
        within them the one-to-one pairs above ``P_ASSIGN`` link people; elsewhere only pairs
        above ``threshold`` do.
+
+    ``sweep``: further thresholds to cluster at from the same scored pairs (one training and
+    prediction for a precision/recall curve), in ``by_threshold``.
 
     ``timings``, when given, receives the seconds spent in each phase (``train``, ``predict``,
     ``blocks``, ``predict_within``, ``resolve``); the result does not depend on it.
@@ -151,7 +156,10 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
     first = first[["unique_id_l", "unique_id_r", "match_probability"]]
     lap("predict")
     hh = pd.Series(data.household_key.values, index=data.unique_id.values)
-    blocks = _household_blocks(first, hh, threshold)
+    # blocks at the lowest threshold asked for: a higher threshold's blocks are parts of them, and
+    # the extra member pairs change nothing there (a household pair needs a member pair above the
+    # threshold, which would have put both registrations in one block)
+    blocks = _household_blocks(first, hh, min([threshold, *(sweep or [])]))
     lap("blocks")
     pairs = first
     if blocks is not None:
@@ -164,17 +172,24 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
         pairs = pd.concat([first, second[["unique_id_l", "unique_id_r", "match_probability"]]])
         lap("predict_within")
     pairs = _ordered(pairs, hh)
-    prior = linker._settings_obj._probability_two_random_records_match
-    linked = _resolve(pairs, data.groupby("household_key").size(), threshold,
-                      household_odds(prior, len(data)))
-    linked = _no_shared_registration(linked, hh)
+    odds = household_odds(linker._settings_obj._probability_two_random_records_match, len(data))
+    size = data.groupby("household_key").size()
+    clusters, linked = _link(pairs, data.unique_id, hh, size, threshold, odds)
     pairs["linked"] = pairs.index.isin(linked.index)
-    comp = _components(data.unique_id, linked.a, linked.b)
-    clusters = comp.rename(columns={"household_key": "unique_id", "household_cluster": "cluster_id"})
+    by_threshold = {t: _link(pairs, data.unique_id, hh, size, t, odds)[0] for t in sweep or []}
     lap("resolve")
     return DedupResult(clusters, pairs.rename(columns={"a": "unique_id_l", "b": "unique_id_r"})[
         ["unique_id_l", "unique_id_r", "match_probability", "linked"]], threshold,
-        linker.misc.save_model_to_json())
+        linker.misc.save_model_to_json(), by_threshold)
+
+
+def _link(pairs: pd.DataFrame, ids: pd.Series, hh: pd.Series, size: pd.Series,
+          threshold: float, odds: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clusters (unique_id, cluster_id) and the linking pairs at one threshold."""
+    linked = _no_shared_registration(_resolve(pairs, size, threshold, odds), hh)
+    comp = _components(ids, linked.a, linked.b)
+    return comp.rename(columns={"household_key": "unique_id",
+                                "household_cluster": "cluster_id"}), linked
 
 
 def _ordered(pairs: pd.DataFrame, hh: pd.Series) -> pd.DataFrame:
@@ -362,6 +377,24 @@ def pairwise_metrics(pred_cluster: pd.Series, true_cluster: pd.Series) -> dict[s
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "predicted_pairs": predicted,
             "true_pairs": actual, "correct_pairs": both}
+
+
+def cluster_metrics(pred_cluster: pd.Series, true_cluster: pd.Series) -> dict[str, float]:
+    """Cluster precision, recall and F1: the share of predicted clusters that are exactly a true
+    cluster (same records, no more, no fewer), the share of true clusters found exactly, and
+    their harmonic mean. Stricter than pairwise: one missed member spoils a whole family's
+    person cluster, which is what a clerk sees."""
+    df = pd.DataFrame({"p": pred_cluster.values, "t": true_cluster.values})
+    both = df.groupby(["p", "t"]).size().rename("n").reset_index()
+    both["p_size"] = both.p.map(df.groupby("p").size())
+    both["t_size"] = both.t.map(df.groupby("t").size())
+    exact = int(((both.n == both.p_size) & (both.n == both.t_size)).sum())
+    n_pred, n_true = int(df.p.nunique()), int(df.t.nunique())
+    precision = exact / n_pred if n_pred else 1.0
+    recall = exact / n_true if n_true else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "exact_clusters": exact,
+            "predicted_clusters": n_pred, "true_clusters": n_true}
 
 
 def household_clusters(people: pd.DataFrame, *, min_share: float = 0.5) -> pd.DataFrame:
