@@ -51,3 +51,21 @@ def test_dedup_evaluate_prints_the_curve(tmp_path):
     assert len(curve) == 9 and curve.threshold.is_monotonic_increasing
     assert (curve.pair_f1 > 0.9).all() and (curve.cluster_f1 > 0.9).all()
     assert curve.pair_recall.iloc[0] >= curve.pair_recall.iloc[-1]  # lower threshold, more links
+
+
+def test_default_connection_spills_to_a_private_folder_removed_afterwards():
+    """Spilled rows hold names and phones: the folder is the process owner's alone (0700) and
+    goes with the connection."""
+    import gc
+    import os
+    import stat
+
+    from idpkit.linkage.dedup import default_db_api
+
+    api = default_db_api()
+    folder = api.duckdb_con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+    assert os.path.isdir(folder)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    del api
+    gc.collect()
+    assert not os.path.exists(folder)

@@ -82,26 +82,39 @@ against 29 s for one). Below it DuckDB's memory limit bounds the blocked pairs i
 SPLINK_MEMORY_LIMIT = "1500MB"
 """DuckDB's memory limit for the default Splink connection (``IDPKIT_DEDUP_MEMORY_LIMIT`` to
 change). DuckDB's own default is 80% of the machine's RAM, and it keeps what it may: at 1M records
-the process peaked at 4.4 GiB, 3.4 GiB with this limit at the same speed (bigger work spills to a
-temporary folder)."""
+a one-off run peaked at 4.4 GiB, 3.4 GiB with this limit at the same speed (bigger work spills
+to a temporary folder)."""
 
 
 def default_db_api():
-    """Splink's DuckDB API on an in-memory database with bounded memory and a temp folder for
-    spilling."""
+    """Splink's DuckDB API on an in-memory database with bounded memory, spilling to a private
+    temporary folder (mode 0700: spilled rows hold names and phones) that is removed with the
+    connection."""
     import os
     import tempfile
+    import weakref
 
     import duckdb
     from splink import DuckDBAPI
 
     limit = os.environ.get("IDPKIT_DEDUP_MEMORY_LIMIT", SPLINK_MEMORY_LIMIT).replace("'", "")
-    spill = os.path.join(tempfile.gettempdir(), "idpkit-dedup-spill")
+    spill = tempfile.mkdtemp(prefix="idpkit-dedup-spill-")
     con = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill})
     threads = os.environ.get("IDPKIT_THREADS")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    return DuckDBAPI(con)
+    api = DuckDBAPI(con)
+    weakref.finalize(api, _close_and_remove, con, spill)
+    return api
+
+
+def _close_and_remove(con, folder: str) -> None:
+    import shutil
+
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_api=None,

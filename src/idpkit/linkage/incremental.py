@@ -15,8 +15,8 @@ import logging
 
 import pandas as pd
 
-from idpkit.linkage.dedup import (P_ASSIGN, _components, default_db_api, _household_blocks, _no_shared_registration,
-                                  _ordered, _resolve, household_odds)
+from idpkit.linkage.dedup import (P_ASSIGN, _components, _household_blocks, _no_shared_registration,
+                                  _ordered, _resolve, default_db_api, household_odds)
 from idpkit.linkage.model import MODEL_COLUMNS
 
 

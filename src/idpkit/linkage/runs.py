@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timezone
+from typing import Any
 
 import pandas as pd
 
