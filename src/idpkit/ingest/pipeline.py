@@ -8,6 +8,7 @@ transaction, so a failed or killed import leaves the warehouse exactly as it was
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import itertools
 import json
@@ -47,6 +48,7 @@ from idpkit.warehouse.warehouse import Warehouse
 Progress = Callable[[str], None]
 MAX_ISSUE_EXAMPLES = 2000
 PROFILE = bool(os.environ.get("IDPKIT_PROFILE"))
+CLEAN_LOOKUP_MAX = 100_000  # distinct values above which text is cleaned per row
 
 
 @dataclass
@@ -307,7 +309,7 @@ class _Import:
             "row": None, "column_name": i.column, "value": i.value, "code": i.code,
             "severity": i.severity, "message": i.message} for i in self.issues],
             columns=list(wh.table("issues").schema().names)), dict(wh.table("issues").schema().items()))
-        quarantine = wide.filter(wide._row.isin(errors.row))
+        quarantine = self._raw.filter(self._raw._row.isin(errors.row))
         codes = row_issues.filter(row_issues.severity == "error").group_by("row").aggregate(
             codes=row_issues.code.group_concat(","))
         q = quarantine.left_join(codes, quarantine._row == codes.row)
@@ -478,12 +480,14 @@ class _Import:
                 self.issues.append(Issue("ambiguous-date-format", "dates read as day/month/year",
                                          file=self.file_name, sheet=layout.sheet,
                                          column=date_col.header))
-            lk = self._lookup(pd.DataFrame({"k": list(mapping), "d": list(mapping.values())}),
-                              {"k": "string", "d": "date"})
+            # the cleaned text rides along in the lookup: no per-row string work
+            lk = self._lookup(pd.DataFrame({"k": distinct, "d": [mapping.get(str(v)) for v in distinct],
+                                            "dr": [_clean_cell(v) for v in distinct]}),
+                              {"k": "string", "d": "date", "dr": "string"})
             t = t.left_join(lk, raw == lk.k).drop("k")
             cols["reporting_date"] = ibis.coalesce(t.d, ibis.literal(fallback_date, "date")) \
                 if opt.reporting_date else t.d
-            cols["_date_raw"] = clean_text(t[f"c{date_col.index}"])
+            cols["_date_raw"] = t.dr
         else:
             cols["reporting_date"] = ibis.literal(fallback_date, "date")
             cols["_date_raw"] = NULL_STR
@@ -509,9 +513,13 @@ class _Import:
                 cols["round"] = ibis.cases(
                     *[(k == i, ibis.literal(r or file_round, "string"))
                       for i, r in enumerate(per_sheet)], else_=NULL_STR)
-        op = self._col(t, plan, "operation")
-        cols["operation"] = ibis.literal(opt.operation, "string") if opt.operation else (
-            clean_text(op) if op is not None else NULL_STR)
+        op = plan.first("operation")
+        if opt.operation:
+            cols["operation"] = ibis.literal(opt.operation, "string")
+        elif op is not None:
+            t, cols["operation"] = self._cleaned(t, op.index, "_op")
+        else:
+            cols["operation"] = NULL_STR
         # -- causes
         cause_col = plan.first("cause_text")
         if cause_col is not None:
@@ -558,8 +566,29 @@ class _Import:
         for c in plan.values():
             v, bad = parse_count(t[f"c{c.index}"], try_cast=self.wh.backend.has_try_cast)
             cols[f"v{c.index}"], cols[f"b{c.index}"] = v, bad
-        keep = ["_row"] + [f"c{j}" for j in range(layout.ncols)]
-        return t.select(*keep, **cols)
+        # text that starts like a spreadsheet formula, in name columns (a flag: the raw cells stay
+        # in the staged table and are joined back only for the rows that have findings)
+        for c in self._formula_columns(plan):
+            cols[f"_fx{c.index}"] = formula_like(t[f"c{c.index}"])
+        return t.select("_row", **cols)
+
+    @staticmethod
+    def _formula_columns(plan: ColumnPlan) -> list[ColumnAssignment]:
+        return [c for c in plan.columns
+                if c.role.endswith("_name") or c.role in ("site_name", "site_id", "operation")]
+
+    def _cleaned(self, t: ir.Table, index: int, name: str) -> tuple[ir.Table, ir.StringValue]:
+        """Column ``c{index}`` trimmed, placeholders missing: worked out once per distinct value
+        and joined back (per-row trimming of a million cells costs more than the join); per row
+        when the column is nearly unique."""
+        distinct = self._raw.select(k=self._raw[f"c{index}"]).distinct().limit(CLEAN_LOOKUP_MAX + 1)
+        keys = distinct.execute()["k"].dropna().tolist()
+        if len(keys) > CLEAN_LOOKUP_MAX:
+            return t, clean_text(t[f"c{index}"])
+        lk = self._lookup(pd.DataFrame({f"{name}_k": keys, name: [_clean_cell(k) for k in keys]}),
+                          {f"{name}_k": "string", name: "string"})
+        t = t.left_join(lk, t[f"c{index}"] == lk[f"{name}_k"]).drop(f"{name}_k")
+        return t, t[name]
 
     def _join_areas(self, t: ir.Table, plan: ColumnPlan, gaz: Gazetteer, prefix: str
                     ) -> tuple[ir.Table, dict[str, ir.Value]]:
@@ -586,6 +615,9 @@ class _Import:
         combos = r.select(*[r[k].fill_null(NULL_KEY).name(k) for k in keys]).distinct().execute()
         resolver = AreaResolver(gaz, prefix)
         by_role = {r: combos[f"c{c.index}"].map(_clean_cell) for r, c in present}
+        # the origin's name as reported (finest level given), cleaned once per combination
+        name_role = next((r for lv in (4, 3, 2, 1) if (r := f"{prefix}adm{lv}_name") in by_role),
+                         None) if prefix else None
         frame = pd.DataFrame(by_role)
         iso_hint = resolver.guess_country(frame)
         records, findings = [], []
@@ -597,6 +629,7 @@ class _Import:
             rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
                         "_level": res.reported_level})
             rec.update({f"_a{lv}": res.pcodes.get(lv) for lv in LEVELS})
+            rec["_name"] = getattr(row, name_role) if name_role else None
             records.append(rec)
             for f in res.findings:
                 col = next(c for r, c in present if r == f.role)
@@ -605,6 +638,7 @@ class _Import:
         schema = {"_key": "string"}
         schema.update({"_aid": "int64", "_iso3": "string", "_area": "string", "_level": "int16"})
         schema.update({f"_a{lv}": "string" for lv in LEVELS})
+        schema["_name"] = "string"
         lk = self._lookup(pd.DataFrame(records, columns=list(schema)), schema)
         pred = [row_key([t[k] for k in keys]) == lk["_key"]]
         lk_cols = {c: f"{prefix}{c}" for c in lk.columns if c.startswith("_")}
@@ -615,9 +649,8 @@ class _Import:
         self._area_findings = getattr(self, "_area_findings", {})
         self._area_findings[prefix] = self._lookup(pd.DataFrame(findings, columns=list(fschema)), fschema)
         if prefix:
-            name_col = next((c for lv in (4, 3, 2, 1) if (c := plan.first(f"origin_adm{lv}_name"))), None)
             out["origin_pcode"] = t[f"{prefix}_area"]
-            out["origin_name"] = clean_text(t[f"c{name_col.index}"]) if name_col else NULL_STR
+            out["origin_name"] = t[f"{prefix}_name"] if name_role else NULL_STR
             out["_origin_id"] = t[f"{prefix}_aid"]
             return t, out
         out.update({"iso3": t["_iso3"], "area_pcode": t["_area"], "reported_level": t["_level"],
@@ -627,33 +660,25 @@ class _Import:
 
     # ------------------------------------------------------------------ checks
     def _row_issues(self, w: ir.Table, plan: ColumnPlan) -> ir.Table:
+        """Every finding on the rows. The per-row checks run in one pass that keeps only the
+        flagged rows (a narrow table of booleans); values and messages are then built from that
+        small set. One filtered scan per check over a million wide rows cost seconds."""
         parts: list[ir.Table] = []
-
-        def issue(cond: ir.BooleanValue, code: str, column: str | None, value: ir.Value,
-                  message: ir.StringValue | str) -> None:
-            sev = CATALOGUE[code].severity
-            sel = w.filter(cond)
-            parts.append(sel.select(
-                row=sel._row, column_name=ibis.literal(column, "string"),
-                value=value.cast("string") if not isinstance(value, str) else ibis.literal(value),
-                code=ibis.literal(code), severity=ibis.literal(sev),
-                message=message if not isinstance(message, str) else ibis.literal(message)))
-
-        lo, hi = self.opt.household_size_range
-        values = plan.values()
-        for c in values:
-            raw, v, bad = w[f"c{c.index}"], w[f"v{c.index}"], w[f"b{c.index}"]
-            issue(bad, "non-numeric-count", c.header, raw,
-                  ibis.literal(f"{c.header}: ") + raw + ibis.literal(" is not a number"))
-            issue(v < 0, "negative-count", c.header, raw,
-                  ibis.literal(f"{c.header}: negative count ") + raw)
-        # dates
-        dc = plan.first("reporting_date")
-        if dc is not None:
-            issue(w.reporting_date.isnull() & w._date_raw.notnull(), "invalid-date", dc.header,
-                  w._date_raw, ibis.literal("not a date: ") + w._date_raw)
-            issue(w.reporting_date.isnull() & w._date_raw.isnull(), "invalid-date", dc.header,
-                  NULL_STR, "reporting date is missing")
+        conds = [c[0] for c in self._row_checks(w, plan)]
+        if conds:
+            flags = {f"_k{i}": c.fill_null(False) for i, c in enumerate(conds)}
+            anyk = functools.reduce(lambda a, b: a | b, flags.values())
+            flagged = self._materialize(w.select(w._row, **flags).filter(anyk))
+            sub = w.inner_join(flagged, "_row")
+            sub = self._materialize(sub.inner_join(self._raw, "_row"))
+            for i, (_, code, column, value, message) in enumerate(self._row_checks(sub, plan)):
+                sel = sub.filter(sub[f"_k{i}"])
+                value, message = value(), message()
+                parts.append(sel.select(
+                    row=sel._row, column_name=ibis.literal(column, "string"),
+                    value=value.cast("string") if not isinstance(value, str) else ibis.literal(value),
+                    code=ibis.literal(code), severity=ibis.literal(CATALOGUE[code].severity),
+                    message=message if not isinstance(message, str) else ibis.literal(message)))
         # areas
         for prefix in ("", "origin_"):
             f = self._area_findings.get(prefix)
@@ -668,21 +693,14 @@ class _Import:
             parts.append(j.filter(j.code != "area-from-name").select(
                 row=j._row, column_name=j.column_name, value=j.value, code=j.code, severity=sev,
                 message=j.message))
-        has_area = [self._col(w, plan, f"adm{lv}_{k}") for lv in LEVELS for k in ("pcode", "name")]
-        if any(x is not None for x in has_area):
-            issue(w.area_pcode.isnull() & w.reported_level.isnull(), "missing-area", None, NULL_STR,
-                  "no P-code and no area name")
-        # causes
-        cc = plan.first("cause_text")
-        if cc is not None:
-            issue(w._multi, "multiple-causes", cc.header, w[f"c{cc.index}"],
-                  ibis.literal("several causes in one cell: ") + w[f"c{cc.index}"])
         # duplicates: identical in every cell to an earlier row. Candidates first, by a 64-bit hash
         # where the engine has one (a cheap aggregate), then the exact check on those rows only.
         raw_cols = [f"c{j}" for j in range(self.layout.ncols)]
-        key = row_key([w[c] for c in raw_cols])
-        h = key.hash() if self.wh.backend.has_try_cast else key
-        wk = w.mutate(_h=h)
+        r = self._raw
+        # (DuckDB hashes the cells themselves: no 21-column text key built for every row)
+        h = (ibis.struct({c: r[c] for c in raw_cols}).hash() if self.wh.backend.has_try_cast
+             else row_key([r[c] for c in raw_cols]))
+        wk = r.select("_row", *raw_cols, _h=h)
         cand = wk.group_by("_h").aggregate(_n=wk.count()).filter(lambda g: g._n > 1)
         sub = wk.filter(wk._h.isin(cand._h))
         skey = row_key([sub[c] for c in raw_cols])
@@ -700,8 +718,8 @@ class _Import:
         # Kobo: the same submission (_uuid) twice, e.g. sent again from a device after a timeout
         uc = plan.first("kobo_uuid")
         if uc is not None:
-            u = clean_text(w[f"c{uc.index}"])
-            wu = w.mutate(_u=u).filter(lambda t: t._u.notnull())
+            u = clean_text(self._raw[f"c{uc.index}"])
+            wu = self._raw.select("_row", _u=u).filter(lambda t: t._u.notnull())
             uw = ibis.window(group_by=wu._u, order_by=wu._row)
             du = wu.mutate(_n=ibis.row_number().over(uw), _first=wu._row.min().over(uw))
             du = du.filter(du._n > 0)
@@ -712,6 +730,45 @@ class _Import:
                                    severity=ibis.literal("error"),
                                    message=ibis.literal("duplicate submission: same _uuid as row ")
                                    + self._user_row(du._first).cast("string") + where))
+        return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+    def _row_checks(self, w: ir.Table, plan: ColumnPlan) -> list[tuple]:
+        """The checks of one row on its own: (condition, code, column, value, message), as
+        expressions on ``w``. Values and messages are functions: they may use the raw cells
+        (``c0``…), which only the flagged rows joined to the staged table have."""
+        checks: list[tuple] = []
+
+        def issue(cond: ir.BooleanValue, code: str, column: str | None, value, message) -> None:
+            checks.append((cond, code, column, value if callable(value) else lambda: value,
+                           message if callable(message) else lambda: message))
+
+        lo, hi = self.opt.household_size_range
+        values = plan.values()
+        for c in values:
+            v, bad = w[f"v{c.index}"], w[f"b{c.index}"]
+
+            def raw(c=c):
+                return w[f"c{c.index}"]
+            issue(bad, "non-numeric-count", c.header, raw,
+                  lambda c=c, raw=raw: ibis.literal(f"{c.header}: ") + raw()
+                  + ibis.literal(" is not a number"))
+            issue(v < 0, "negative-count", c.header, raw,
+                  lambda c=c, raw=raw: ibis.literal(f"{c.header}: negative count ") + raw())
+        # dates
+        dc = plan.first("reporting_date")
+        if dc is not None:
+            issue(w.reporting_date.isnull() & w._date_raw.notnull(), "invalid-date", dc.header,
+                  w._date_raw, ibis.literal("not a date: ") + w._date_raw)
+            issue(w.reporting_date.isnull() & w._date_raw.isnull(), "invalid-date", dc.header,
+                  NULL_STR, "reporting date is missing")
+        if any(plan.first(f"adm{lv}_{k}") is not None for lv in LEVELS for k in ("pcode", "name")):
+            issue(w.area_pcode.isnull() & w.reported_level.isnull(), "missing-area", None, NULL_STR,
+                  "no P-code and no area name")
+        # causes
+        cc = plan.first("cause_text")
+        if cc is not None:
+            issue(w._multi, "multiple-causes", cc.header, lambda: w[f"c{cc.index}"],
+                  lambda: ibis.literal("several causes in one cell: ") + w[f"c{cc.index}"])
         # households vs individuals, parts vs totals
         by_key: dict[tuple, dict[str, ColumnAssignment]] = {}
         for c in values:
@@ -744,23 +801,24 @@ class _Import:
                       tot, ibis.literal(f"{dim} parts of {total.header} add up to ")
                       + _num_text(s) + ibis.literal(", more than the total ") + _num_text(tot))
         # formula-like text in name columns
-        for c in plan.columns:
-            if c.role.endswith("_name") or c.role in ("site_name", "site_id", "operation"):
-                col = w[f"c{c.index}"]
-                issue(formula_like(col), "formula-injection", c.header, col,
-                      ibis.literal("text starts like a spreadsheet formula: ") + col.substr(0, 60))
+        for c in self._formula_columns(plan):
+            issue(w[f"_fx{c.index}"], "formula-injection", c.header, lambda c=c: w[f"c{c.index}"],
+                  lambda c=c: ibis.literal("text starts like a spreadsheet formula: ")
+                  + w[f"c{c.index}"].substr(0, 60))
         for role in ("latitude", "longitude"):
             lim = 90 if role == "latitude" else 180
             c = plan.first(role)
             if c is not None:
                 issue(w[f"_{role}_bad"] | (w[role].abs() > lim), "invalid-coordinates", c.header,
-                      w[f"c{c.index}"], ibis.literal(f"{role} out of range: ") + w[f"c{c.index}"])
+                      lambda c=c: w[f"c{c.index}"],
+                      lambda c=c, role=role: ibis.literal(f"{role} out of range: ")
+                      + w[f"c{c.index}"])
         if values:
             none = ibis.literal(True)
             for c in values:
                 none = none & w[f"v{c.index}"].isnull() & ~w[f"b{c.index}"]
             issue(none, "no-values", None, NULL_STR, "no count in this row")
-        return ibis.union(*parts) if len(parts) > 1 else parts[0]
+        return checks
 
     @staticmethod
     def _part_groups(values: list[ColumnAssignment]):

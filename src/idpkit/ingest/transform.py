@@ -85,8 +85,12 @@ def parse_decimal(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValu
 
 
 def formula_like(col: ir.StringValue) -> ir.BooleanValue:
+    """Text a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+cmd``, ``@SUM``, ``-A1``).
+    An anchored test of the first character first: nearly every cell fails it at once, and only
+    the rest are trimmed and matched."""
     s = col.strip()
-    return s.re_search(r"^[=+@]|^-[^0-9\s.-]").fill_null(False) & (s.length() > 1)
+    full = s.re_search(r"^[=+@]|^-[^0-9\s.-]").fill_null(False) & (s.length() > 1)
+    return ibis.cases((col.re_search(r"^\s*[-=+@]"), full), else_=False)
 
 
 def sql_json_object(t: ir.Table, cols: list[tuple[str, str]]) -> ir.StringValue:

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import ibis
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -148,18 +149,42 @@ class DuckDBBackend(Backend):
 
     def stage_csv(self, name: str, select_sql: str, *, first_row: int = 1,
                   columns: list[str] | None = None) -> bool:
-        """Read into a temp table; row numbers from rowid (insertion order is kept), which
-        is much cheaper than a window over the read; blank rows dropped in the same pass."""
-        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}_r" AS {select_sql}')
+        """Read into a temp table; row numbers from rowid (insertion order is kept), which is much
+        cheaper than a window over the read. The parallel reader first: it cannot read quoted line
+        breaks together with padding short rows, and says so, and then the file is read again
+        serially. Without blank rows (nearly always) ``name`` is a view numbering the rows read;
+        blank rows are dropped in a copy."""
+        raw = f"{name}_r"
+        try:
+            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{raw}" AS '
+                             + select_sql.replace("parallel=false", "parallel=true"))
+        except duckdb.Error as exc:
+            if "parallel" not in str(exc):
+                raise
+            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{raw}" AS {select_sql}')
         where = ""
         if columns:
             ws = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"  # blanks, tabs, newlines, nbsp
             where = " WHERE coalesce(" + ", ".join(f"nullif(trim(\"{c}\", {ws}), '')"
                                                    for c in columns) + ") IS NOT NULL"
-        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT (rowid + {first_row})'
-                         f'::BIGINT AS _row, * FROM "{name}_r"{where}')
-        self.raw.execute(f'DROP TABLE "{name}_r"')
+            blank = self.raw.execute(f'SELECT count(*) FROM "{raw}" WHERE NOT '
+                                     f'({where[len(" WHERE "):]})').fetchone()[0]
+            if not blank:
+                where = ""
+        numbered = f'SELECT (rowid + {first_row})::BIGINT AS _row, * FROM "{raw}"'
+        if where:
+            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {numbered}{where}')
+            self.raw.execute(f'DROP TABLE "{raw}"')
+        else:
+            self.raw.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {numbered}')
         return True
+
+    def drop_stages(self, names: list[str]) -> None:
+        for n in names:  # a staged CSV is a view over its table "<name>_r"
+            for sql in (f'DROP VIEW IF EXISTS "{n}"', f'DROP TABLE IF EXISTS "{n}"',
+                        f'DROP TABLE IF EXISTS "{n}_r"'):
+                with contextlib.suppress(Exception):
+                    self.raw.execute(sql)
 
 
 class PostgresBackend(Backend):
