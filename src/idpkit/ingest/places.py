@@ -6,6 +6,7 @@ back onto the rows by the warehouse engine.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -30,8 +31,10 @@ def normalise_pcode(text: str) -> str:
     return re.sub(r"[\s\-_.]", "", text.upper())
 
 
+@functools.lru_cache(maxsize=200_000)
 def fold_name(text: str) -> str:
-    """'Al-Anbar' -> 'anbar', 'Salah Al-Din' -> 'salah din', 'Sémé' -> 'seme'."""
+    """'Al-Anbar' -> 'anbar', 'Salah Al-Din' -> 'salah din', 'Sémé' -> 'seme'. Cached: the same
+    gazetteer names are folded again for every name looked up among them."""
     t = unicodedata.normalize("NFKD", str(text))
     t = "".join(c for c in t if not unicodedata.combining(c)).lower()
     t = re.sub(r"['`’ʼ]", "", t)
@@ -63,10 +66,10 @@ def best_match(name: str, candidates: list[Area], *, threshold: float = 84.0,
     key = fold_name(name)
     if not key or not candidates:
         return None, 0.0
-    exact = [c for c in candidates if c.name and fold_name(c.name) == key]
+    exact = [c for c in candidates if c.name and fold_name(str(c.name)) == key]
     if len(exact) == 1:
         return exact[0], 100.0
-    choices = {i: fold_name(c.name or "") for i, c in enumerate(candidates)}
+    choices = {i: fold_name(str(c.name or "")) for i, c in enumerate(candidates)}
     ranked = process.extract(key, choices, scorer=_score, limit=2)
     if not ranked:
         return None, 0.0
