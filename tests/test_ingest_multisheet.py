@@ -231,3 +231,38 @@ def test_cli_sheet_option_repeats(tmp_path):
     assert ok.returncode == 0, ok.stderr
     n = len(written["Adamawa"]) + len(written["Yobe"])
     assert f"{n} rows read" in ok.stdout
+
+
+def test_sheet_repeating_places_below_its_first_rows_is_not_added(wh, tmp_path):
+    """A sheet that starts with new places and repeats the main sheet's further down (beyond any
+    sample of its first rows) still repeats them: all its rows are compared, not a sample."""
+    from idpkit.warehouse.areas import Gazetteer
+
+    lgas = sorted((a.pcode, a.name, a.parent) for a in
+                  Gazetteer.from_embedded().by_country_level[("NGA", 2)])
+    dates = [f"2021-{m:02d}-28" for m in range(1, 10)]
+
+    def rows(ds: list[str]) -> list[list[object]]:
+        return [[parent, parent, name, code, 100 + k, d] for d in ds
+                for k, (code, name, parent) in enumerate(lgas)]
+
+    head = ["State", "State Pcode", "LGA", "LGA Pcode", "IDP Individuals", "Date of survey"]
+    main, new, old = rows(dates[:5]), rows(dates[5:]), rows(dates[:5])
+    assert len(new) > 3000 and len(old) > len(new)  # the repeats start beyond row 3,000
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Baseline"
+    ws.append(head)
+    ws.append(["#adm1+name", "#adm1+code", "#adm2+name", "#adm2+code", "#affected+idps+ind",
+               "#date+reported"])
+    for r in main:
+        ws.append(r)
+    upd = wb.create_sheet("Update")
+    upd.append(head)
+    for r in new + old:
+        upd.append(r)
+    f = tmp_path / "baseline_and_update.xlsx"
+    wb.save(f)
+    r = ingest_file(wh, f)
+    assert r.sheet == "Baseline" and r.rows_read == len(main)
+    assert any("'Update' not imported" in x and "repeat places" in x for x in r.notes)

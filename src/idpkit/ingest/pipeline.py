@@ -204,6 +204,11 @@ class _Import:
         finally:
             self.wh.backend.drop_stages(self.stages)
 
+    def _data_rows(self, layout: Layout) -> list[list[object]]:
+        """Every data row of a workbook sheet, cells as read (workbooks are in memory already)."""
+        sheet = next(s for s in self.source.sheets if s.name == layout.sheet)
+        return sheet.rows[layout.data_start:] if sheet.rows is not None else []
+
     def _sample(self, layout: Layout) -> list[list[str | None]]:
         sheet = next(s for s in self.source.sheets if s.name == layout.sheet)
         if sheet.rows is not None:
@@ -363,9 +368,10 @@ class _Import:
             smp = self._sample(lay)
             p, iss = resolve_columns(lay, smp, gaz, self.file_name, ov)
             if p.values():
-                others.append((lay, p, smp))
+                others.append((lay, p, self._data_rows(lay)))
                 col_issues[lay.sheet] = iss
-        parts, passed_over = select_parts(layout, plan, sample, others)
+        parts, passed_over = select_parts(layout, plan, self._data_rows(layout), others,
+                                          cell=cell_text)
         notes = list(passed_over.values())
         if asked and len(parts) < len(asked) - 1:
             names = {lay.sheet for lay, _ in parts}

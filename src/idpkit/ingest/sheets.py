@@ -26,6 +26,7 @@ header wording may differ. Each observation keeps its own sheet and row.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import ibis
@@ -59,8 +60,15 @@ def _value_keys(plan: ColumnPlan) -> frozenset[tuple]:
     return frozenset(c.value.key() for c in plan.values())
 
 
-def place_keys(plan: ColumnPlan, sample: list[list[str | None]]) -> set[tuple]:
-    """Distinct (finest area, date, site) of a sheet's sample rows: what its rows are about."""
+def _text(v: object) -> str | None:
+    return v if v is None or isinstance(v, str) else str(v)
+
+
+def place_keys(plan: ColumnPlan, rows: Iterable[Sequence[object]],
+               cell: Callable[[object], str | None] = _text) -> set[tuple]:
+    """Distinct (finest area, date, site) of a sheet's rows: what its rows are about. Every row,
+    not a sample: a sheet may start with new places and repeat old ones further down. ``cell``
+    turns a raw cell into text (only the few cells used here are converted)."""
     cols = []
     for level in (4, 3, 2, 1):
         c = plan.first(f"adm{level}_pcode") or plan.first(f"adm{level}_name")
@@ -72,25 +80,29 @@ def place_keys(plan: ColumnPlan, sample: list[list[str | None]]) -> set[tuple]:
         if c is not None:
             cols.append(c.index)
     out = set()
-    for r in sample:
-        key = tuple((r[j] or "").strip().upper() if j < len(r) and r[j] else "" for j in cols)
+    for r in rows:
+        key = tuple(((cell(r[j]) or "").strip().upper() if j < len(r) and r[j] is not None
+                     else "") for j in cols)
         if any(key):
             out.add(key)
     return out
 
 
-def select_parts(main: Layout, main_plan: ColumnPlan, main_sample: list[list[str | None]],
-                 others: list[tuple[Layout, ColumnPlan, list[list[str | None]]]]
+def select_parts(main: Layout, main_plan: ColumnPlan, main_rows: Iterable[Sequence[object]],
+                 others: list[tuple[Layout, ColumnPlan, Iterable[Sequence[object]]]],
+                 cell: Callable[[object], str | None] = _text,
                  ) -> tuple[list[tuple[Layout, ColumnPlan]], dict[str, str]]:
     """The sheets of ``others`` that are parts of ``main``'s table (see the module docstring),
-    and, for every sheet passed over, why (sheet name -> note)."""
+    and, for every sheet passed over, why (sheet name -> note). Rows are each sheet's data rows
+    (all of them), cells converted to text by ``cell``."""
     parts: list[tuple[Layout, ColumnPlan]] = []
     notes: dict[str, str] = {}
     areas = _area_roles(main_plan)
     has_date = main_plan.first("reporting_date") is not None
-    taken: dict[frozenset, set[tuple]] = {_value_keys(main_plan): place_keys(main_plan, main_sample)}
+    taken: dict[frozenset, set[tuple]] = {_value_keys(main_plan): place_keys(main_plan, main_rows,
+                                                                            cell)}
     counted = set(_value_keys(main_plan))
-    for lay, plan, sample in others:
+    for lay, plan, rows in others:
         why = None
         keys = _value_keys(plan)
         if _area_roles(plan) != areas:
@@ -99,7 +111,7 @@ def select_parts(main: Layout, main_plan: ColumnPlan, main_sample: list[list[str
         elif (plan.first("reporting_date") is not None) != has_date:
             why = f"dated differently from {main.sheet!r}"
         elif keys in taken:
-            places = place_keys(plan, sample)
+            places = place_keys(plan, rows, cell)
             seen = taken[keys]
             if not places:
                 why = "no places"
@@ -110,7 +122,7 @@ def select_parts(main: Layout, main_plan: ColumnPlan, main_sample: list[list[str
         elif keys & counted:
             why = f"counts partly the same as {main.sheet!r} and partly other things"
         else:
-            taken[keys] = place_keys(plan, sample)
+            taken[keys] = place_keys(plan, rows, cell)
             counted |= keys
         if why is None:
             parts.append((lay, plan))
