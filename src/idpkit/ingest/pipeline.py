@@ -584,6 +584,10 @@ class _Import:
         # in the staged table and are joined back only for the rows that have findings)
         for c in self._formula_columns(plan):
             cols[f"_fx{c.index}"] = formula_like(t[f"c{c.index}"])
+        if self.wh.backend.has_try_cast:
+            # DuckDB: a 64-bit hash of every cell, for the duplicate check, while the raw rows are
+            # read anyway (a second pass over them costs much more once they spill to disk)
+            cols["_h"] = ibis.struct({f"c{j}": t[f"c{j}"] for j in range(layout.ncols)}).hash()
         return t.select("_row", **cols)
 
     @staticmethod
@@ -684,7 +688,13 @@ class _Import:
             anyk = functools.reduce(lambda a, b: a | b, flags.values())
             flagged = self._materialize(w.select(w._row, **flags).filter(anyk))
             sub = w.inner_join(flagged, "_row")
-            sub = self._materialize(sub.inner_join(self._raw, "_row"))
+            # only the raw cells messages quote (fewer columns read from the staged rows)
+            quoted = sorted({c.index for c in plan.values()} | {
+                c.index for c in self._formula_columns(plan)} | {
+                c.index for role in ("cause_text", "latitude", "longitude")
+                if (c := plan.first(role)) is not None})
+            raw = self._raw.select("_row", *[f"c{j}" for j in quoted])
+            sub = self._materialize(sub.inner_join(raw, "_row"))
             for i, (_, code, column, value, message) in enumerate(self._row_checks(sub, plan)):
                 sel = sub.filter(sub[f"_k{i}"])
                 value, message = value(), message()
@@ -711,12 +721,14 @@ class _Import:
         # where the engine has one (a cheap aggregate), then the exact check on those rows only.
         raw_cols = [f"c{j}" for j in range(self.layout.ncols)]
         r = self._raw
-        # (DuckDB hashes the cells themselves: no 21-column text key built for every row)
-        h = (ibis.struct({c: r[c] for c in raw_cols}).hash() if self.wh.backend.has_try_cast
-             else row_key([r[c] for c in raw_cols]))
-        wk = r.select("_row", *raw_cols, _h=h)
-        cand = wk.group_by("_h").aggregate(_n=wk.count()).filter(lambda g: g._n > 1)
-        sub = wk.filter(wk._h.isin(cand._h))
+        if "_h" in w.columns:  # DuckDB: hashed in the wide pass (no 21-column text key per row)
+            cand = w.group_by("_h").aggregate(_n=w.count()).filter(lambda g: g._n > 1)
+            rows = w.filter(w._h.isin(cand._h)).select("_row")
+            sub = r.filter(r._row.isin(rows._row))
+        else:
+            wk = r.select("_row", *raw_cols, _h=row_key([r[c] for c in raw_cols]))
+            cand = wk.group_by("_h").aggregate(_n=wk.count()).filter(lambda g: g._n > 1)
+            sub = wk.filter(wk._h.isin(cand._h))
         skey = row_key([sub[c] for c in raw_cols])
         win = ibis.window(group_by=skey, order_by=sub._row)
         d = sub.mutate(_dup=ibis.row_number().over(win), _first=sub._row.min().over(win))
