@@ -584,7 +584,9 @@ class _Import:
         # in the staged table and are joined back only for the rows that have findings)
         for c in self._formula_columns(plan):
             cols[f"_fx{c.index}"] = formula_like(t[f"c{c.index}"])
-        if self.wh.backend.has_try_cast:
+        if "_h" in self._raw.columns:  # hashed by the CSV staging (DuckDB)
+            cols["_h"] = t._h
+        elif self.wh.backend.has_try_cast:
             # DuckDB: a 64-bit hash of every cell, for the duplicate check, while the raw rows are
             # read anyway (a second pass over them costs much more once they spill to disk)
             cols["_h"] = ibis.struct({f"c{j}": t[f"c{j}"] for j in range(layout.ncols)}).hash()

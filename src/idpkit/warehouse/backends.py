@@ -171,7 +171,10 @@ class DuckDBBackend(Backend):
                                      f'({where[len(" WHERE "):]})').fetchone()[0]
             if not blank:
                 where = ""
-        numbered = f'SELECT (rowid + {first_row})::BIGINT AS _row, * FROM "{raw}"'
+        # _h: a 64-bit hash of all cells (duplicate candidates), computed only when it is read
+        cells = ", ".join(f'"{c}"' for c in columns) if columns else None
+        h = f", hash({cells}) AS _h" if cells else ""
+        numbered = f'SELECT (rowid + {first_row})::BIGINT AS _row, *{h} FROM "{raw}"'
         if where:
             self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {numbered}{where}')
             self.raw.execute(f'DROP TABLE "{raw}"')
