@@ -97,6 +97,23 @@ def _zip_not_workbook(d: Path) -> Path:
     return p
 
 
+def _zip_csv_path_trick(d: Path) -> Path:
+    """A ZIP of CSV files (ODK export) with a member that would escape the folder."""
+    p = d / "odk_export.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("form.csv", _site_csv(["x"]))
+        zf.writestr("../../form-evil.csv", "a,b\n1,2\n")
+    return p
+
+
+def _zip_csv_binary(d: Path) -> Path:
+    """A ZIP whose CSV member is binary junk."""
+    p = d / "odk_binary.zip"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("form.csv", bytes(range(256)) * 40)
+    return p
+
+
 def _zip_bomb(d: Path) -> Path:
     """300 MB of one repeated byte in ``sheet1.xml``, streamed: about 300 KB on disk."""
     p = d / "bomb.xlsx"
@@ -181,6 +198,8 @@ CASES: dict[str, Case] = {
     "truncated-xlsx": Case(UnreadableFileError, ("truncated", "corrupt"), _truncated_xlsx),
     "zip-not-workbook": Case(UnreadableFileError, ("not an xlsx",), _zip_not_workbook),
     "zip-bomb": Case(HostileFileError, ("zip bomb",), _zip_bomb),
+    "zip-csv-path-trick": Case(HostileFileError, ("path trick",), _zip_csv_path_trick),
+    "zip-csv-binary": Case(UnreadableFileError, ("binary",), _zip_csv_binary),
     "zip-lying-sizes": Case(HostileFileError, ("declared size",), _lying_zip),
     "zip-path-trick": Case(HostileFileError, ("path trick",), _path_trick),
     "header-only": Case(NoDataFoundError, ("no data rows",),

@@ -327,3 +327,128 @@ def test_kobo_mixed_label_and_xml_headers(wh, tmp_path):
     iss = _issues(wh, r.dataset_id)
     d = iss[iss.code == "duplicate-submission"]
     assert list(d.row) == [5] and "same _uuid as row 4" in d.message.iloc[0]
+
+
+# ------------------------------------------------------------------ ODK Central ZIP, nested repeats
+
+ODK_MAIN = ["SubmissionDate", "today", "grp_loc-adm1_pcode", "grp_loc-adm2_pcode",
+            "grp_idp-idp_ind", "grp_idp-idp_hh", "meta-instanceID", "KEY", "SubmitterID",
+            "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status", "ReviewState",
+            "DeviceID", "Edits", "FormVersion", "SET-OF-origins"]
+# (adm1, adm2, IDP individuals, households): Nigeria's P-codes, in the embedded gazetteer
+ODK_SUBMISSIONS = [("NG008", "NG008001", 500, 100), ("NG008", "NG008002", 300, 60),
+                   ("NG002", "NG002001", 250, 50), ("NG036", "NG036001", 120, 30)]
+
+
+def _odk_zip(path) -> dict[str, list[list[str]]]:
+    """An ODK Central export: the submissions, a repeat of origins per submission and a repeat
+    of households per origin (nested), one CSV each, linked by PARENT_KEY -> KEY."""
+    import io as _io
+    import zipfile
+
+    main, origins, households = [ODK_MAIN], [
+        ["origin_adm2_pcode", "origin_idp_ind", "PARENT_KEY", "KEY", "SET-OF-hh"]], [
+        ["hh_grp-idp_ind", "PARENT_KEY", "KEY"]]
+    for i, (a1, a2, ind, hh) in enumerate(ODK_SUBMISSIONS):
+        key = f"uuid:0000000{i}-aaaa-bbbb-cccc-dddddddddddd"
+        main.append(["2021-08-02T10:11:12.000Z", "2021-07-30", a1, a2, str(ind), str(hh), key, key,
+                     "7", "enumerator", "0", "0", "", "received", "collect:x", "0", "3",
+                     f"{key}/origins"])
+        for k, (org, n) in enumerate([("NG005001", ind // 2), ("NG005002", ind - ind // 2)], 1):
+            okey = f"{key}/origins[{k}]"
+            origins.append([org, str(n), key, okey, f"{okey}/hh"])
+            households.append([str(n // 5), okey, f"{okey}/hh[1]"])
+    files = {"idp_location.csv": main, "idp_location-origins.csv": origins,
+             "idp_location-hh.csv": households}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, rows in files.items():
+            buf = _io.StringIO()
+            csv.writer(buf).writerows(rows)
+            zf.writestr(name, buf.getvalue())
+        zf.writestr("media/", "")
+    return files
+
+
+def test_odk_central_zip_with_repeats(wh, tmp_path):
+    f = tmp_path / "idp_location.zip"
+    _odk_zip(f)
+    main = ingest_file(wh, f)
+    assert main.status == "imported" and main.sheet == "idp_location"
+    assert main.rows_read == len(ODK_SUBMISSIONS) == main.rows_accepted
+    assert any("'idp_location-origins' is a Kobo repeat group" in n for n in main.notes)
+    assert any("'idp_location-hh' is a Kobo repeat group" in n for n in main.notes)
+    o = _obs(wh, main.dataset_id)
+    # the ODK meta columns are never counts: individuals and households of each submission only
+    assert len(o) == 2 * len(ODK_SUBMISSIONS)
+    ind = o[o.unit == "individuals"]
+    expected: dict[str, float] = {}
+    for a1, _, n, _ in ODK_SUBMISSIONS:
+        expected[a1] = expected.get(a1, 0.0) + n
+    assert ind.groupby("adm1_pcode").value.sum().to_dict() == expected
+    assert set(ind.reporting_date.astype(str).str[:10]) == {"2021-07-30"}  # 'today', not upload
+
+    rep = ingest_file(wh, f, IngestOptions(sheet="idp_location-origins"))
+    ro = _obs(wh, rep.dataset_id).sort_values("source_row")
+    assert rep.rows_read == 2 * len(ODK_SUBMISSIONS) == rep.rows_accepted
+    assert list(ro.area_pcode) == [a2 for _, a2, _, _ in ODK_SUBMISSIONS for _ in (1, 2)]
+    assert list(ro.origin_pcode) == ["NG005001", "NG005002"] * len(ODK_SUBMISSIONS)
+    assert any("PARENT_KEY -> KEY" in n for n in rep.notes)
+
+    # a repeat inside the repeat: each row finds the submission at the root of its key
+    nested = ingest_file(wh, f, IngestOptions(sheet="idp_location-hh"))
+    no = _obs(wh, nested.dataset_id).sort_values("source_row")
+    assert nested.rows_read == 2 * len(ODK_SUBMISSIONS) == nested.rows_accepted
+    assert list(no.area_pcode) == [a2 for _, a2, _, _ in ODK_SUBMISSIONS for _ in (1, 2)]
+
+
+def test_odk_headers_only_in_odk_files():
+    from idpkit.ingest.kobo import odk_headers
+
+    assert odk_headers(["grp-adm1_pcode", "IDP-individuals", "KEY", "meta-instanceID"]) == [
+        "grp/adm1_pcode", "IDP/individuals", "KEY", "meta/instanceID"]
+    assert odk_headers(["IDP-individuals", "Key", "State"]) is None  # not an ODK export
+    assert kobo_meta_role("KEY") == "kobo_key" and kobo_meta_role("Key") is None
+    assert kobo_meta_role("SET-OF-origins") == "kobo_meta"
+
+
+def test_kobo_nested_repeat_linked_by_submission_uuid(wh, kobo, tmp_path):
+    """In a repeat inside a repeat, _parent_index is the row of the repeat above (Kobo names it in
+    _parent_table_name), not a submission: rows are linked by the submission's uuid."""
+    from openpyxl import load_workbook
+
+    _load_areas(wh, kobo)
+    wb = load_workbook(kobo.files["xml_xlsx"])
+    ws = wb.create_sheet("households")
+    ws.append(["origins/hh/idp_ind", "_index", "_parent_table_name", "_parent_index",
+               "_submission__uuid"])
+    origins = kobo.origins
+    for k, o in enumerate(origins.itertuples(index=False), start=1):
+        ws.append([max(1, o.idp_ind // 5), k, REPEAT_SHEET, k, kobo.rows.iloc[o.parent_index - 1].uuid])
+    f = tmp_path / "nested.xlsx"
+    wb.save(f)
+    # the origins' own indexes differ from their submissions' (else the test proves nothing)
+    assert (origins.parent_index != range(1, len(origins) + 1)).any()
+    r = ingest_file(wh, f, IngestOptions(sheet="households"))
+    assert r.rows_read == len(origins) == r.rows_accepted
+    got = _obs(wh, r.dataset_id).sort_values("source_row")
+    parents = kobo.rows.iloc[origins.parent_index - 1].reset_index(drop=True)
+    assert list(got.area_pcode) == list(parents.adm3)
+
+
+@pytest.mark.core
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=20), st.lists(_seg, min_size=1, max_size=4).map("-".join)),
+                max_size=8),
+       st.sampled_from(["meta-instanceID", "PARENT_KEY", "SubmissionDate", None]))
+def test_odk_headers_rewrite_only_group_paths(headers, marker):
+    from idpkit.ingest.kobo import odk_headers
+
+    row = headers + ["KEY"] + ([marker] if marker else [])
+    out = odk_headers(row)
+    if marker is None and not {"meta-instanceID", "PARENT_KEY", "SubmissionDate"} & set(headers):
+        assert out is None
+        return
+    assert out is not None and len(out) == len(row)
+    for before, after in zip(row, out):
+        assert after == before or (after == before.replace("-", "/") and "-" in before
+                                   and " " not in before)

@@ -25,7 +25,7 @@ SIMPLE_ROLES = (
     # KoboToolbox/ODK export columns (see :mod:`idpkit.ingest.kobo`): never data, but the date
     # fallbacks, the submission identity and the repeat-group links come from them
     "kobo_meta", "kobo_choice", "kobo_today", "kobo_submission_time", "kobo_uuid", "kobo_index",
-    "kobo_parent_index", "kobo_parent_uuid",
+    "kobo_parent_index", "kobo_parent_uuid", "kobo_key", "kobo_parent_key",
 )
 # Roles that several columns may share (every other non-count role goes to one column only).
 SHARED_ROLES = frozenset({"ignore", "kobo_meta", "kobo_choice"})

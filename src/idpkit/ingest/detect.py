@@ -112,8 +112,9 @@ def _group_from_sheet_name(guesses: list[ColumnAssignment], sheet_name: str) -> 
 
 
 def is_repeat_layout(layout: Layout) -> bool:
-    """A Kobo repeat-group sheet: its rows point at a parent submission (``_parent_index``)."""
-    return any(g.role == "kobo_parent_index" for g in layout.guesses)
+    """A Kobo/ODK repeat-group sheet: its rows point at a parent (``_parent_index``,
+    ``PARENT_KEY``)."""
+    return any(g.role in ("kobo_parent_index", "kobo_parent_key") for g in layout.guesses)
 
 
 def candidate_layouts(source: SourceFile) -> tuple[list[Layout], list[str]]:
@@ -122,7 +123,7 @@ def candidate_layouts(source: SourceFile) -> tuple[list[Layout], list[str]]:
     layouts = [lay for s in source.sheets if (lay := detect_layout(s)) is not None]
     repeats = [lay for lay in layouts if is_repeat_layout(lay)]
     notes = [f"sheet {lay.sheet!r} is a Kobo repeat group (rows linked to a submission by "
-             "_parent_index): a breakdown of the main sheet's rows, so not imported (never added "
+             "_parent_index or PARENT_KEY): a breakdown of the main sheet's rows, so not imported (never added "
              f"to the totals); import it alone with --sheet {lay.sheet!r} to store its rows as "
              "origin-split observations" for lay in repeats]
     layouts = [lay for lay in layouts if not is_repeat_layout(lay)]

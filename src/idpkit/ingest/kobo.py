@@ -14,7 +14,11 @@ without being told:
   column per option (``question/option``); :func:`choice_parent` recognises the latter so they
   are never read as counts;
 * repeat groups come as extra sheets linked to the main sheet by ``_parent_index``;
-  :func:`join_repeat_to_parent` gives a repeat sheet its parent's place and date.
+  :func:`join_repeat_to_parent` gives a repeat sheet its parent's place and date. ODK Central and
+  Briefcase export a ZIP of CSV files instead (one per repeat group), linked by ``PARENT_KEY`` ->
+  ``KEY``, with ``-`` as the group separator in headers (:func:`odk_headers`); nested repeats
+  (a repeat inside a repeat) are linked to the submission at the root, through the submission's
+  uuid (Kobo) or the first part of ``PARENT_KEY`` (ODK).
 """
 
 from __future__ import annotations
@@ -36,7 +40,11 @@ _META_ROLES = {
     "_index": "kobo_index",
     "_parent_index": "kobo_parent_index",
     "_submission__uuid": "kobo_parent_uuid",
+    "submissiondate": "kobo_submission_time",  # ODK Central
 }
+# ODK Central / Briefcase CSV link columns, by their exact (upper-case) names only: a "Key" column
+# of some other file is not an ODK link
+_ODK_LINKS = {"KEY": "kobo_key", "PARENT_KEY": "kobo_parent_key"}
 _META_NAMES = frozenset({
     "_id", "_validation_status", "_notes", "_status", "_submitted_by", "__version__", "_version_",
     "_version", "_tags", "_attachments", "_geolocation", "_xform_id_string", "_duration",
@@ -46,6 +54,9 @@ _META_NAMES = frozenset({
     "username", "simserial", "simid", "phonenumber", "audit", "instanceid", "instancename",
     "deprecatedid", "rootuuid", "formhub/uuid", "meta/instanceid", "meta/instancename",
     "meta/deprecatedid", "meta/rootuuid", "meta/audit", "start-geopoint", "__version__ ",
+    # ODK Central's CSV export
+    "submitterid", "submittername", "attachmentspresent", "attachmentsexpected", "status",
+    "reviewstate", "edits", "formversion",
 })
 
 
@@ -61,7 +72,11 @@ def xml_path(header: str) -> list[str]:
 
 def kobo_meta_role(header: str) -> str | None:
     """``kobo_*`` role of a Kobo/ODK meta column, None for a question column."""
+    if str(header).strip() in _ODK_LINKS:
+        return _ODK_LINKS[str(header).strip()]
     h = str(header).strip().lower()
+    if h.startswith("set-of-"):  # ODK: the link from a submission to its repeat rows
+        return "kobo_meta"
     if h in _META_ROLES:
         return _META_ROLES[h]
     if h in _META_NAMES:
@@ -90,13 +105,36 @@ def choice_parent(header: str, headers: set[str]) -> str | None:
 
 def is_kobo_export(roles: set[str]) -> bool:
     """Whether the columns show a Kobo/ODK export (its identity or submission meta columns)."""
-    return bool(roles & {"kobo_uuid", "kobo_submission_time", "kobo_index", "kobo_parent_index"})
+    return bool(roles & {"kobo_uuid", "kobo_submission_time", "kobo_index", "kobo_parent_index",
+                         "kobo_key", "kobo_parent_key"})
+
+
+_ODK_PATH = re.compile(rf"{_XML_NAME}(?:-{_XML_NAME})+")
+
+
+def odk_headers(headers: list[object]) -> list[object] | None:
+    """ODK Central's CSV headers with its ``-`` group separator written ``/`` (``grp_loc-adm2_pcode``
+    -> ``grp_loc/adm2_pcode``), so the question name is read as in Kobo exports; None when the
+    row is not an ODK header row (no ``KEY`` column beside ``meta-instanceID``, ``PARENT_KEY`` or
+    ``SubmissionDate``). Only ODK files: elsewhere ``IDP-individuals`` is one name, not a path."""
+    names = {str(h).strip() for h in headers if h is not None}
+    if "KEY" not in names or not names & {"meta-instanceID", "PARENT_KEY", "SubmissionDate"}:
+        return None
+    return [h.replace("-", "/") if isinstance(h, str) and _ODK_PATH.fullmatch(h.strip())
+            and not h.strip().upper().startswith("SET-OF-") else h for h in headers]
+
+
+def odk_root_key(key: str | None) -> str | None:
+    """The submission a (possibly nested) ODK repeat row belongs to: ``uuid:…/g[1]/h[2]`` ->
+    ``uuid:…``."""
+    return key.split("/", 1)[0] if key else key
 
 
 def join_repeat_to_parent(repeat: Sheet, r_header: int, r_parent_col: int,
                           parent: Sheet, p_header: int, p_index_col: int,
                           p_cols: list[int], r_uuid_col: int | None = None,
-                          p_uuid_col: int | None = None) -> tuple[Sheet, int]:
+                          p_uuid_col: int | None = None, *, odk: bool = False
+                          ) -> tuple[Sheet, int]:
     """A repeat-group sheet with its parent row's columns ``p_cols`` appended to every row, and
     how many of its rows found no parent.
 
@@ -106,8 +144,10 @@ def join_repeat_to_parent(repeat: Sheet, r_header: int, r_parent_col: int,
     the rows the user sees. Workbooks are read whole into memory already, so this is a
     dictionary lookup per row, like the reader's own pass; repeat rows whose parent is missing
     keep empty parent cells (and are then reported as missing an area or a date). When both
-    sheets have the submission's ``_uuid`` (``_submission__uuid`` in the repeat), it links a row
-    whose ``_parent_index`` finds nothing (exports cut and re-assembled by hand lose ``_index``).
+    sheets have the submission's ``_uuid`` (``_submission__uuid`` in the repeat), it is the link:
+    in a repeat nested in another repeat, ``_parent_index`` is the index of the row of the repeat
+    above, which could be mistaken for a submission's index; ``_parent_index`` links the rows
+    without a uuid. ``odk``: the link is ``PARENT_KEY`` -> ``KEY``, by the key's first part.
     """
     assert repeat.rows is not None and parent.rows is not None
 
@@ -140,8 +180,11 @@ def join_repeat_to_parent(repeat: Sheet, r_header: int, r_parent_col: int,
         elif i == r_header:
             rows.append(row + added)
         else:
-            vals = by_index.get(cell(row, r_parent_col) or "") or \
-                by_uuid.get(cell(row, r_uuid_col) or "")
+            link = cell(row, r_parent_col)
+            if odk:
+                vals = by_index.get(odk_root_key(link) or "")
+            else:
+                vals = by_uuid.get(cell(row, r_uuid_col) or "") or by_index.get(link or "")
             if vals is None and any(cell_text(c) for c in row):
                 missing += 1
             rows.append(row + (vals or [None] * len(p_cols)))
@@ -172,30 +215,35 @@ def prepare_repeat_sheet(source: SourceFile, sheet_name: str) -> list[str]:
     rep = detect_layout(target)
     if rep is None or not is_repeat_layout(rep) or rep.header_row is None:
         return []
+    odk = any(g.role == "kobo_parent_key" for g in rep.guesses)
+    link, key = ("PARENT_KEY", "KEY") if odk else ("_parent_index", "_index")
     parents = []
     for s in source.sheets:
         if s is target or s.rows is None:
             continue
         lay = detect_layout(s)
         if lay is not None and not is_repeat_layout(lay) and lay.header_row is not None and \
-                any(g.role == "kobo_index" for g in lay.guesses):
+                any(g.role == ("kobo_key" if odk else "kobo_index") for g in lay.guesses):
             parents.append(lay)
     if not parents:
-        return [(f"sheet {sheet_name!r} looks like a Kobo repeat group but no sheet with '_index' "
+        return [(f"sheet {sheet_name!r} looks like a Kobo repeat group but no sheet with '{key}' "
                  "was found to take its place and date from")]
     parent_lay = max(parents, key=lambda lay: lay.score)
     parent = next(s for s in source.sheets if s.name == parent_lay.sheet)
-    p_index = next(g.index for g in parent_lay.guesses if g.role == "kobo_index")
-    r_parent = next(g.index for g in rep.guesses if g.role == "kobo_parent_index")
+    p_index = next(g.index for g in parent_lay.guesses
+                   if g.role == ("kobo_key" if odk else "kobo_index"))
+    r_parent = next(g.index for g in rep.guesses
+                    if g.role == ("kobo_parent_key" if odk else "kobo_parent_index"))
     p_cols = [g.index for g in parent_lay.guesses if _INHERITED.fullmatch(g.role)]
     r_uuid = next((g.index for g in rep.guesses if g.role == "kobo_parent_uuid"), None)
     p_uuid = next((g.index for g in parent_lay.guesses if g.role == "kobo_uuid"), None)
     joined, missing = join_repeat_to_parent(target, rep.header_row, r_parent, parent,
-                                            parent_lay.header_row, p_index, p_cols, r_uuid, p_uuid)
+                                            parent_lay.header_row, p_index, p_cols, r_uuid, p_uuid,
+                                            odk=odk)
     source.sheets = [joined if s is target else s for s in source.sheets]
     inherited = ", ".join(repr(parent_lay.headers[j]) for j in p_cols) or "nothing"
     notes = [(f"Kobo repeat sheet {sheet_name!r}: each row joined to its submission in sheet "
-              f"{parent.name!r} (_parent_index -> _index); inherited columns: {inherited}. Its "
+              f"{parent.name!r} ({link} -> {key}); inherited columns: {inherited}. Its "
               "counts are an origin breakdown of that sheet's totals, stored as a dataset of "
               "their own")]
     if missing:

@@ -242,7 +242,7 @@ class _Import:
         plan, col_issues = resolve_columns(layout, main_sample, gaz, self.file_name, overrides)
         self.issues.extend(col_issues)
         self.parts = [SheetPart(layout, plan, list(range(layout.ncols)))]
-        if plan.values() and (len(asked) != 1) and self.source.kind == "xlsx":
+        if plan.values() and (len(asked) != 1) and self.source.kind in ("xlsx", "zip"):
             layout, plan, sheet_notes = self._gather_parts(layout, plan, main_sample, gaz, asked)
             notes += sheet_notes
         else:

@@ -1,7 +1,8 @@
 """Open an export safely and hand back its sheets as grids of text.
 
-Supported: XLSX/XLSM/XLS/ODS (via calamine), CSV/TSV/TXT in any common encoding and delimiter, and
-DTM API JSON. Hostile or broken files are refused here with one clear message, before anything
+Supported: XLSX/XLSM/XLS/ODS (via calamine), CSV/TSV/TXT in any common encoding and delimiter,
+DTM API JSON, and ZIP archives of CSV files (ODK Central / Briefcase exports: one CSV per repeat
+group, each read as a sheet). Hostile or broken files are refused here with one clear message, before anything
 touches the warehouse.
 """
 
@@ -19,6 +20,7 @@ import stat
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from idpkit.ingest.hxl import looks_like_hxl_row
 MAX_XLSX_UNCOMPRESSED = 2 * 1024**3  # beyond this a workbook is refused (use CSV for big data)
 MAX_ZIP_RATIO = 200  # compression ratio of a member above which it is treated as a zip bomb
 MAX_ZIP_MEMBERS = 10_000
+MAX_CSV_ZIP_UNCOMPRESSED = 512 * 1024**2  # CSV files of a ZIP are read into memory, like workbooks
 SAMPLE_BYTES = 1 << 20
 
 
@@ -101,9 +104,16 @@ def open_source(path: Path) -> SourceFile:
     with open(path, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _open_workbook(path, zipped=True)
+        infos = _check_zip(path)
+        names = {i.filename for i in infos}
+        if any(n.endswith("workbook.xml") or n == "content.xml" for n in names):
+            return _open_workbook(path)
+        if any(_is_csv_member(i) for i in infos):
+            return _open_csv_zip(path, infos)
+        raise UnreadableFileError("a zip archive, but not an XLSX or ODS workbook, and no CSV "
+                                  "files in it", location=str(path))
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return _open_workbook(path, zipped=False)
+        return _open_workbook(path)
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in (b"{", b"[") and path.suffix.lower() in (".json", ".geojson", ""):
         return _open_json(path)
@@ -114,7 +124,9 @@ def open_source(path: Path) -> SourceFile:
 # Workbooks
 
 
-def _check_zip(path: Path) -> None:
+def _check_zip(path: Path) -> list[zipfile.ZipInfo]:
+    """The parts of a zip archive (workbook or ZIP of CSVs), refused when hostile: path tricks in
+    names, zip bombs, too many parts or too much in all."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -139,15 +151,71 @@ def _check_zip(path: Path) -> None:
     if total > MAX_XLSX_UNCOMPRESSED:
         raise HostileFileError(f"workbook expands to {total / 1024**3:.1f} GiB; export large data "
                                "as CSV instead", location=str(path))
-    names = {i.filename for i in infos}
-    if not any(n.endswith("workbook.xml") or n == "content.xml" for n in names):
-        raise UnreadableFileError("a zip archive, but not an XLSX or ODS workbook",
+    return infos
+
+
+def _is_csv_member(info: zipfile.ZipInfo) -> bool:
+    name = info.filename.replace("\\", "/")
+    return not info.is_dir() and name.lower().endswith((".csv", ".tsv")) and \
+        not name.split("/")[-1].startswith((".", "~$")) and "__MACOSX/" not in name
+
+
+def _open_csv_zip(path: Path, infos: list[zipfile.ZipInfo]) -> SourceFile:
+    """A ZIP of CSV files (ODK Central / Briefcase export: the submissions, and one file per
+    repeat group linked by ``PARENT_KEY``): each file a sheet, read into memory like a workbook,
+    so the repeat files can be joined to their submissions (:mod:`idpkit.ingest.kobo`)."""
+    from idpkit.ingest.kobo import odk_headers
+
+    members = [i for i in infos if _is_csv_member(i)]
+    total = sum(i.file_size for i in members)
+    if total > MAX_CSV_ZIP_UNCOMPRESSED:
+        raise UnreadableFileError(f"the CSV files of this ZIP hold {total / 1024**2:,.0f} MiB; "
+                                  "unzip it and ingest the main CSV file on its own",
                                   location=str(path))
+    csv.field_size_limit(1 << 30)
+    sheets: list[Sheet] = []
+    skipped = []
+    with zipfile.ZipFile(path) as zf:
+        for info in members:
+            where = f"{path}!{info.filename}"
+            try:
+                data = zf.read(info)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+                raise UnreadableFileError(f"cannot read {info.filename!r} in the ZIP ({exc})",
+                                          location=str(path)) from None
+            if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+                skipped.append(info.filename)
+                continue
+            encoding = _detect_encoding(data[:SAMPLE_BYTES], Path(where))
+            text = data.decode(encoding, errors="replace")
+            if _printable_ratio(text[:20000]) < 0.95:
+                raise UnreadableFileError("binary or wrongly encoded file: not readable as text",
+                                          location=where)
+            delimiter = _detect_delimiter(text[:SAMPLE_BYTES])
+            try:
+                rows: list[list[object]] = [
+                    list(r) for r in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""),
+                                                delimiter=delimiter)]
+            except csv.Error as exc:
+                raise UnreadableFileError(f"cannot parse CSV: {exc}", location=where) from None
+            if rows and (fixed := odk_headers(rows[0])) is not None:
+                rows[0] = fixed
+            name = Path(info.filename.replace("\\", "/")).stem[:100] or "csv"
+            taken = {sh.name for sh in sheets}
+            base, k = name, 2
+            while name in taken:
+                name, k = f"{base} ({k})", k + 1
+            sheets.append(Sheet(name=name, rows=rows,
+                                preview=[[cell_text(c) or "" for c in r] for r in rows[:40]]))
+    if not sheets:
+        raise UnreadableFileError("the CSV files in this ZIP are empty", location=str(path))
+    notes = [f"ZIP of {len(sheets)} CSV file(s), each read as a sheet"]
+    if skipped:
+        notes.append("empty file(s) in the ZIP: " + ", ".join(map(repr, skipped)))
+    return SourceFile(path=path, kind="zip", sheets=sheets, notes=notes)
 
 
-def _open_workbook(path: Path, *, zipped: bool) -> SourceFile:
-    if zipped:
-        _check_zip(path)
+def _open_workbook(path: Path) -> SourceFile:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -359,6 +427,10 @@ def _open_csv(path: Path, head: bytes) -> SourceFile:
         preview = [list(r) for r in csv.reader(lines[:40], delimiter=delimiter)]
     except csv.Error as exc:  # e.g. a cell over csv's 128 KiB field limit
         raise UnreadableFileError(f"cannot parse CSV: {exc}", location=str(path)) from None
+    from idpkit.ingest.kobo import odk_headers
+
+    if preview and (fixed := odk_headers(preview[0])) is not None:  # ODK Central's root CSV
+        preview[0] = [str(h) for h in fixed]
     if whole:
         _check_has_data_rows(lines, delimiter, path)
     utf8_path = path
