@@ -97,6 +97,27 @@ def _zip_not_workbook(d: Path) -> Path:
     return p
 
 
+def _cell_beyond_excel(d: Path) -> Path:
+    """A workbook with one cell at row 999,999,999: the reader would try to build a grid that
+    large and abort the process, so it must be refused before."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Admin 1 Pcode", "IDP individuals"])
+    ws.append(["NG008", 1])
+    ws.append(["NG002", 2])
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    p = d / "huge-cell.xlsx"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'r="A3"', b'r="A999999999"', 1)
+            zf.writestr(info.filename, data)
+    return p
+
+
 def _zip_csv_path_trick(d: Path) -> Path:
     """A ZIP of CSV files (ODK export) with a member that would escape the folder."""
     p = d / "odk_export.zip"
@@ -198,6 +219,7 @@ CASES: dict[str, Case] = {
     "truncated-xlsx": Case(UnreadableFileError, ("truncated", "corrupt"), _truncated_xlsx),
     "zip-not-workbook": Case(UnreadableFileError, ("not an xlsx",), _zip_not_workbook),
     "zip-bomb": Case(HostileFileError, ("zip bomb",), _zip_bomb),
+    "xlsx-cell-beyond-excel": Case(UnreadableFileError, ("damaged",), _cell_beyond_excel),
     "zip-csv-path-trick": Case(HostileFileError, ("path trick",), _zip_csv_path_trick),
     "zip-csv-binary": Case(UnreadableFileError, ("binary",), _zip_csv_binary),
     "zip-lying-sizes": Case(HostileFileError, ("declared size",), _lying_zip),

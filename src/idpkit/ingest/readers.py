@@ -34,7 +34,11 @@ from idpkit.ingest.hxl import looks_like_hxl_row
 MAX_XLSX_UNCOMPRESSED = 2 * 1024**3  # beyond this a workbook is refused (use CSV for big data)
 MAX_ZIP_RATIO = 200  # compression ratio of a member above which it is treated as a zip bomb
 MAX_ZIP_MEMBERS = 10_000
-MAX_CSV_ZIP_UNCOMPRESSED = 512 * 1024**2  # CSV files of a ZIP are read into memory, like workbooks
+MAX_CSV_ZIP_UNCOMPRESSED = 512 * 1024**2
+EXCEL_MAX_ROWS, EXCEL_MAX_COLS = 1_048_576, 16_384
+MAX_SHEET_CELLS = 100_000_000  # rows x columns a sheet may span (the reader fills the whole grid)
+# a row or cell and its reference (``<row r="12"``, ``<c r="AB12"``), with or without a prefix
+_CELL_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?(?:row|c)\s[^>]{0,200}?\br="([A-Za-z]*)([0-9]+)"')  # CSV files of a ZIP are read into memory, like workbooks
 SAMPLE_BYTES = 1 << 20
 
 
@@ -215,7 +219,52 @@ def _open_csv_zip(path: Path, infos: list[zipfile.ZipInfo]) -> SourceFile:
     return SourceFile(path=path, kind="zip", sheets=sheets, notes=notes)
 
 
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _check_sheet_extent(path: Path) -> None:
+    """Refuse a workbook whose cells lie outside Excel's sheet, or span a grid too big to hold.
+
+    Why here: the workbook reader builds each sheet's whole grid from its largest cell reference,
+    and a damaged or hostile reference (``A999999999``) makes it ask for more memory than exists,
+    which aborts the process instead of raising an error. Scanned in bounded chunks."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if "worksheets/" not in name or not name.endswith(".xml"):
+                continue
+            max_row = max_col = 0
+            tail = b""
+            sheet = name.rsplit("/", 1)[-1]
+            try:
+                with zf.open(info) as fh:
+                    while chunk := fh.read(1 << 23):
+                        buf = tail + chunk
+                        for m in _CELL_REF.finditer(buf):
+                            max_row = max(max_row, int(m.group(2)[:12]))
+                            if m.group(1):
+                                max_col = max(max_col, _column_number(m.group(1)[:8]))
+                        tail = buf[-300:]
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise HostileFileError(f"workbook part {sheet!r} does not match its declared size "
+                                       f"or checksum ({exc}); refusing", location=str(path)) from None
+            if max_row > EXCEL_MAX_ROWS or max_col > EXCEL_MAX_COLS:
+                raise UnreadableFileError(
+                    f"damaged workbook: part {sheet!r} has cells beyond Excel's last row or column "
+                    f"(row {max_row:,}, column {max_col:,})", location=str(path))
+            if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+                raise UnreadableFileError(
+                    f"sheet part {sheet!r} spans {max_row:,} rows × {max_col:,} columns; export "
+                    "large data as CSV instead", location=str(path))
+
+
 def _open_workbook(path: Path) -> SourceFile:
+    if zipfile.is_zipfile(path):
+        _check_sheet_extent(path)
     from python_calamine import CalamineWorkbook
 
     try:
@@ -225,7 +274,9 @@ def _open_workbook(path: Path) -> SourceFile:
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
             sheets.append(Sheet(name=name, rows=rows,
                                 preview=[[cell_text(c) or "" for c in r] for r in rows[:40]]))
-    except Exception as exc:  # calamine raises its own error types for broken/encrypted files
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine's errors; a Rust panic arrives as a BaseException
         msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         if "larger than its declared" in msg:  # a part lies about its size: a disguised zip bomb
             raise HostileFileError(f"workbook part expands beyond its declared size ({msg}); "
