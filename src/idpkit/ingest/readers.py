@@ -184,7 +184,8 @@ def _open_csv_zip(path: Path, infos: list[zipfile.ZipInfo]) -> SourceFile:
             where = f"{path}!{info.filename}"
             try:
                 data = zf.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError,
+                    NotImplementedError, RuntimeError) as exc:
                 raise UnreadableFileError(f"cannot read {info.filename!r} in the ZIP ({exc})",
                                           location=str(path)) from None
             if not data.strip(b"\xef\xbb\xbf \t\r\n"):
@@ -249,9 +250,18 @@ def _check_sheet_extent(path: Path) -> None:
                             if m.group(1):
                                 max_col = max(max_col, _column_number(m.group(1)[:8]))
                         tail = buf[-300:]
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise HostileFileError(f"workbook part {sheet!r} does not match its declared size "
-                                       f"or checksum ({exc}); refusing", location=str(path)) from None
+            except zipfile.BadZipFile as exc:
+                if "CRC" in str(exc):  # more (or other) bytes than the archive declares
+                    raise HostileFileError(f"workbook part {sheet!r} does not match its declared "
+                                           f"size or checksum ({exc}); refusing",
+                                           location=str(path)) from None
+                raise UnreadableFileError(f"truncated or corrupt workbook ({exc})",
+                                          location=str(path)) from None
+            except (zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+                    RuntimeError) as exc:  # damaged offsets, compression, encrypted parts
+                msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+                raise UnreadableFileError(f"truncated or corrupt workbook ({msg})",
+                                          location=str(path)) from None
             if max_row > EXCEL_MAX_ROWS or max_col > EXCEL_MAX_COLS:
                 raise UnreadableFileError(
                     f"damaged workbook: part {sheet!r} has cells beyond Excel's last row or column "
