@@ -187,6 +187,22 @@ class _Import:
                   f"{sys._getframe(1).f_code.co_name}", file=sys.stderr)
         return self.wh.table(name)
 
+    def _materialize_parts(self, parts: list[ir.Table]) -> ir.Table:
+        """The union of ``parts`` (same columns) as a staging table: the first creates it, the
+        others are inserted one by one, each compiled on its own (findings of a wide sheet are
+        ~40 small selects; compiling their union as one expression took longer than running it)."""
+        t = self._materialize(parts[0])
+        cols = ", ".join(f'"{c}"' for c in t.columns)
+        for part in parts[1:]:
+            sql = self.wh.backend.sql(part.select(*t.columns))
+            self.wh.backend.ibis.raw_sql(f'INSERT INTO "{t.get_name()}" ({cols}) {sql}')
+        return t
+
+    def _materialize_sql(self, select_sql: str) -> ir.Table:
+        name = self._stage()
+        self.wh.backend.ibis.raw_sql(f'CREATE TEMP TABLE "{name}" AS {select_sql}')
+        return self.wh.table(name)
+
     def _lookup(self, df: pd.DataFrame, schema: dict[str, str]) -> ir.Table:
         name = self._stage()
         arrow_schema = ibis.schema(schema).to_pyarrow()
@@ -263,7 +279,7 @@ class _Import:
         self.say("checking areas, dates and causes")
         wide = self._materialize(self._wide(raw, plan, gaz, layout))
         self.say("validating rows")
-        row_issues = self._materialize(self._row_issues(wide, plan))
+        row_issues = self._materialize_parts(self._row_issues(wide, plan))
         errors = row_issues.filter(row_issues.severity == "error").select("row").distinct()
         accepted = wide.filter(~wide._row.isin(errors.row))
         flags = row_issues.filter(row_issues.severity == "warning").group_by("row").aggregate(
@@ -272,9 +288,12 @@ class _Import:
         # The long rows are not stored in a staging table (24M rows of 26 columns at 10M rows read):
         # they go straight into the warehouse at commit. What is needed before that — counts, the
         # dataset's round and date, totals for the jump check — comes from one small aggregate.
-        long = self._long(accepted, flags, plan)
-        stats = self._materialize(long.group_by(STAT_KEYS).aggregate(
-            n=long.count(), v=long.value.sum(), row=long.source_row.min()))
+        # compiled to SQL once (a union of one select per count column), used twice
+        long_sql = self.wh.backend.sql(self._long(accepted, flags, plan))
+        keys = ", ".join(f'"{k}"' for k in STAT_KEYS)
+        stats = self._materialize_sql(
+            f'SELECT {keys}, count(*) AS "n", sum("value") AS "v", min("_irow") AS "row" '
+            f'FROM ({long_sql}) AS "l" GROUP BY {keys}')
         jumps = self._materialize(self._jumps(stats))
         all_issues = row_issues.union(jumps)
 
@@ -337,8 +356,8 @@ class _Import:
                                 column_name=all_issues.column_name, value=all_issues.value,
                                 code=all_issues.code, severity=all_issues.severity,
                                 message=all_issues.message)
-        obs = long.mutate(source_sheet=self._sheet_of(long.source_row),
-                          source_row=self._user_row(long.source_row))
+        obs_cols = ", ".join(f'"{c}"' for c in self._obs_columns)
+        obs = f'SELECT {obs_cols} FROM ({long_sql}) AS "l"'
         inserts = [("observations", obs), ("quarantine", q), ("issues", iss),
                    ("issues", col_issue_stage), ("datasets", ds_stage)]
         sites = self._sites(wide, plan)
@@ -679,7 +698,7 @@ class _Import:
         return t, out
 
     # ------------------------------------------------------------------ checks
-    def _row_issues(self, w: ir.Table, plan: ColumnPlan) -> ir.Table:
+    def _row_issues(self, w: ir.Table, plan: ColumnPlan) -> list[ir.Table]:
         """Every finding on the rows. The per-row checks run in one pass that keeps only the
         flagged rows (a narrow table of booleans); values and messages are then built from that
         small set. One filtered scan per check over a million wide rows cost seconds."""
@@ -758,7 +777,7 @@ class _Import:
                                    severity=ibis.literal("error"),
                                    message=ibis.literal("duplicate submission: same _uuid as row ")
                                    + self._user_row(du._first).cast("string") + where))
-        return ibis.union(*parts) if len(parts) > 1 else parts[0]
+        return parts
 
     def _row_checks(self, w: ir.Table, plan: ColumnPlan) -> list[tuple]:
         """The checks of one row on its own: (condition, code, column, value, message), as
@@ -911,16 +930,24 @@ class _Import:
         out = ibis.union(*pieces) if len(pieces) > 1 else pieces[0]
         return out
 
+    @functools.cached_property
+    def _obs_columns(self) -> list[str]:
+        return list(self.wh.table("observations").schema().names)
+
     def _piece(self, w, common, val, v, cause, hazard, detail) -> ir.Table:
+        """One count column's observations: the columns of ``observations`` (rows as the user sees
+        them) and ``_irow``, the internal row number findings refer to."""
         t = w.mutate(_val=val, _c=cause, _h=hazard, _d=detail)
         t = t.filter(t._val.notnull())
-        sel = {k: (e if k in ("dataset_id", "source_sheet") else t[{"source_row": "_row"}.get(k, k)])
-               for k, e in common.items()}
+        sel = {k: (e if k == "dataset_id" else t[k]) for k, e in common.items()
+               if k not in ("source_sheet", "source_row")}
         return t.select(
-            **sel, population_group=ibis.literal(v.population_group), metric=ibis.literal(v.metric),
+            **sel, source_sheet=self._sheet_of(t._row), source_row=self._user_row(t._row),
+            population_group=ibis.literal(v.population_group), metric=ibis.literal(v.metric),
             cause=t._c, hazard=t._h, cause_detail=t._d, unit=ibis.literal(v.unit),
             sex=ibis.literal(v.sex), age_group=ibis.literal(v.age_group), value=t._val,
-        ).select(*self.wh.table("observations").schema().names)
+            _irow=t._row,
+        ).select(*self._obs_columns, "_irow")
 
     # ------------------------------------------------------------------ jumps
     def _jumps(self, stats: ir.Table) -> ir.Table:

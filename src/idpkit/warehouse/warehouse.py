@@ -89,17 +89,18 @@ class Warehouse:
             made, self._temporaries = self._temporaries[mark:], self._temporaries[:mark]
             self.backend.drop_stages(made)
 
-    def atomic_insert(self, inserts: Sequence[tuple[str, ir.Table]]) -> None:
+    def atomic_insert(self, inserts: Sequence[tuple[str, ir.Table | str]]) -> None:
         """Insert each expression's rows into its table, all in one transaction.
 
-        The SQL is generated from Ibis expressions (portable) and only executed here.
+        The SQL is generated from Ibis expressions (portable) and only executed here. A string is
+        a SELECT already compiled for this backend, giving the table's columns in order.
         """
         statements = []
         for table_name, expr in inserts:
             target_cols = list(self.table(table_name).schema().names)
-            expr = expr.select(*target_cols)
             cols = ", ".join(f'"{c}"' for c in target_cols)
-            statements.append(f'INSERT INTO "{table_name}" ({cols}) {self.backend.sql(expr)}')
+            select = expr if isinstance(expr, str) else self.backend.sql(expr.select(*target_cols))
+            statements.append(f'INSERT INTO "{table_name}" ({cols}) {select}')
         with self.backend.transaction() as execute:
             for i, sql in enumerate(statements):
                 t0 = time.perf_counter()
