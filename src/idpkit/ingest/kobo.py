@@ -116,7 +116,9 @@ def odk_headers(headers: list[object]) -> list[object] | None:
     """ODK Central's CSV headers with its ``-`` group separator written ``/`` (``grp_loc-adm2_pcode``
     -> ``grp_loc/adm2_pcode``), so the question name is read as in Kobo exports; None when the
     row is not an ODK header row (no ``KEY`` column beside ``meta-instanceID``, ``PARENT_KEY`` or
-    ``SubmissionDate``). Only ODK files: elsewhere ``IDP-individuals`` is one name, not a path."""
+    ``SubmissionDate``). Only ODK files: elsewhere ``IDP-individuals`` is one name, not a path.
+    A question name that itself holds ``-`` (XLSForm allows it) is split too: ODK's export cannot
+    tell it from a group path; the column's role then comes from its last part, or a mapping."""
     names = {str(h).strip() for h in headers if h is not None}
     if "KEY" not in names or not names & {"meta-instanceID", "PARENT_KEY", "SubmissionDate"}:
         return None

@@ -89,8 +89,10 @@ def formula_like(col: ir.StringValue) -> ir.BooleanValue:
     An anchored test of the first character first: nearly every cell fails it at once, and only
     the rest are trimmed and matched."""
     s = col.strip()
-    full = s.re_search(r"^[=+@]|^-[^0-9\s.-]").fill_null(False) & (s.length() > 1)
-    return ibis.cases((col.re_search(r"^\s*[-=+@]"), full), else_=False)
+    # Blanks are spelled out (strip()'s ASCII set): what \s means differs between engines (RE2
+    # has no vertical tab; PostgreSQL's follows the locale).
+    full = s.re_search(r"^[=+@]|^-[^0-9 \t\n\r\x0b\x0c.-]").fill_null(False) & (s.length() > 1)
+    return ibis.cases((col.re_search(r"^[ \t\n\r\x0b\x0c]*[-=+@]"), full), else_=False)
 
 
 def sql_json_object(t: ir.Table, cols: list[tuple[str, str]]) -> ir.StringValue:
