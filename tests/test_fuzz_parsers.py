@@ -357,6 +357,31 @@ def test_parse_count_integers(ns, separators):
     assert not df.bad.any()
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), cell_text, number_text, st.sampled_from(PLACEHOLDER_TEXTS)),
+                min_size=1, max_size=40))
+@example(["007", "-0", "999999999999999", "9999999999999999", "1.234", "-", "--1", "1\n"])
+def test_parse_count_shortcuts_agree_with_the_full_rules(texts):
+    """The whole-number shortcut (PostgreSQL) and the TRY_CAST shortcut (DuckDB) only skip work:
+    every cell gets the value and verdict the full cleaning rules give it."""
+    con = ibis.duckdb.connect()
+    try:
+        t = ibis.memtable(pd.DataFrame({"i": range(len(texts)), "s": pd.Series(texts, dtype=object)}),
+                          schema={"i": "int64", "s": "string"})
+        full_v, full_bad = parse_count(t.s, _slow=True)
+        out = {"full_v": full_v, "full_bad": full_bad}
+        for name, kw in (("whole", {}), ("cast", {"try_cast": True})):
+            v, bad = parse_count(t.s, **kw)
+            out[f"{name}_v"], out[f"{name}_bad"] = v, bad
+        df = con.execute(t.select("i", "s", **out).order_by("i"))
+    finally:
+        con.disconnect()
+    for name in ("whole", "cast"):
+        same_v = (df[f"{name}_v"] == df.full_v) | (df[f"{name}_v"].isna() & df.full_v.isna())
+        assert same_v.all(), df[~same_v][["s", "full_v", f"{name}_v"]]
+        assert (df[f"{name}_bad"] == df.full_bad).all(), df[["s", "full_bad", f"{name}_bad"]]
+
+
 def test_parse_count_placeholders_and_examples():
     df = _parse_counts(PLACEHOLDER_TEXTS + [None])
     assert df.v.isna().all() and not df.bad.any()

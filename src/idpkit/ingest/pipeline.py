@@ -178,11 +178,11 @@ class _Import:
         sql = self.wh.backend.sql(expr)
         t0 = time.perf_counter()
         self.wh.backend.ibis.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
+        self.wh.backend.analyze(name)
         if PROFILE:
             import sys
-            if os.environ.get("IDPKIT_PROFILE") == "explain" and self.wh.backend_name == "duckdb":
-                plan = self.wh.backend.raw.execute(f"EXPLAIN ANALYZE {sql}").fetchall()
-                Path(f"/tmp/idpkit-explain-{name}.txt").write_text(plan[0][1])
+            if os.environ.get("IDPKIT_PROFILE") == "explain":
+                Path(f"/tmp/idpkit-explain-{name}.txt").write_text(self.wh.backend.explain(sql))
             print(f"[profile] materialize {time.perf_counter() - t0:7.2f}s "
                   f"{sys._getframe(1).f_code.co_name}", file=sys.stderr)
         return self.wh.table(name)
@@ -196,11 +196,14 @@ class _Import:
         for part in parts[1:]:
             sql = self.wh.backend.sql(part.select(*t.columns))
             self.wh.backend.ibis.raw_sql(f'INSERT INTO "{t.get_name()}" ({cols}) {sql}')
+        if len(parts) > 1:
+            self.wh.backend.analyze(t.get_name())
         return t
 
     def _materialize_sql(self, select_sql: str) -> ir.Table:
         name = self._stage()
         self.wh.backend.ibis.raw_sql(f'CREATE TEMP TABLE "{name}" AS {select_sql}')
+        self.wh.backend.analyze(name)
         return self.wh.table(name)
 
     def _lookup(self, df: pd.DataFrame, schema: dict[str, str]) -> ir.Table:
@@ -211,6 +214,7 @@ class _Import:
             {f.name: pa.array([None if _missing(v) else v for v in df[f.name].tolist()], f.type)
              for f in arrow_schema}, schema=arrow_schema)
         self.wh.backend.load_arrow(name, table)
+        self.wh.backend.analyze(name)
         return self.wh.table(name)
 
     def _distinct(self, t: ir.Table, cols: list[str]) -> pd.DataFrame:
@@ -454,6 +458,7 @@ class _Import:
                 tables.append(pa.table(cols))
             table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
             self.wh.backend.load_arrow(name, table)
+            self.wh.backend.analyze(name)
         else:
             cols = [f"c{j}" for j in range(layout.ncols)]
             native = csv_select_sql(self.source.utf8_path, delimiter=self.source.delimiter or ",",

@@ -32,20 +32,32 @@ def clean_text(col: ir.StringValue) -> ir.StringValue:
     return ibis.cases((s.isnull() | is_placeholder(s), NULL_STR), else_=s)
 
 
-def parse_count(col: ir.StringValue, *, try_cast: bool = False
+def parse_count(col: ir.StringValue, *, try_cast: bool = False, _slow: bool = False
                 ) -> tuple[ir.FloatingValue, ir.BooleanValue]:
     """Text -> number, and whether the cell held something that is not a number.
 
     Accepts thousands separators (``1,234``, ``1.234``, ``1 234``) and decimal commas; regex-guarded
-    so no backend ever raises on a bad cell. Where the backend has a TRY_CAST (DuckDB), plain
-    numbers — nearly all cells — take that fast path and only the rest go through the regexes.
+    so no backend ever raises on a bad cell. Plain numbers — nearly all cells — take a shortcut
+    (TRY_CAST where the backend has it, DuckDB; one anchored pattern elsewhere) and only the rest
+    go through the regexes. The shortcuts give the same answers as the full rules (a Hypothesis
+    test holds them to it): before, '1.234' was 1.234 on DuckDB and 1234 on PostgreSQL.
     """
     if try_cast:
         fast = col.try_cast("float64")
-        good = fast.notnull() & ~fast.isnan() & ~fast.isinf() & ~col.contains("_")
-        slow_value, slow_bad = parse_count(col)
+        # not with a '.' either: '1.234' is a thousands separator in a count (TRY_CAST says 1.234)
+        good = (fast.notnull() & ~fast.isnan() & ~fast.isinf() & ~col.contains("_")
+                & ~col.contains("."))
+        slow_value, slow_bad = parse_count(col, _slow=True)
         return (ibis.cases((good, fast), else_=slow_value),
                 ibis.cases((good, ibis.literal(False)), else_=slow_bad))
+    if not _slow:
+        # Elsewhere (PostgreSQL) a whole number — nearly all cells — is recognised by one anchored
+        # pattern and cast; only the rest go through the chain of cleaning patterns (building the
+        # working table of a 100k-row DTM-shaped file on PostgreSQL: 4.6 s -> 1.7 s).
+        whole = col.re_search(r"^-?[0-9]{1,15}$")
+        slow_value, slow_bad = parse_count(col, _slow=True)
+        return (ibis.cases((whole, col.cast("float64")), else_=slow_value),
+                ibis.cases((whole, ibis.literal(False)), else_=slow_bad))
     s = clean_text(col)
     compact = s.re_replace("[\\s\u00a0\u202f']", "")
     normal = ibis.cases((compact.re_search(_THOUSANDS), compact.re_replace(r"[,.]", "")),
