@@ -1,15 +1,22 @@
 """Ingest + validate a generated DTM-API-shaped CSV with idpkit, beside pandas read_csv + to_sql.
 
     .venv/bin/python benchmarks/ingest.py [--rows 10000000]
+    .venv/bin/python benchmarks/ingest.py --backend postgres --rows 1000000
 
 Both run in child processes in the same run, on the same file; peak memory is the child's peak RSS
 (ru_maxrss). The pandas peer only parses and stores (no validation, no long format), so it is a
 floor for "load the file", not the same work.
+
+``--backend postgres`` brings up a throwaway PostgreSQL cluster (Debian's server binaries, as
+``make test`` does; installed when missing and run as root), ingests into it, and gives the pandas
+peer the same server (``to_sql`` through SQLAlchemy and psycopg). The server's own memory is not in
+the children's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -34,12 +41,17 @@ PANDAS = """
 import sys, time, sqlite3
 import pandas as pd
 t = time.perf_counter()
-con = sqlite3.connect(sys.argv[1])
+if sys.argv[1].startswith("postgresql://"):
+    import sqlalchemy
+    con = sqlalchemy.create_engine(sys.argv[1].replace("postgresql://", "postgresql+psycopg://", 1))
+else:
+    con = sqlite3.connect(sys.argv[1])
 n = 0
 for chunk in pd.read_csv(sys.argv[2], skiprows=[1], chunksize=1_000_000, dtype=str):
     chunk.to_sql("observations", con, if_exists="append", index=False)
     n += len(chunk)
-con.commit()
+if hasattr(con, "commit"):
+    con.commit()
 dt = time.perf_counter() - t
 import resource
 print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
@@ -59,6 +71,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--backend", choices=["duckdb", "postgres"], default="duckdb")
     args = ap.parse_args()
     from idpkit.testing.demo import write_large_gazetteer_csv, write_large_observations_csv
 
@@ -70,15 +83,37 @@ def main() -> None:
         gaz = write_large_gazetteer_csv(d / "gazetteer.csv")
         size = csv_path.stat().st_size
         print(f"generated {args.rows:,} rows ({size / 1e6:,.0f} MB) in {time.perf_counter() - t:.1f} s")
-        secs, read, peak = run(IDPKIT, str(d / "w.duckdb"), str(csv_path), str(gaz))
-        print(f"idpkit ingest+validate (DuckDB): {secs:8.1f} s  {read / secs:12,.0f} rows/s  "
-              f"peak RSS {peak / 2**20:,.0f} MiB")
-        if not args.skip_pandas:
-            psecs, pread, ppeak = run(PANDAS, str(d / "p.sqlite"), str(csv_path))
-            print(f"pandas read_csv + to_sql (SQLite): {psecs:6.1f} s  {pread / psecs:12,.0f} rows/s  "
-                  f"peak RSS {ppeak / 2**20:,.0f} MiB")
-            print(f"ratio (idpkit rows/s ÷ pandas rows/s): {(read / secs) / (pread / psecs):.2f}")
+        with _targets(args.backend, d) as (idpkit_db, pandas_db, label, peer_label):
+            secs, read, peak = run(IDPKIT, idpkit_db, str(csv_path), str(gaz))
+            print(f"idpkit ingest+validate ({label}): {secs:8.1f} s  {read / secs:12,.0f} rows/s  "
+                  f"peak RSS {peak / 2**20:,.0f} MiB")
+            if not args.skip_pandas:
+                psecs, pread, ppeak = run(PANDAS, pandas_db, str(csv_path))
+                print(f"pandas read_csv + to_sql ({peer_label}): {psecs:6.1f} s  "
+                      f"{pread / psecs:12,.0f} rows/s  peak RSS {ppeak / 2**20:,.0f} MiB")
+                print(f"ratio (idpkit rows/s ÷ pandas rows/s): {(read / secs) / (pread / psecs):.2f}")
 
+
+@contextlib.contextmanager
+def _targets(backend: str, d: Path):
+    """Where idpkit and the peer write: two files, or two databases of a throwaway server."""
+    if backend == "duckdb":
+        yield str(d / "w.duckdb"), str(d / "p.sqlite"), "DuckDB", "SQLite"
+        return
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    subprocess.run(["bash", str(scripts / "ensure-postgres.sh")], check=True)
+    pg_dir = Path(tempfile.mkdtemp(prefix="idpkit-bench-pg-"))
+    url = subprocess.run(["bash", str(scripts / "pg-test-cluster.sh"), "start", str(pg_dir)],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute("CREATE DATABASE idpkit_peer")
+        yield url, url.rsplit("/", 1)[0] + "/idpkit_peer", "PostgreSQL", "PostgreSQL"
+    finally:
+        subprocess.run(["bash", str(scripts / "pg-test-cluster.sh"), "stop", str(pg_dir)],
+                       check=False)
 
 if __name__ == "__main__":
     main()

@@ -174,18 +174,7 @@ class _Import:
         return name
 
     def _materialize(self, expr: ir.Table) -> ir.Table:
-        name = self._stage()
-        sql = self.wh.backend.sql(expr)
-        t0 = time.perf_counter()
-        self.wh.backend.ibis.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
-        self.wh.backend.analyze(name)
-        if PROFILE:
-            import sys
-            if os.environ.get("IDPKIT_PROFILE") == "explain":
-                Path(f"/tmp/idpkit-explain-{name}.txt").write_text(self.wh.backend.explain(sql))
-            print(f"[profile] materialize {time.perf_counter() - t0:7.2f}s "
-                  f"{sys._getframe(1).f_code.co_name}", file=sys.stderr)
-        return self.wh.table(name)
+        return self._materialize_sql(self.wh.backend.sql(expr))
 
     def _materialize_parts(self, parts: list[ir.Table]) -> ir.Table:
         """The union of ``parts`` (same columns) as a staging table: the first creates it, the
@@ -195,16 +184,30 @@ class _Import:
         cols = ", ".join(f'"{c}"' for c in t.columns)
         for part in parts[1:]:
             sql = self.wh.backend.sql(part.select(*t.columns))
-            self.wh.backend.ibis.raw_sql(f'INSERT INTO "{t.get_name()}" ({cols}) {sql}')
+            self._execute(f'INSERT INTO "{t.get_name()}" ({cols}) ', sql)
         if len(parts) > 1:
             self.wh.backend.analyze(t.get_name())
         return t
 
     def _materialize_sql(self, select_sql: str) -> ir.Table:
         name = self._stage()
-        self.wh.backend.ibis.raw_sql(f'CREATE TEMP TABLE "{name}" AS {select_sql}')
+        self._execute(f'CREATE TEMP TABLE "{name}" AS ', select_sql)
         self.wh.backend.analyze(name)
         return self.wh.table(name)
+
+    def _execute(self, head: str, select_sql: str) -> None:
+        """Run ``head + select_sql``; with ``IDPKIT_PROFILE`` set, say how long it took and who
+        asked (``=explain``: also write the executed plan of the SELECT to /tmp)."""
+        t0 = time.perf_counter()
+        self.wh.backend.ibis.raw_sql(head + select_sql)
+        if PROFILE:
+            import sys
+            caller = sys._getframe(2).f_code.co_name
+            print(f"[profile] {time.perf_counter() - t0:7.2f}s {head[:12].strip()} for {caller}",
+                  file=sys.stderr)
+            if os.environ.get("IDPKIT_PROFILE") == "explain":
+                out = Path(f"/tmp/idpkit-explain-{caller}-{uuid.uuid4().hex[:6]}.txt")
+                out.write_text(self.wh.backend.explain(select_sql))
 
     def _lookup(self, df: pd.DataFrame, schema: dict[str, str]) -> ir.Table:
         name = self._stage()
@@ -751,8 +754,8 @@ class _Import:
             cand = w.group_by("_h").aggregate(_n=w.count()).filter(lambda g: g._n > 1)
             rows = w.filter(w._h.isin(cand._h)).select("_row")
             sub = r.filter(r._row.isin(rows._row))
-        else:
-            wk = r.select("_row", *raw_cols, _h=row_key([r[c] for c in raw_cols]))
+        else:  # PostgreSQL: a 64-bit hash of the cells joined as one text (hashtextextended)
+            wk = r.select("_row", *raw_cols, _h=row_key([r[c] for c in raw_cols]).hash())
             cand = wk.group_by("_h").aggregate(_n=wk.count()).filter(lambda g: g._n > 1)
             sub = wk.filter(wk._h.isin(cand._h))
         skey = row_key([sub[c] for c in raw_cols])

@@ -51,10 +51,11 @@ def parse_count(col: ir.StringValue, *, try_cast: bool = False, _slow: bool = Fa
         return (ibis.cases((good, fast), else_=slow_value),
                 ibis.cases((good, ibis.literal(False)), else_=slow_bad))
     if not _slow:
-        # Elsewhere (PostgreSQL) a whole number — nearly all cells — is recognised by one anchored
-        # pattern and cast; only the rest go through the chain of cleaning patterns (building the
-        # working table of a 100k-row DTM-shaped file on PostgreSQL: 4.6 s -> 1.7 s).
-        whole = col.re_search(r"^-?[0-9]{1,15}$")
+        # Elsewhere (PostgreSQL) a whole number — nearly all cells — is recognised without a
+        # pattern (digits only: nothing is left once they are deleted) and cast; only the rest go
+        # through the chain of cleaning patterns (the working table of a 100k-row DTM-shaped file
+        # on PostgreSQL: 4.6 s -> 1.7 s; an anchored pattern instead of translate() is 2x slower).
+        whole = (col.length() <= 15) & (col.translate("0123456789", "") == "") & (col != "")
         slow_value, slow_bad = parse_count(col, _slow=True)
         return (ibis.cases((whole, col.cast("float64")), else_=slow_value),
                 ibis.cases((whole, ibis.literal(False)), else_=slow_bad))
