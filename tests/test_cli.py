@@ -70,3 +70,20 @@ def test_household_size_range_is_configurable(tmp_path):
     assert "implausible-household-size" not in codes("--household-size", "1-60")
     bad = idpkit("validate", str(f), "--household-size", "5", db=db)
     assert bad.returncode == 2 and "MIN-MAX" in bad.stderr
+
+
+def test_missing_or_folder_input_is_one_line_error(tmp_path):
+    """A file argument that is missing or a folder: one line naming it and exit 1, no traceback,
+    whichever command and part opened it (solutions import used to print a traceback)."""
+    from idpkit.testing.demo_survey import generate_survey
+
+    db = str(tmp_path / "w.duckdb")
+    spec = generate_survey(tmp_path / "sv", ["ZDL0101", "ZDL0102"], psus_per_stratum=2,
+                           households_per_psu=3).spec_yaml
+    (tmp_path / "folder").mkdir()
+    for target in (tmp_path / "missing.csv", tmp_path / "folder"):
+        for args in (["solutions", "import", str(target), "--spec", str(spec)],
+                     ["ingest", str(target)], ["register", "import", str(target)]):
+            r = idpkit(*args, db=db)
+            assert r.returncode == 1, (args, r.stdout, r.stderr)
+            assert "Traceback" not in r.stderr and str(target) in r.stderr + r.stdout, (args, r.stderr)

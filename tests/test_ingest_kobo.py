@@ -401,6 +401,60 @@ def test_odk_central_zip_with_repeats(wh, tmp_path):
     assert list(no.area_pcode) == [a2 for _, a2, _, _ in ODK_SUBMISSIONS for _ in (1, 2)]
 
 
+def test_odk_briefcase_folder_with_repeats(wh, tmp_path):
+    """ODK Briefcase writes its export as loose files in a folder (``Form.csv`` and one
+    ``Form-group.csv`` per repeat): the folder is read like the ZIP, repeats joined the same way."""
+    import zipfile
+
+    from idpkit.errors import UnreadableFileError
+
+    _odk_zip(tmp_path / "export.zip")
+    folder = tmp_path / "briefcase-export"
+    (folder / "media").mkdir(parents=True)
+    with zipfile.ZipFile(tmp_path / "export.zip") as zf:
+        for name in zf.namelist():
+            if name.endswith(".csv"):
+                (folder / name).write_bytes(zf.read(name))
+    (folder / "media" / "photo.csv").write_text("not,a,table\n")  # sub-folders are not read
+    (folder / ".~lock.idp_location.csv#").write_text("x")
+    (folder / "README.txt").write_text("exported by ODK Briefcase")
+
+    main = ingest_file(wh, folder)
+    assert main.status == "imported" and main.sheet == "idp_location"
+    assert main.rows_read == len(ODK_SUBMISSIONS) == main.rows_accepted
+    assert any("folder of 3 CSV file(s)" in n for n in main.notes)
+    assert any("'idp_location-origins' is a Kobo repeat group" in n for n in main.notes)
+    ind = _obs(wh, main.dataset_id).query("unit == 'individuals'")
+    assert ind.value.sum() == sum(n for _, _, n, _ in ODK_SUBMISSIONS)
+    ds = dataset_rows(wh, "datasets", main.dataset_id)
+    assert ds.file_name.iloc[0] == "briefcase-export"
+    assert int(ds.file_bytes.iloc[0]) == sum(p.stat().st_size for p in folder.glob("*.csv"))
+
+    rep = ingest_file(wh, folder, IngestOptions(sheet="idp_location-origins"))
+    ro = _obs(wh, rep.dataset_id).sort_values("source_row")
+    assert list(ro.area_pcode) == [a2 for _, a2, _, _ in ODK_SUBMISSIONS for _ in (1, 2)]
+
+    # the same export again, even in a folder of another name, is recognised; a changed file is not
+    moved = folder.rename(tmp_path / "copy-of-export")
+    assert ingest_file(wh, moved).status == "already-imported"
+    changed = (moved / "idp_location.csv").read_text().replace(",500,", ",501,")
+    (moved / "idp_location.csv").write_text(changed)
+    assert ingest_file(wh, moved, IngestOptions(dry_run=True)).status == "dry-run"
+    assert ingest_file(wh, moved).status == "imported"
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x")
+    with pytest.raises(UnreadableFileError, match="no CSV files in it"):
+        ingest_file(wh, empty)
+    binary = tmp_path / "binary"
+    binary.mkdir()
+    (binary / "data.csv").write_bytes(bytes(range(256)) * 50)
+    with pytest.raises(UnreadableFileError, match="binary") as err:
+        ingest_file(wh, binary)
+    assert str(err.value.location).endswith("data.csv")
+
+
 def test_odk_headers_only_in_odk_files():
     from idpkit.ingest.kobo import odk_headers
 

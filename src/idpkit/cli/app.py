@@ -161,7 +161,7 @@ def _print_result(r) -> None:
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="Files to import (CSV, XLSX, DTM API JSON/CSV).")],
+    files: Annotated[list[Path], typer.Argument(help="Files to import (CSV, XLSX, DTM API JSON/CSV, a ZIP or folder of ODK CSV files).")],
     kind: Annotated[str | None, typer.Option(help="Assessment type: baseline_area, site, "
                                              "flow_monitoring, registration, survey, other.")] = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping overriding column guesses.")] = None,
@@ -477,6 +477,14 @@ def main() -> None:
         if STATE["debug"]:
             raise
         err.print(f"[red]Error:[/red] {escape(str(exc))}")
+        sys.exit(1)
+    except OSError as exc:
+        # A file named on the command line that is missing, a folder, or not readable: one line
+        # naming it, not a traceback (every command, whichever part opened the file).
+        if STATE["debug"] or exc.filename is None:
+            raise
+        err.print(f"[red]Error:[/red] {escape(str(exc.filename))}: "
+                  f"{escape(exc.strerror or type(exc).__name__)}")
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("Interrupted; nothing was half-written (imports are atomic).")

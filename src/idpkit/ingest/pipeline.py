@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import hashlib
 import itertools
 import json
 import os
@@ -37,7 +36,7 @@ from idpkit.ingest.normalise import (find_date_in_text, find_round_in_text, norm
                                      normalise_round, normalise_site_type, parse_dates)
 from idpkit.ingest.profile import PLACEHOLDERS, resolve_columns
 from idpkit.ingest.readers import (SourceFile, cell_text, csv_batches, csv_select_sql, grid_to_arrow,
-                                   open_source)
+                                   open_source, source_bytes, source_sha256)
 from idpkit.ingest.sheets import (ROW_BASE, SheetPart, order_and_describe, select_parts,
                                   sheet_of_row, unify, user_row)
 from idpkit.ingest.transform import (KEY_SEP, NULL_STR, clean_text, formula_like, parse_count, parse_decimal, row_key, sql_json_object)
@@ -95,14 +94,6 @@ class ImportResult:
         return sum(n for (c, s), n in self.issue_counts.items() if s == "warning")
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 NULL_KEY = "\u2400"  # stands for a missing cell inside join keys
 
 
@@ -141,7 +132,7 @@ def ingest_file(wh: Warehouse, path: Path, options: IngestOptions | None = None,
     say("reading file")
     source = open_source(path)  # raises a clear IdpkitError for empty/binary/hostile files
     try:
-        digest = file_sha256(path)
+        digest = source_sha256(path)
         ds = wh.table("datasets")
         same = ds.file_hash == digest
         if options.sheet is not None:  # another sheet of an imported file is another dataset
@@ -265,7 +256,7 @@ class _Import:
         plan, col_issues = resolve_columns(layout, main_sample, gaz, self.file_name, overrides)
         self.issues.extend(col_issues)
         self.parts = [SheetPart(layout, plan, list(range(layout.ncols)))]
-        if plan.values() and (len(asked) != 1) and self.source.kind in ("xlsx", "zip"):
+        if plan.values() and (len(asked) != 1) and self.source.kind in ("xlsx", "zip", "folder"):
             layout, plan, sheet_notes = self._gather_parts(layout, plan, main_sample, gaz, asked)
             notes += sheet_notes
         else:
@@ -332,7 +323,7 @@ class _Import:
         warnings_n = sum(n for (c, s), n in issue_counts.items() if s == "warning")
         dataset_row = ibis.memtable(pd.DataFrame([{
             "dataset_id": self.dataset_id, "file_name": self.file_name, "file_hash": self.digest,
-            "file_bytes": self.path.stat().st_size, "sheet": self.sheet_label,
+            "file_bytes": source_bytes(self.path), "sheet": self.sheet_label,
             "source_organisation": opt.source, "assessment_type": opt.kind or self._kind(plan),
             "operation": meta.get("operation"), "round": meta.get("round"),
             "reporting_date": meta.get("reporting_date"), "iso3": meta.get("iso3"),

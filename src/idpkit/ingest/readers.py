@@ -1,9 +1,9 @@
 """Open an export safely and hand back its sheets as grids of text.
 
 Supported: XLSX/XLSM/XLS/ODS (via calamine), CSV/TSV/TXT in any common encoding and delimiter,
-DTM API JSON, and ZIP archives of CSV files (ODK Central / Briefcase exports: one CSV per repeat
-group, each read as a sheet). Hostile or broken files are refused here with one clear message, before anything
-touches the warehouse.
+DTM API JSON, and ZIP archives or folders of CSV files (ODK Central / Briefcase exports: one CSV
+per repeat group, each read as a sheet). Hostile or broken files are refused here with one clear
+message, before anything touches the warehouse.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as _dt
+import hashlib
 import io
 import json
 import math
@@ -22,6 +23,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,7 +56,7 @@ class Sheet:
 @dataclass
 class SourceFile:
     path: Path
-    kind: str  # xlsx | csv | json
+    kind: str  # xlsx | csv | json | zip | folder
     sheets: list[Sheet]
     encoding: str | None = None
     delimiter: str | None = None
@@ -101,6 +103,8 @@ def open_source(path: Path) -> SourceFile:
         raise UnreadableFileError("file not found", location=str(path)) from None
     except OSError as exc:
         raise UnreadableFileError(f"cannot read file: {exc.strerror}", location=str(path)) from None
+    if stat.S_ISDIR(st.st_mode):
+        return _open_csv_folder(path)
     if not stat.S_ISREG(st.st_mode):
         raise UnreadableFileError("not a regular file", location=str(path))
     if st.st_size == 0:
@@ -168,56 +172,123 @@ def _open_csv_zip(path: Path, infos: list[zipfile.ZipInfo]) -> SourceFile:
     """A ZIP of CSV files (ODK Central / Briefcase export: the submissions, and one file per
     repeat group linked by ``PARENT_KEY``): each file a sheet, read into memory like a workbook,
     so the repeat files can be joined to their submissions (:mod:`idpkit.ingest.kobo`)."""
-    from idpkit.ingest.kobo import odk_headers
-
     members = [i for i in infos if _is_csv_member(i)]
     total = sum(i.file_size for i in members)
     if total > MAX_CSV_ZIP_UNCOMPRESSED:
         raise UnreadableFileError(f"the CSV files of this ZIP hold {total / 1024**2:,.0f} MiB; "
                                   "unzip it and ingest the main CSV file on its own",
                                   location=str(path))
-    csv.field_size_limit(1 << 30)
-    sheets: list[Sheet] = []
-    skipped = []
     with zipfile.ZipFile(path) as zf:
-        for info in members:
-            where = f"{path}!{info.filename}"
+        def read(info: zipfile.ZipInfo) -> bytes:
             try:
-                data = zf.read(info)
+                return zf.read(info)
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError,
                     NotImplementedError, RuntimeError) as exc:
                 raise UnreadableFileError(f"cannot read {info.filename!r} in the ZIP ({exc})",
                                           location=str(path)) from None
-            if not data.strip(b"\xef\xbb\xbf \t\r\n"):
-                skipped.append(info.filename)
-                continue
-            encoding = _detect_encoding(data[:SAMPLE_BYTES], Path(where))
-            text = data.decode(encoding, errors="replace")
-            if _printable_ratio(text[:20000]) < 0.95:
-                raise UnreadableFileError("binary or wrongly encoded file: not readable as text",
-                                          location=where)
-            delimiter = _detect_delimiter(text[:SAMPLE_BYTES])
-            try:
-                rows: list[list[object]] = [
-                    list(r) for r in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""),
-                                                delimiter=delimiter)]
-            except csv.Error as exc:
-                raise UnreadableFileError(f"cannot parse CSV: {exc}", location=where) from None
-            if rows and (fixed := odk_headers(rows[0])) is not None:
-                rows[0] = fixed
-            name = Path(info.filename.replace("\\", "/")).stem[:100] or "csv"
-            taken = {sh.name for sh in sheets}
-            base, k = name, 2
-            while name in taken:
-                name, k = f"{base} ({k})", k + 1
-            sheets.append(Sheet(name=name, rows=rows,
-                                preview=[[cell_text(c) or "" for c in r] for r in rows[:40]]))
+
+        return _csv_files_as_sheets(path, "zip", "ZIP", [
+            (i.filename, f"{path}!{i.filename}", lambda i=i: read(i)) for i in members])
+
+
+def csv_folder_members(path: Path) -> list[Path]:
+    """The CSV files directly in a folder, in name order (hidden files, Excel lock files and
+    sub-folders such as ODK's ``media/`` left out)."""
+    try:
+        entries = sorted(path.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot list the folder: {exc.strerror}",
+                                  location=str(path)) from None
+    return [p for p in entries if p.suffix.lower() in (".csv", ".tsv") and p.is_file()
+            and not p.name.startswith((".", "~$"))]
+
+
+def _open_csv_folder(path: Path) -> SourceFile:
+    """A folder of CSV files — what ODK Briefcase writes: the form's submissions and one file per
+    repeat group (``Form-group.csv``) — read like a ZIP of CSV files: each file a sheet, so the
+    repeat files can be joined to their submissions. Only the files directly in the folder."""
+    members = csv_folder_members(path)
+    if not members:
+        raise UnreadableFileError("a folder, but no CSV files in it (give a file, or the folder "
+                                  "of an ODK Briefcase export)", location=str(path))
+    total = sum(p.stat().st_size for p in members)
+    if total > MAX_CSV_ZIP_UNCOMPRESSED:
+        raise UnreadableFileError(f"the CSV files of this folder hold {total / 1024**2:,.0f} MiB; "
+                                  "ingest the main CSV file on its own", location=str(path))
+
+    def read(p: Path) -> bytes:
+        try:
+            return p.read_bytes()
+        except OSError as exc:
+            raise UnreadableFileError(f"cannot read file: {exc.strerror}", location=str(p)) from None
+
+    return _csv_files_as_sheets(path, "folder", "folder", [
+        (p.name, str(p), lambda p=p: read(p)) for p in members])
+
+
+def _csv_files_as_sheets(path: Path, kind: str, container: str,
+                         members: list[tuple[str, str, Callable[[], bytes]]]) -> SourceFile:
+    """Several CSV files (``(name, location for messages, read bytes)``) as the sheets of one
+    source, each named after its file; ODK's headers (``group-question``) rewritten."""
+    from idpkit.ingest.kobo import odk_headers
+
+    csv.field_size_limit(1 << 30)
+    sheets: list[Sheet] = []
+    skipped = []
+    for filename, where, read in members:
+        data = read()
+        if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+            skipped.append(filename)
+            continue
+        encoding = _detect_encoding(data[:SAMPLE_BYTES], Path(where))
+        text = data.decode(encoding, errors="replace")
+        if _printable_ratio(text[:20000]) < 0.95:
+            raise UnreadableFileError("binary or wrongly encoded file: not readable as text",
+                                      location=where)
+        delimiter = _detect_delimiter(text[:SAMPLE_BYTES])
+        try:
+            rows: list[list[object]] = [
+                list(r) for r in csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""),
+                                            delimiter=delimiter)]
+        except csv.Error as exc:
+            raise UnreadableFileError(f"cannot parse CSV: {exc}", location=where) from None
+        if rows and (fixed := odk_headers(rows[0])) is not None:
+            rows[0] = fixed
+        name = Path(filename.replace("\\", "/")).stem[:100] or "csv"
+        taken = {sh.name for sh in sheets}
+        base, k = name, 2
+        while name in taken:
+            name, k = f"{base} ({k})", k + 1
+        sheets.append(Sheet(name=name, rows=rows,
+                            preview=[[cell_text(c) or "" for c in r] for r in rows[:40]]))
     if not sheets:
-        raise UnreadableFileError("the CSV files in this ZIP are empty", location=str(path))
-    notes = [f"ZIP of {len(sheets)} CSV file(s), each read as a sheet"]
+        raise UnreadableFileError(f"the CSV files in this {container} are empty", location=str(path))
+    notes = [f"{container} of {len(sheets)} CSV file(s), each read as a sheet"]
     if skipped:
-        notes.append("empty file(s) in the ZIP: " + ", ".join(map(repr, skipped)))
-    return SourceFile(path=path, kind="zip", sheets=sheets, notes=notes)
+        notes.append(f"empty file(s) in the {container}: " + ", ".join(map(repr, skipped)))
+    return SourceFile(path=path, kind=kind, sheets=sheets, notes=notes)
+
+
+def source_sha256(path: Path) -> str:
+    """The content hash that recognises a re-import: of the file's bytes, or for a folder of CSV
+    files, of each file's name and bytes in name order (renaming the folder changes nothing)."""
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in csv_folder_members(path):
+            h.update(p.name.encode("utf-8") + b"\0")
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+        return h.hexdigest()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def source_bytes(path: Path) -> int:
+    """Size of a file, or of the CSV files of a folder."""
+    if path.is_dir():
+        return sum(p.stat().st_size for p in csv_folder_members(path))
+    return path.stat().st_size
 
 
 def _column_number(letters: bytes) -> int:
