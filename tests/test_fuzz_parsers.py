@@ -168,7 +168,8 @@ def test_normalise_round_never_raises(text):
 @FAST
 @given(st.integers(min_value=0, max_value=10**6),
        st.sampled_from(["{}", "Round {}", "round {}", "R{}", "r {}", "Tour {}", "RND-{}", "#{}",
-                        "{}.0", " cycle_{} ", "Round 00{}"]))
+                        "{}.0", " cycle_{} ", "Round 00{}", "Ronda {}", "rodada {}",
+                        "Ciclo {}"]))
 def test_normalise_round_numbers(n, fmt):
     assert normalise_round(fmt.format(n)) == str(n)
 
@@ -634,3 +635,45 @@ def test_formula_like_equals_rule_on_trimmed_text(cells):
         s = cell.strip(ws)
         expected = len(s) > 1 and bool(re.match(r"^[=+@]|^-[^0-9 \t\n\r\x0b\x0c.-]", s))
         assert bool(flag) == expected, (cell, flag)
+
+
+# ---------------------------------------------------------------------------------------------
+# Header names
+
+
+@FAST
+@given(cell_text)
+@example("Nº")
+@example("No. of")
+@example("n o de")
+@example("Nombre de")
+def test_role_from_header_never_raises(text):
+    from idpkit.ingest.columns import SIMPLE_ROLES, role_from_header
+
+    role, spec, prio = role_from_header(text)
+    assert role == "value" or role in SIMPLE_ROLES or re.fullmatch(
+        r"(origin_)?adm[1-4]_(pcode|name)", role), role
+    assert (spec is not None) == (role == "value") and isinstance(prio, int)
+
+
+_GROUP_WORDS = {"idps": ["IDP", "IDPs", "PDI", "displaced", "deslocados", "desplazados"],
+                "returnees": ["returnee", "retournés", "retornados"]}
+_UNIT_WORDS = {"households": ["HH", "households", "ménages", "hogares", "agregados familiares"],
+               "individuals": ["individuals", "ind", "personnes", "pessoas", "personas"]}
+
+
+@FAST
+@given(st.sampled_from(sorted(_GROUP_WORDS)), st.sampled_from(sorted(_UNIT_WORDS)),
+       st.data(), st.sampled_from(["No. of {g} {u}", "Nº de {u} {g}", "N° {g} {u}",
+                                   "Number of {g} {u}", "{g} ({u})", "Total {g} {u}"]))
+def test_count_header_group_and_unit(group, unit, data, fmt):
+    """Whatever the language and the number sign ("No.", "Nº", "N°"), a header naming a group
+    and a unit is a count of that group in that unit: "No." is not a yes/no column, and a unit
+    named outright wins over one implied."""
+    from idpkit.ingest.columns import role_from_header
+
+    g = data.draw(st.sampled_from(_GROUP_WORDS[group]))
+    u = data.draw(st.sampled_from(_UNIT_WORDS[unit]))
+    role, spec, _ = role_from_header(fmt.format(g=g, u=u))
+    assert role == "value", fmt.format(g=g, u=u)
+    assert (spec.population_group, spec.unit, spec.sex) == (group, unit, "all"), fmt.format(g=g, u=u)

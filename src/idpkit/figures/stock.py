@@ -45,15 +45,13 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from idpkit.warehouse.rounds import ONE_ROUND_SPAN_DAYS, with_round_key  # noqa: F401 (rule 2; re-exported)
 from idpkit.warehouse.warehouse import Warehouse
 
 DEFAULT_PRIORITY: tuple[str, ...] = ("baseline_area", "site", "registration", "survey",
                                      "flow_monitoring", "other")
 """Default source priority by assessment type: an area baseline counts every IDP in the area, a site
 assessment only those living in sites, so the baseline is preferred where both exist."""
-
-ONE_ROUND_SPAN_DAYS = 62
-"""A file without round codes whose reporting dates span at most this many days is one round."""
 
 BY_CHOICES = ("group", "cause", "site_type")
 LEVELS = (0, 1, 2, 3, 4)
@@ -108,20 +106,6 @@ def primary_cause(t: ir.Table) -> ir.StringValue:
     named = ibis.ifelse(first.isin(["conflict", "disaster", "other", "unknown"]), first, t.cause)
     return ibis.ifelse((t.cause == "other") & t.flags.contains("multiple-causes"), named,
                        t.cause)
-
-
-def with_round_key(wh: Warehouse, o: ir.Table) -> ir.Table:
-    """Add ``round_key`` (rule 2): the round code; for a file without codes spanning at most
-    :data:`ONE_ROUND_SPAN_DAYS`, the file's latest date (so two copies of one publication share
-    it); otherwise the row's own reporting date."""
-    allo = wh.table("observations")
-    nocode = allo.filter(allo["round"].isnull() & allo.reporting_date.notnull())
-    span = nocode.group_by(_sd="dataset_id").aggregate(_d0=nocode.reporting_date.min(),
-                                                        _d1=nocode.reporting_date.max())
-    o = o.left_join(span, o.dataset_id == span._sd)
-    one = o._d1 <= o._d0 + ibis.interval(days=ONE_ROUND_SPAN_DAYS)
-    key = ibis.ifelse(one, o._d1.cast("string"), o.reporting_date.cast("string"))
-    return o.mutate(round_key=o["round"].fill_null(key)).drop("_sd", "_d0", "_d1")
 
 
 def area_column(level: int) -> str:

@@ -198,17 +198,20 @@ def _camel(text: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(text))
 
 
-# Admin-unit words by level, as operations name them (EN/FR/PT). Ambiguous words (province,
-# department) are resolved from the values by the profile step.
+# Admin-unit words by level, as operations name them (EN/FR/PT/ES). Ambiguous words (province,
+# department, distrito) are resolved from the values by the profile step.
 _LEVEL_WORDS = {
-    1: r"admin ?1|adm ?1|state|region|governorate|province|etat|wilaya|mohafaza|muhafaza",
-    2: r"admin ?2|adm ?2|lga|district|zone|county|departement|department|cercle|territoire|"
-       r"locality|prefecture|municipality|municipio|mantika",
+    1: r"admin ?1|adm ?1|state|region|regiao|governorate|province|provincia|etat|estado|wilaya|"
+       r"mohafaza|muhafaza|departamento",
+    2: r"admin ?2|adm ?2|lga|district|distrito|zone|county|departement|department|cercle|"
+       r"territoire|locality|prefecture|municipality|municipio|mantika|concelho|canton",
     3: r"admin ?3|adm ?3|ward|woreda|sub ?district|sub ?county|commune|sous prefecture|"
-       r"arrondissement|payam|chiefdom|nahiya|sub ?prefecture|baladiya|posto|section communale",
-    4: r"admin ?4|adm ?4|village|quartier|locality 4|boma|settlement name",
+       r"arrondissement|payam|chiefdom|nahiya|sub ?prefecture|baladiya|posto|section communale|"
+       r"parroquia|corregimiento",
+    4: r"admin ?4|adm ?4|village|quartier|locality 4|boma|settlement name|localidade|localidad|"
+       r"aldeia|aldea|bairro|barrio|povoado|vereda|caserio",
 }
-_CODE_WORDS = r"p ?code|pcode|code|cod|id"
+_CODE_WORDS = r"p ?code|pcode|code|cod|codigo|id"
 
 
 def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
@@ -244,7 +247,8 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
     h = fold(_camel(raw))
     if not h:
         return "ignore", None, 0
-    origin = bool(re.search(r"\b(origin|orig|origine|from|departure|provenance)\b", h))
+    origin = bool(re.search(r"\b(origin|orig|origine|from|departure|provenance|origem|"
+                             r"procedencia|proveniencia)\b", h))
     prefix = "origin_" if origin else ""
     if re.fullmatch(r"(country|pays)( ?(code|iso ?3|iso|pcode))?|admin 0 (p ?code|name)|iso ?3|"
                     r"admin 0", h):
@@ -253,7 +257,9 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
         if re.search(rf"\b({words})\b", h):
             if re.search(rf"\b({_CODE_WORDS})\b", h) or re.search(r"pcod", h):
                 return f"{prefix}adm{level}_pcode", None, 5
-            if re.search(r"\b(name|nom|label)\b", h) or len(h.split()) <= 3:
+            # "nombre" names in Spanish but counts in French ("Nombre de PDI dans la commune")
+            if re.search(r"\b(name|nom|nome|label)\b", h) or len(h.split()) <= 3 or (
+                    re.search(r"\bnombre\b", h) and group_word(h) is None):
                 return f"{prefix}adm{level}_name", None, 4
     if re.fullmatch(r"(cods? )?p ?code|pcode", h):
         return "ignore", None, 1  # a bare "P-code" column: level decided from values
@@ -261,29 +267,39 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
         return "latitude", None, 5
     if re.search(r"\b(longitude|lon|long|lng)\b", h):
         return "longitude", None, 5
-    if re.search(r"\b(reporting|report|snapshot|reported)\b.*\bdate\b|\bdate\b.*\b(report|rapport)", h):
+    if re.search(r"\b(reporting|report|snapshot|reported)\b.*\bdate\b|\bdate\b.*\b(report|rapport)|"
+                 r"\b(data|fecha)\b.*\b(relatorio|reporte|informe)\b", h):
         return "reporting_date", None, 5
-    if re.fullmatch(r"date|date de (collecte|l ?evaluation)|survey date|assessment date|.*survey date", h):
+    if re.fullmatch(r"date|data|fecha|date de (collecte|l ?evaluation)|survey date|assessment date|"
+                    r".*survey date", h):
         return "reporting_date", None, 2
     # Kobo question names and labels: date_assessment, "Date of the assessment", "Date de la visite"
     if re.fullmatch(r"(date (of (the )?)?(assessment|survey|collection|data collection|visit|"
                     r"interview|evaluation)|(assessment|survey|collection|visit|interview|"
                     r"evaluation) date|date (de (la |l )?)?(collecte|evaluation|visite|enquete|"
-                    r"entretien))( date)?", h):
+                    r"entretien))( date)?|(data|fecha) (de |da |do |del )?(la )?(avaliacao|evaluacion|"
+                    r"recolha|coleta|colecta|recoleccion|recogida|levantamento|levantamiento|"
+                    r"visita|entrevista|encuesta|inquerito|monitoria|monitoreo)", h):
         return "reporting_date", None, 3
-    if re.fullmatch(r"(round|round number|round code|tour|cycle|round no)", h):
+    if re.fullmatch(r"(round|round number|round code|tour|cycle|round no|ronda|rodada|ciclo|"
+                    r"(numero (de |da )?)?(ronda|rodada)|(ronda|rodada) (no|numero|n))", h):
         return "round", None, 5
     if re.fullmatch(r"operation( name)?", h):
         return "operation", None, 5
     if re.search(r"\b(displacement reasons?|displacement causes?|reasons? (for|of) (the )?"
-                 r"displacement|causes?|raisons?|motifs?)\b", h) and \
+                 r"displacement|causes?|raisons?|motifs?|causas?|motivos?|razao|razoes|razon|"
+                 r"razones)\b", h) and \
             not re.search(r"\b(ind|hh|individuals|households|yes ?no|bool)\b", h):
         return "cause_text", None, 4
-    if re.fullmatch(r"(site|camp|location|localite|place) ?(id|code|pcode|p code)", h):
+    _place = r"(local|sitio|centro|albergue|acampamento|campamento|campo)"
+    if re.fullmatch(r"(site|camp|location|localite|place) ?(id|code|pcode|p code)|"
+                    rf"(codigo|id|cod) (do |da |del |de )?{_place}", h):
         return "site_id", None, 5
-    if re.fullmatch(r"site|(site|camp) (name|nom)|nom (du|de) site", h):
+    if re.fullmatch(r"site|(site|camp) (name|nom)|nom (du|de) site|"
+                    rf"(nome|nombre) (do |da |del |de )?(la )?{_place}", h):
         return "site_name", None, 5
-    if re.fullmatch(r"(site|camp|location|settlement) ?type|type (de|du) site", h):
+    if re.fullmatch(r"(site|camp|location|settlement) ?type|type (de|du) site|"
+                    rf"tipo (de |do |da |del )?{_place}", h):
         return "site_type", None, 5
     if re.fullmatch(r"assessment ?type", h):
         return "assessment_type", None, 5
@@ -295,55 +311,83 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
     return "ignore", None, 0
 
 
+_BARE_SEX = re.compile(r"(number of |total |nb |no )?(males?|females?|men|women|hommes|femmes|"
+                       r"homens|mulheres|hombres|mujeres|masculino|feminino|femenino|masculin|"
+                       r"feminin)( total)?")
+
+
+def is_bare_sex(h: str) -> bool:
+    """A folded header naming a sex and nothing else ("Male", "Mulheres", "Total femmes")."""
+    return _BARE_SEX.fullmatch(h) is not None
+
+
 def group_word(h: str) -> str | None:
     """The population group a folded header names (the last one wins), or None."""
     group = None
-    if re.search(r"\b(idp|idps|pdi|displaced|deplaces|deplacees|deplaces internes)\b", h):
+    if re.search(r"\b(idp|idps|pdi|pdis|displaced|deplaces|deplacees|deplaces internes|"
+                 r"deslocados?|deslocadas?|desplazados?|desplazadas?)\b", h):
         group = "idps"
-    if re.search(r"\b(returnee|returnees|retournes|retournees|returned|ret)\b", h):
+    if re.search(r"\b(returnee|returnees|retournes|retournees|returned|ret|retornados?|"
+                 r"retornadas?|regressados?)\b", h):
         group = "returnees"
     if re.search(r"\b(host|hote|hotes|non displaced|residents)\b", h):
         group = "host_community"
-    if re.search(r"\b(refugee|refugees|refugies)\b", h):
+    if re.search(r"\b(refugee|refugees|refugies|refugiados?|refugiadas?)\b", h):
         group = "refugees"
-    if re.search(r"\b(migrant|migrants)\b", h):
+    if re.search(r"\b(migrant|migrants|migrantes?)\b", h):
         group = "migrants"
+    if group is None and re.search(r"\b(acolhimento|acolhedoras?|acogida|anfitrion|anfitriona|"
+                                   r"receptoras?)\b", h):
+        # only without a displaced group: "desplazados en familias de acogida" are IDPs
+        group = "host_community"
     return group
 
 
 def _value_spec_from_header(h: str) -> ValueSpec | None:
     if re.search(r"\b(first time|1st time|arriving from|secondary)\b", h):
         return None  # breakdowns of the total by displacement history: not added to stocks
+    # "No. of IDPs", "Nº de pessoas", "N° de ménages": a number sign, not a yes/no answer
+    h = re.sub(r"(?:^|\b)(no|n|nb|nbr|num)( o)? (of|de|d|da|do|del|des)\b", "number of", h)
     words = set(h.split())
     if words & {"yes", "no", "pct", "percent", "percentage", "ratio", "rank", "year", "id", "code"}:
         return None
     if "%" in h or "proportion" in h:
         return None
     group = group_word(h)
-    hh = bool(re.search(r"\b(hh|hhs|households?|menages?|families|familles|fam)\b", h))
-    ind = bool(re.search(r"\b(ind|inds|individuals?|individus|persons?|personnes|people|pop|"
-                         r"population|number of idps?|nombre)\b", h))
-    sex = "male" if re.search(r"\b(males?|men|hommes|masculin)\b", h) else \
-        "female" if re.search(r"\b(females?|women|femmes|feminin)\b", h) else "all"
+    hh = bool(re.search(r"\b(hh|hhs|households?|menages?|families|familles|fam|familias|"
+                        r"agregados?|hogares|hogar)\b", h))
+    # people named outright, or only implied by "nombre de" / "number of IDPs": households win
+    # over an implied unit ("Nombre de ménages PDI", "No. of IDP HH")
+    explicit = bool(re.search(r"\b(ind|inds|individuals?|individus|persons?|personnes|people|pop|"
+                              r"population|pessoas?|personas?|individuos|poblacion|populacao)\b", h))
+    ind = explicit or bool(re.search(r"\b(number of idps?|nombre)\b", h))
+    sex = "male" if re.search(r"\b(males?|men|hommes|masculin|homens|hombres|masculino)\b", h) \
+        else "female" if re.search(r"\b(females?|women|femmes|feminin|mulheres|mujeres|feminino|"
+                                   r"femenino)\b", h) else "all"
     # API style: numPresentIdpInd, numberMales
     if re.fullmatch(r"num(ber)? (present )?idp (ind|individuals)", h):
         return ValueSpec("idps", "individuals")
-    if re.fullmatch(r"num(ber)? (of )?(males|females)", h):
+    if re.fullmatch(r"num(ber)? (of )?(males|females)", h) or is_bare_sex(h):
+        # a bare "Male" / "Mujeres" column: the group of the total it breaks down is decided from
+        # the columns beside it (idpkit.ingest.profile); idps until then
         return ValueSpec(group or "idps", "individuals", sex=sex)
     if group is None and not (hh or ind):
         return None
     if group is None and re.fullmatch(r"(total )?(number of )?(households|individuals|hh|ind|"
-                                      r"menages|individus|personnes)", h) is None:
+                                      r"menages|individus|personnes|pessoas|personas|familias|"
+                                      r"hogares|agregados familiares)( total)?", h) is None:
         return None
     # counts of people should say they are counts: plain 'idp category' is not
     if group is not None and not (hh or ind or re.search(r"\b(number|nombre|total|estimated|"
-                                                          r"count|nb|num)\b", h)):
+                                                          r"count|nb|num|numero|cantidad|"
+                                                          r"quantidade)\b", h)):
         return None
-    spec = ValueSpec(group or "idps", "households" if hh and not ind else "individuals", sex=sex)
+    spec = ValueSpec(group or "idps", "households" if hh and not explicit else "individuals",
+                     sex=sex)
     metric = None
-    if re.search(r"\b(arrivals?|arrived|arrivees?)\b", h):
+    if re.search(r"\b(arrivals?|arrived|arrivees?|chegadas?|llegadas?)\b", h):
         metric = "arrivals"
-    elif re.search(r"\b(departures?|departed|departs?)\b", h):
+    elif re.search(r"\b(departures?|departed|departs?|saidas?|salidas?|partidas?)\b", h):
         metric = "departures"
     if metric:
         spec = replace(spec, metric=metric)

@@ -21,6 +21,14 @@ _MONTHS.update({"janv": 1, "fev": 2, "mars": 3, "avr": 4, "mai": 5, "juin": 6, "
                 "september": 9, "october": 10, "november": 11, "december": 12,
                 "janvier": 1, "fevrier": 2, "avril": 4, "juillet": 7, "septembre": 9,
                 "novembre": 11, "decembre": 12})
+# Portuguese and Spanish (folded: "março" -> "marco"); their three-letter forms too
+_MONTHS.update({"janeiro": 1, "fevereiro": 2, "marco": 3, "abril": 4, "maio": 5, "junho": 6,
+                "julho": 7, "agosto": 8, "setembro": 9, "outubro": 10, "novembro": 11,
+                "dezembro": 12, "enero": 1, "febrero": 2, "marzo": 3, "mayo": 5, "junio": 6,
+                "julio": 7, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11,
+                "diciembre": 12, "abr": 4, "ago": 8, "set": 9, "out": 10, "dez": 12, "ene": 1,
+                "dic": 12})
+_MONTH_WORDS = "|".join(sorted((m for m in _MONTHS if len(m) > 4), key=len, reverse=True))
 
 
 def parse_dates(values: list[str]) -> tuple[dict[str, date | None], bool]:
@@ -76,7 +84,7 @@ def _parse_one(v: str, day_first: bool) -> date | None:
     m = re.match(r"^(\d{4})(\d{2})(\d{2})$", v)
     if m:
         return _valid(int(m[1]), int(m[2]), int(m[3]))
-    f = fold(v)
+    f = re.sub(r"\b(de|del) (?=[a-z]+ |\d{4}$)", "", fold(v))  # "15 de septiembre de 2024"
     m = re.match(r"^(\d{1,2}) ([a-z]+) (\d{2,4})$", f)
     if m and m[2][:4] in _MONTHS or (m and m[2][:3] in _MONTHS):
         mon = _MONTHS.get(m[2], _MONTHS.get(m[2][:4], _MONTHS.get(m[2][:3])))
@@ -101,9 +109,7 @@ def find_date_in_text(texts: list[str]) -> date | None:
                 return d
     for t in texts:
         f = fold(t)
-        m = re.search(r"\b(january|february|march|april|may|june|july|august|september|october|"
-                      r"november|december|janvier|fevrier|mars|avril|mai|juin|juillet|aout|"
-                      r"septembre|octobre|novembre|decembre) (\d{4})\b", f)
+        m = re.search(rf"\b({_MONTH_WORDS}|may|mai|mars|juin|aout|maio|mayo) (?:de |del )?(\d{{4}})\b", f)
         if m:
             return _parse_one(f"{m[1]} {m[2]}", True)
     return None
@@ -111,7 +117,7 @@ def find_date_in_text(texts: list[str]) -> date | None:
 
 def find_round_in_text(texts: list[str]) -> str | None:
     for t in texts:
-        m = re.search(r"(?i)(?<![a-z])(?:round|tour|rnd)[\s_\-]*(\d{1,4})(?!\d)", t) or \
+        m = re.search(r"(?i)(?<![a-z])(?:round|tour|rnd|ronda|rodada)[\s_\-]*(\d{1,4})(?!\d)", t) or \
             re.search(r"(?<![A-Za-z0-9])R(\d{1,3})(?![A-Za-z0-9])", t)
         if m:
             return str(int(m.group(1)))
@@ -120,7 +126,7 @@ def find_round_in_text(texts: list[str]) -> str | None:
 
 def normalise_round(v: str) -> str | None:
     s = v.strip()
-    m = re.fullmatch(r"(?i)(?:r|round|tour|rnd|cycle)?[\s_\-#]*(\d+)(?:\.0+)?", s)
+    m = re.fullmatch(r"(?i)(?:r|round|tour|rnd|cycle|ronda|rodada|ciclo)?[\s_\-#]*(\d+)(?:\.0+)?", s)
     if m and len(m.group(1).lstrip("0")) <= 18:  # int() refuses over 4300 digits
         return str(int(m.group(1)))
     return s or None
@@ -130,22 +136,30 @@ def normalise_round(v: str) -> str | None:
 # Causes
 
 _CAUSE_WORDS: list[tuple[str, str, str | None]] = [
-    # (pattern on folded text, cause, hazard)
-    (r"no reason|not reported|unknown|inconnu|non specifie|not specified|n a$|^na$", "unknown", None),
-    (r"flood|inondation|inunda|rain|pluie", "disaster", "flood"),
-    (r"drought|secheresse|sequia", "disaster", "drought"),
-    (r"earthquake|seisme|tremblement", "disaster", "earthquake"),
-    (r"storm|cyclone|hurricane|typhoon|ouragan|tempete|wind", "disaster", "storm"),
-    (r"landslide|glissement|mudslide", "disaster", "landslide"),
-    (r"fire|incendie", "disaster", "wildfire"),
-    (r"volcan", "disaster", "volcano"),
-    (r"epidemic|epidemie|disease", "disaster", "epidemic"),
-    (r"natural|disaster|catastrophe|hazard|climat", "disaster", None),
-    (r"conflict|conflit|insecurit|violence|clash|insurgen|attack|attaque|war|guerre|armed|arme|"
-     r"fighting|combat|communal|intercommun|crime|banditry|banditisme|terror|military|militaire|"
-     r"persecution|threat|menace|kidnap", "conflict", None),
-    (r"other|autre|economic|economique|eviction|expulsion|development|project|family|familial|"
-     r"education|work|travail|job", "other", None),
+    # (pattern on folded text, cause, hazard); English, French, Portuguese, Spanish
+    (r"no reason|not reported|unknown|inconnu|non specifie|not specified|n a$|^na$|desconhecid|"
+     r"desconocid|nao especificad|no especificad|sin especificar|sem informacao|sin informacion",
+     "unknown", None),
+    (r"flood|inondation|inunda|rain|pluie|chuva|lluvia|cheia|enchente|crecida", "disaster", "flood"),
+    (r"drought|secheresse|sequia|\bseca\b|estiagem", "disaster", "drought"),
+    (r"earthquake|seisme|tremblement|terremoto|sismo", "disaster", "earthquake"),
+    (r"storm|cyclone|hurricane|typhoon|ouragan|tempete|wind|ciclon|tempestade|tormenta|huracan|"
+     r"furacao|vendaval", "disaster", "storm"),
+    (r"landslide|glissement|mudslide|deslizamento|deslizamiento|derrumbe|\balud", "disaster",
+     "landslide"),
+    (r"fire|incendi", "disaster", "wildfire"),
+    (r"volcan|vulcao", "disaster", "volcano"),
+    (r"epidemic|epidemie|disease|epidemia|doenca|enfermedad", "disaster", "epidemic"),
+    (r"natural|disaster|catastrophe|hazard|climat|desastre|calamidad", "disaster", None),
+    (r"conflict|conflit|insecurit|insegur|violen|clash|insurgen|attack|attaque|ataque|war|"
+     r"guerre|guerra|armed|arme|armad|fighting|combat|communal|intercommun|crime|banditry|"
+     r"banditisme|terror|military|militaire|persecution|persecucion|perseguicao|threat|menace|"
+     r"amenaza|ameaca|kidnap|secuestro|sequestro|pandilla|extorsion|extorsao|narcotrafic",
+     "conflict", None),
+    (r"other|autre|outro|otro|economic|economique|eviction|expulsion|desalojo|despejo|"
+     r"development|desenvolvimento|desarrollo|project|proje|proyecto|family|familial|familia|"
+     r"education|educacion|educacao|work|travail|trabalho|trabajo|job|emprego|empleo", "other",
+     None),
 ]
 
 
@@ -162,9 +176,9 @@ def normalise_cause(text: str, *, choice_list: bool = False
     answer such as "Armed conflict" stays one cause.
     """
     raw = text.strip()
-    seps = r"\s*(?:;|/|\||,|\band\b|\bet\b|&|\+)\s*"
+    seps = r"\s*(?:;|/|\||,|\band\b|\bet\b|\by\b|\be\b|&|\+)\s*"
     if choice_list:
-        seps = r"\s*(?:;|/|\||,|\band\b|\bet\b|&|\+|\s)\s*"
+        seps = r"\s*(?:;|/|\||,|\band\b|\bet\b|\by\b|\be\b|&|\+|\s)\s*"
     parts = [p for p in re.split(seps, raw) if p.strip()]
     found: list[tuple[str, str | None]] = []
     for p in parts or [raw]:
@@ -184,11 +198,12 @@ def normalise_cause(text: str, *, choice_list: bool = False
 
 
 _SITE_TYPES = [
-    (r"camp|planned site|formal site", "camp"),
-    (r"collective|centre|center|public building|school|religious|mosque|church", "collective_centre"),
-    (r"informal|spontaneous|makeshift|spontane", "informal_settlement"),
-    (r"host|famille|family|community|communaute", "host_community"),
-    (r"village|ward|quartier|neighbourhood|neighborhood", "village_ward"),
+    (r"camp|planned site|formal site|reassentamento|reasentamiento|acampamento", "camp"),
+    (r"collective|centre|center|centro|public building|school|escola|escuela|religious|mosque|"
+     r"church|igreja|iglesia|albergue|acomodacao|alojamiento|abrigo", "collective_centre"),
+    (r"informal|spontaneous|makeshift|spontane|espontane", "informal_settlement"),
+    (r"host|famille|family|familia|community|communaute|comunidad|acolh|acogid", "host_community"),
+    (r"village|ward|quartier|neighbourhood|neighborhood|aldeia|aldea|bairro|barrio", "village_ward"),
 ]
 
 

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import replace
 
-from idpkit.ingest.columns import SHARED_ROLES, ColumnAssignment, ColumnPlan
+from idpkit.ingest.columns import SHARED_ROLES, ColumnAssignment, ColumnPlan, fold, is_bare_sex
 from idpkit.ingest.detect import Layout
 from idpkit.ingest.kobo import is_kobo_export
 from idpkit.ingest.places import is_pcode_like, normalise_pcode
@@ -23,6 +23,10 @@ PLACEHOLDERS = frozenset({
     "", "n/a", "na", "n.a.", "n.a", "not available", "not applicable", "-", "--", "---", "—", "–",
     "null", "none", "nan", "#n/a", "no data", "nd", "n.d.", "n/d", "s.o.", "nc", "non disponible",
     "non applicable", "?", "x", "..", "...", "not reported", "unknown value", "missing",
+    # Portuguese and Spanish (lower-cased as cells are compared; with and without accents)
+    "não disponível", "nao disponivel", "não disponivel", "no disponible", "sem dados",
+    "sin datos", "sin dato", "s/d", "s.d.", "sin información", "sin informacion",
+    "sem informação", "sem informacao", "no aplica", "não aplicável", "nao aplicavel", "n/aplica",
 })
 _NUM_RE = re.compile(r"^[-+]?[\d\s\u00a0\u202f',.]*\d[\d\s\u00a0\u202f',.]*$")
 
@@ -125,6 +129,7 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
 
     # ---- flow monitoring: counts of people moving from an origin to an arrival area
     _recognise_flow_monitoring(cols, overrides, file_name, issues, layout)
+    _bare_sex_columns(cols, overrides)
 
     # ---- one column per role; one column per count
     seen_values: dict[tuple, ColumnAssignment] = {}
@@ -155,6 +160,22 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
                                 f"column {c.header!r} ({c.tag.strip()}) not imported",
                                 file=file_name, sheet=layout.sheet, column=c.header))
     return ColumnPlan(cols, plan_notes), issues
+
+
+def _bare_sex_columns(cols: list[ColumnAssignment], overrides: dict[int, ColumnAssignment]) -> None:
+    """A column headed only "Male" / "Female" (any language) breaks down the count of people to
+    its left: ``IDP individuals | Male | Female | Returnees | Male | Female``. It takes that total's
+    group and metric; without one to its left it stays a part of the IDP total."""
+    for c in cols:
+        if c.role != "value" or c.value is None or c.index in overrides or c.basis != "header" \
+                or not is_bare_sex(fold(c.header)):
+            continue
+        left = [x for x in cols if x.index < c.index and x.role == "value" and x.value is not None
+                and not x.value.is_part and x.value.unit == "individuals"]
+        if left:
+            total = max(left, key=lambda x: x.index).value
+            c.value = replace(c.value, population_group=total.population_group,
+                              metric=total.metric)
 
 
 def _kobo_dates_and_meta(cols: list[ColumnAssignment], overrides: dict[int, ColumnAssignment]

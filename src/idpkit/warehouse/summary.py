@@ -5,7 +5,9 @@ Rules that keep these totals honest on real exports:
 * a file that repeats the same people at admin 0, 1 and 2 (the DTM API) is summed at the finest
   level reported for each admin-1 area;
 * a file holding several rounds shows the latest round of each operation: stocks of different
-  rounds are never added together (flows, counts of movements over a period, are all added);
+  rounds are never added together (flows, counts of movements over a period, are all added). A
+  round is its round code, or for a file without codes the rule of
+  :func:`idpkit.warehouse.rounds.with_round_key` (dates within a few weeks are one round);
 * the stock metric is used when the dataset has one (otherwise its flows).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from idpkit.warehouse.rounds import with_round_key
 from idpkit.warehouse.warehouse import Warehouse
 
 SUMMARY_COLUMNS = ["dataset", "adm1_pcode", "adm1_name", "population_group", "unit", "value"]
@@ -29,13 +32,18 @@ def summary_expr(wh: Warehouse, dataset: str | None = None) -> ir.Table:
         stock=(o.metric == "present_stock").any())
     o = o.inner_join(has_stock, "dataset_id")
     o = o.filter(ibis.ifelse(o.stock, o.metric == "present_stock", True))
-    # latest round of each operation within a dataset
-    op = o.operation.fill_null("")
-    o = o.mutate(_op=op)
-    latest = o.group_by(["dataset_id", "_op"]).aggregate(_last=o.reporting_date.max())
-    o = o.inner_join(latest, ["dataset_id", "_op"])
+    # latest round of each operation within a dataset: a round, not a date (one round is
+    # collected over days and each row dated; the latest date alone is the last day's rows)
+    o = with_round_key(wh, o.mutate(_op=o.operation.fill_null("")))
+    rounds = o.filter(o.round_key.notnull()).group_by(["dataset_id", "_op", "round_key"]).aggregate(
+        _rdate=o.reporting_date.max())
+    rounds = rounds.mutate(_rn=ibis.row_number().over(
+        group_by=[rounds.dataset_id, rounds._op],
+        order_by=[rounds._rdate.desc(), rounds.round_key.length().desc(), rounds.round_key.desc()]))
+    latest = rounds.filter(rounds._rn == 0).select("dataset_id", "_op", _last="round_key")
+    o = o.left_join(latest, ["dataset_id", "_op"]).drop("dataset_id_right", "_op_right")
     # (flows are counts over the file's whole period: all of them are added)
-    o = o.filter(o.reporting_date.isnull() | (o.reporting_date == o._last) | ~o.stock)
+    o = o.filter(o.round_key.isnull() | (o.round_key == o._last) | ~o.stock)
     # finest reported level per admin-1 area
     o = o.mutate(_a1=o.adm1_pcode.fill_null(""))
     finest = o.group_by(["dataset_id", "_op", "_a1"]).aggregate(_lvl=o.reported_level.max())
