@@ -12,7 +12,10 @@ the same CSV and stores it in idpkit's long ``observations`` layout (the same 26
 per count) with no checks at all — no P-code, date or cause resolution, no quarantine, no
 duplicate check, row numbers taken from the file's own ``id`` column. No importer that stores the
 file in that layout with DuckDB on this machine can be faster than it, so its rows/s is the
-ceiling for the issue's goal (``--skip-floor`` leaves it out).
+ceiling for the issue's goal (``--skip-floor`` leaves it out). ``--narrow-floor`` adds the floor of
+a layout idpkit does not use, to tell whether a redesign could reach the goal: one row of place,
+date and cause per source row plus one narrow (row, part, value) row per count, again with no
+checks.
 
 ``--backend postgres`` brings up a throwaway PostgreSQL cluster (Debian's server binaries, as
 ``make test`` does; installed when missing and run as root), ingests into it, and gives the pandas
@@ -94,6 +97,35 @@ import resource
 print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
 """
 
+NARROW_FLOOR = """
+import sys, time, duckdb
+db, path = sys.argv[1], sys.argv[2]
+names = open(path, encoding="utf-8").readline().strip().split(",")
+src = ("(SELECT (id::BIGINT + 2) AS source_row, * FROM read_csv('" + path.replace("'", "''")
+       + "', skip=2, header=false, all_varchar=true, names=" + repr(names) + "))")
+t = time.perf_counter()
+con = duckdb.connect(db)
+con.execute("SET memory_limit = '4GB'")
+con.execute("CREATE TEMP VIEW r AS SELECT * FROM " + src)
+con.execute(\"\"\"CREATE TABLE obs_rows AS SELECT 'ds_1' AS dataset_id, source_row, operation,
+  roundNumber AS round, TRY_CAST(left(reportingDate, 10) AS DATE) AS reporting_date,
+  admin0Pcode AS iso3, admin2Pcode AS area_pcode, 2::SMALLINT AS reported_level,
+  admin1Pcode AS adm1_pcode, admin2Pcode AS adm2_pcode, lower(displacementReason) AS cause,
+  idpOriginAdmin1Pcode AS origin_pcode, idpOriginAdmin1Name AS origin_name FROM r\"\"\")
+con.execute(\"\"\"CREATE TABLE obs_values AS
+  SELECT source_row, 0::TINYINT AS part, TRY_CAST(numPresentIdpInd AS DOUBLE) AS value FROM r
+  WHERE numPresentIdpInd IS NOT NULL
+  UNION ALL SELECT source_row, 1::TINYINT, TRY_CAST(numberMales AS DOUBLE) FROM r
+  WHERE numberMales IS NOT NULL
+  UNION ALL SELECT source_row, 2::TINYINT, TRY_CAST(numberFemales AS DOUBLE) FROM r
+  WHERE numberFemales IS NOT NULL\"\"\")
+con.close()
+dt = time.perf_counter() - t
+n = sum(1 for _ in open(path, "rb")) - 2
+import resource
+print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+"""
+
 
 def run(code: str, *args: str) -> tuple[float, int, int]:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
@@ -110,6 +142,8 @@ def main() -> None:
     ap.add_argument("--skip-pandas", action="store_true")
     ap.add_argument("--skip-floor", action="store_true",
                     help="leave out the DuckDB floor (hand-written SQL, no checks)")
+    ap.add_argument("--narrow-floor", action="store_true",
+                    help="also the floor of a narrower layout (rows + values tables, no checks)")
     ap.add_argument("--backend", choices=["duckdb", "postgres"], default="duckdb")
     args = ap.parse_args()
     from idpkit.testing.demo import write_large_gazetteer_csv, write_large_observations_csv
@@ -137,6 +171,10 @@ def main() -> None:
                       f"{fread / fsecs:12,.0f} rows/s  peak RSS {fpeak / 2**20:,.0f} MiB")
                 print(f"ratio (idpkit rows/s ÷ floor rows/s): {(read / secs) / (fread / fsecs):.2f}; "
                       f"the goal of 1,000,000 rows/s is {1e6 / (fread / fsecs):.1f}x the floor")
+            if args.backend == "duckdb" and args.narrow_floor:
+                nsecs, nread, npeak = run(NARROW_FLOOR, str(d / "narrow.duckdb"), str(csv_path))
+                print(f"DuckDB floor of a narrow layout (rows + values, no checks): {nsecs:6.1f} s  "
+                      f"{nread / nsecs:12,.0f} rows/s  peak RSS {npeak / 2**20:,.0f} MiB")
 
 
 @contextlib.contextmanager
