@@ -199,9 +199,20 @@ def _path_trick(d: Path) -> Path:
 
 
 def _directory(d: Path) -> Path:
+    """A folder given as the file: read as an ODK Briefcase export (its CSV files as sheets) when
+    it holds CSV files; this one holds none (its CSV is in a sub-folder, which is not read)."""
     p = d / "a-folder.csv"
-    p.mkdir()
-    (p / "inside.csv").write_text(_site_csv(["x"]))
+    (p / "media").mkdir(parents=True)
+    (p / "media" / "inside.csv").write_text(_site_csv(["x"]))
+    (p / "notes.txt").write_text("not a table")
+    return p
+
+
+def _fifo(d: Path) -> Path:
+    """A named pipe where a file is expected: refused from its type, never opened (reading it
+    would wait forever)."""
+    p = d / "pipe.csv"
+    os.mkfifo(p)
     return p
 
 
@@ -232,7 +243,8 @@ CASES: dict[str, Case] = {
     "no-count-columns": Case(NoDataFoundError, ("recognisable",),
                              _write("inventory.csv", b"item,colour\nchair,red\ntable,blue\n")),
     "invalid-json": Case(UnreadableFileError, ("json",), _write("api.json", b'{"result": [{"a": 1},')),
-    "directory": Case(UnreadableFileError, ("not a regular file",), _directory),
+    "directory": Case(UnreadableFileError, ("no csv files",), _directory),
+    "named-pipe": Case(UnreadableFileError, ("not a regular file",), _fifo),
     "nonexistent": Case(UnreadableFileError, ("not found",), lambda d: d / "no-such-file.csv"),
 }
 

@@ -677,3 +677,17 @@ def test_count_header_group_and_unit(group, unit, data, fmt):
     role, spec, _ = role_from_header(fmt.format(g=g, u=u))
     assert role == "value", fmt.format(g=g, u=u)
     assert (spec.population_group, spec.unit, spec.sex) == (group, unit, "all"), fmt.format(g=g, u=u)
+
+
+@FAST
+@given(st.lists(st.lists(st.sampled_from(["", "IDPs", "Returnees", "HH", "Ind", "12", "1,5", "State",
+                                          "x y", " "]), min_size=1, max_size=6),
+                min_size=1, max_size=6), st.integers(min_value=-1, max_value=6))
+def test_two_row_headers_never_raise(grid, top):
+    """Any grid: one column name per column, or None (not a two-row header)."""
+    from idpkit.ingest.detect import _two_row_headers
+
+    ncols = max(len(r) for r in grid)
+    rows = [[c.strip() for c in r] + [""] * (ncols - len(r)) for r in grid]
+    out = _two_row_headers(rows, top, ncols)
+    assert out is None or (len(out) == ncols and all(isinstance(h, str) and h for h in out))

@@ -143,3 +143,76 @@ def test_hxl_row_without_count_tags_falls_back_to_headers(wh, tmp_path):
     o = _obs(wh, r.dataset_id)
     assert o[o.unit == "individuals"].value.sum() == 900
     assert o[o.unit == "households"].value.sum() == 150
+
+
+def test_header_over_two_rows_with_merged_cells(wh, tmp_path):
+    """Reports group columns under merged cells: "IDPs" over "Households | Individuals". The file
+    keeps the merged text in its first cell only; the names are joined column by column."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["Mobility tracking, Round 40 (June 2022)"])
+    ws.append(["State", "State P-code", "LGA", "LGA P-code", "IDPs", None, "Returnees", None, "Date"])
+    ws.append([None, None, None, None, "Households", "Individuals", "Households", "Individuals",
+               None])
+    ws.merge_cells("E2:F2")
+    ws.merge_cells("G2:H2")
+    ws.append(["Borno", "NG008", "Maiduguri", "NG008021", 1000, 5000, 200, 900, "2022-06-15"])
+    ws.append(["Adamawa", "NG002", "Yola North", "NG002020", 300, 1200, 50, 210, "2022-06-15"])
+    ws.append(["Yobe", "NG036", "Damaturu", "NG036003", 120, 600, 10, 40, "2022-06-16"])
+    f = tmp_path / "grouped.xlsx"
+    wb.save(f)
+    r = ingest_file(wh, f)
+    assert r.rows_read == 3 == r.rows_accepted
+    assert any("header over two rows (2 and 3)" in n for n in r.notes)
+    o = _obs(wh, r.dataset_id)
+    got = o.groupby(["population_group", "unit"]).value.sum().to_dict()
+    assert got == {("idps", "households"): 1420, ("idps", "individuals"): 6800,
+                   ("returnees", "households"): 260, ("returnees", "individuals"): 1150}
+    assert set(o.adm2_pcode) == {"NG008021", "NG002020", "NG036003"}
+    assert not r.errors and "pcode-name-mismatch" not in {c for c, _ in r.issue_counts}
+
+    # the same table as CSV, the group written in every cell of its span
+    g = tmp_path / "grouped.csv"
+    g.write_text("State P-code,IDPs,IDPs,Returnees,Returnees,Date\n"
+                 ",HH,Ind,HH,Ind,\n"
+                 "NG008,10,50,2,9,2022-06-15\nNG002,3,12,1,4,2022-06-15\n", encoding="utf-8")
+    r2 = ingest_file(wh, g)
+    o2 = _obs(wh, r2.dataset_id)
+    assert o2.groupby(["population_group", "unit"]).value.sum().to_dict() == {
+        ("idps", "households"): 13, ("idps", "individuals"): 62,
+        ("returnees", "households"): 3, ("returnees", "individuals"): 13}
+
+
+def test_title_rows_above_a_one_row_header_are_not_joined(wh, tmp_path):
+    f = tmp_path / "titled.csv"
+    f.write_text("Country:,Nigeria,,\nState P-code,IDP households,IDP individuals,Date\n"
+                 "NG008,10,50,2022-06-15\nNG002,3,12,2022-06-15\n", encoding="utf-8")
+    r = ingest_file(wh, f)
+    assert r.rows_read == 2 == r.rows_accepted
+    assert not any("two rows" in n for n in r.notes)
+    assert r.columns["IDP individuals"] == "value: idps, individuals, present_stock"
+
+
+def test_pcode_contradicting_its_name_is_flagged(wh, tmp_path):
+    """Codes shifted by a row against the names beside them: each code is kept (the code is the
+    key), and the area the name means is named. A name that only differs in spelling, or that
+    matches nothing, is not flagged."""
+    f = tmp_path / "shifted.csv"
+    f.write_text("State,LGA,LGA P-code,IDP individuals,Date\n"
+                 "Borno,Maiduguri,NG008017,100,2022-06-15\n"    # NG008017 is Kukawa
+                 "Borno,Kukawa,NG008017,50,2022-06-15\n"        # right
+                 "Yobe,Damaturu Town,NG036003,20,2022-06-15\n"  # a spelling of Damaturu
+                 "Yobe,Unheard-of,NG036006,5,2022-06-15\n",     # matches nothing: left alone
+                 encoding="utf-8")
+    r = ingest_file(wh, f)
+    assert r.rows_read == 4 == r.rows_accepted
+    iss = _issues(wh, r.dataset_id)
+    bad = iss[iss.code == "pcode-name-mismatch"]
+    assert list(bad.row) == [2] and set(bad.severity) == {"warning"}
+    assert "NG008017 is Kukawa" in bad.message.iloc[0] and "NG008021 (Maiduguri)" in bad.message.iloc[0]
+    assert list(bad.column_name) == ["LGA P-code"] and list(bad.value) == ["NG008017"]
+    o = _obs(wh, r.dataset_id).sort_values("source_row")
+    assert list(o.adm2_pcode) == ["NG008017", "NG008017", "NG036003", "NG036006"]

@@ -126,6 +126,8 @@ class AreaResolver:
                 if known is not None:
                     resolved = code
                     iso3 = iso3 or known.iso3
+                    if raw_name:
+                        self._check_name(out, code, raw_name, level, parent)
                 else:
                     fixed = repair_pcode(gaz, code, iso3)
                     country = (gaz.known(fixed).iso3 if fixed else None) or \
@@ -193,6 +195,28 @@ class AreaResolver:
         out.area_pcode = codes[finest] if finest is not None else (iso3 if not p else None)
         out.reported_level = given_level if given_level is not None else (0 if iso3 else None)
         return out
+
+    def _check_name(self, out: ResolvedArea, code: str, name: str, level: int,
+                    parent: str | None) -> None:
+        """A known P-code whose name column confidently names *another* area of the same level
+        (codes shifted by a row, copied down a column): the code is kept, the other area named.
+        A name that matches nothing confidently is left alone: spellings and renamed areas are
+        common, and the code is the better key."""
+        known = self.gaz.known(code)
+        if known is None or not known.name:
+            return
+        par = parent if parent and parent in self.gaz.by_pcode else known.parent
+        hit, _ = self._match_name(name, level, par, known.iso3)
+        if hit is None or hit == code:
+            return
+        own, _ = best_match(name, [known])
+        if own is not None:  # the name fits the code's own area too (a shared name)
+            return
+        other = self.gaz.known(hit)
+        out.findings.append(AreaFinding(
+            "pcode-name-mismatch", f"{self.prefix}adm{level}_pcode", code,
+            f"{code} is {known.name} in the gazetteer, but the name beside it, {name!r}, is "
+            f"{hit} ({other.name if other else '?'}); {code} is used"))
 
     def _by_prefix(self, code: str, level: int) -> str | None:
         """An unknown code's ancestor by COD prefix convention (NG002001001 -> NG002001 -> NG002)."""

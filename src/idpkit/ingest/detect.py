@@ -84,12 +84,52 @@ def detect_layout(sheet: Sheet) -> Layout | None:
             for j in range(ncols)]
     guesses = _group_from_sheet_name(guess_roles(headers, tags), sheet.name)
     n_value = sum(1 for g in guesses if g.role == "value")
+    notes: list[str] = []
+    if hxl is None and header is not None:
+        # a header over two rows ("IDPs" merged over "Households | Individuals"): taken when the
+        # two rows together name more counts than one row alone
+        for top in (header - 1, header):
+            two = _two_row_headers(rows, top, ncols)
+            if two is None:
+                continue
+            g2 = _group_from_sheet_name(guess_roles(two, [None] * ncols), sheet.name)
+            n2 = sum(1 for g in g2 if g.role == "value")
+            if n2 > n_value:
+                headers, guesses, n_value, data_start = two, g2, n2, top + 2
+                header = top + 1
+                notes = [f"header over two rows ({top + 1} and {top + 2}): names joined, e.g. "
+                         f"{next(h for h, g in zip(two, g2) if g.role == 'value')!r}"]
+                break
     n_area = sum(1 for g in guesses if g.role.startswith(("adm", "country")))
     n_rows = (len(sheet.rows) - data_start) if sheet.rows is not None else 1000
     if n_value == 0 or n_rows <= 0:
         return None
     score = 10 * n_value + 3 * n_area + (5 if hxl is not None else 0) + min(n_rows, 10_000) / 1000
-    return Layout(sheet.name, header, hxl, data_start, headers, tags, guesses, score)
+    return Layout(sheet.name, header, hxl, data_start, headers, tags, guesses, score, notes)
+
+
+def _two_row_headers(rows: list[list[str]], top: int, ncols: int) -> list[str] | None:
+    """Column names from header rows ``top`` and ``top + 1``, or None when they do not look like
+    one header. Why: spreadsheets group columns under a merged cell ("IDPs" over "Households" and
+    "Individuals"); the file keeps the merged text in its first cell only, so it is carried right
+    over the cells below it. A column with nothing below keeps the top name ("State")."""
+    if top < 0 or top + 2 >= len(rows):
+        return None
+    upper, lower, data = rows[top], rows[top + 1], rows[top + 2]
+    up, low = [c for c in upper if c], [c for c in lower if c]
+    if len(up) < 2 or len(low) < 2 or any(_is_number(c) for c in up + low) or \
+            not any(_is_number(c) for c in data if c):
+        return None
+    out, carried = [], ""
+    for j in range(ncols):
+        u, w = upper[j], lower[j]
+        if u:
+            carried = u
+        elif not w:
+            carried = ""  # the merged span ended
+        name = " ".join(x for x in ((u or carried) if w else u, w) if x)
+        out.append(re.sub(r"\s+", " ", name).strip() or f"column {j + 1}")
+    return out
 
 
 def _group_from_sheet_name(guesses: list[ColumnAssignment], sheet_name: str) -> list[ColumnAssignment]:

@@ -732,7 +732,8 @@ class _Import:
             j = w.inner_join(f, w[idcol] == f.aid)
             sev = ibis.cases(*[(j.code == code, t.severity) for code, t in CATALOGUE.items()
                                if code in ("unknown-pcode", "pcode-repaired", "pcode-parent-mismatch",
-                                           "area-name-unmatched", "area-from-name", "unknown-area")],
+                                           "pcode-name-mismatch", "area-name-unmatched",
+                                           "area-from-name", "unknown-area")],
                              else_="warning")
             parts.append(j.filter(j.code != "area-from-name").select(
                 row=j._row, column_name=j.column_name, value=j.value, code=j.code, severity=sev,

@@ -45,6 +45,10 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "prefix where the COD uses ISO3: TD07 -> TCD07); the corrected code is used."),
     IssueType("pcode-parent-mismatch", "error", "P-code inconsistent with its parent",
               "The row's admin P-code does not belong to the admin P-code of the level above."),
+    IssueType("pcode-name-mismatch", "warning", "P-code and area name disagree",
+              "The row's P-code is a known area, but the name beside it is, confidently, another "
+              "area of the same level (a shifted or copied code); the P-code is used, the area "
+              "the name means is suggested."),
     IssueType("area-name-unmatched", "warning", "Area name not matched to a P-code",
               "The row names an area but no gazetteer entry matches it confidently."),
     IssueType("area-from-name", "info", "P-code found from the area name",
