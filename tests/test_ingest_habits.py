@@ -216,3 +216,51 @@ def test_pcode_contradicting_its_name_is_flagged(wh, tmp_path):
     assert list(bad.column_name) == ["LGA P-code"] and list(bad.value) == ["NG008017"]
     o = _obs(wh, r.dataset_id).sort_values("source_row")
     assert list(o.adm2_pcode) == ["NG008017", "NG008017", "NG036003", "NG036006"]
+
+
+def test_total_and_subtotal_rows_are_not_data(wh, tmp_path):
+    """Spreadsheets add up their rows: per state ("Sous-total Borno") and at the bottom ("TOTAL
+    GÉNÉRAL"), sometimes without a label. Counted, those people would be counted twice: the rows
+    are quarantined as total-row (kept, with their raw cells). A row that only lacks its area is
+    accepted with a missing-area warning."""
+    f = tmp_path / "with_totals.csv"
+    f.write_text("State,LGA P-code,IDP households,IDP individuals,Date\n"
+                 "Borno,NG008021,1000,5000,2022-06-15\n"
+                 "Borno,NG008017,10,40,2022-06-15\n"
+                 "Sous-total Borno,,1010,5040,2022-06-15\n"
+                 "Yobe,NG036003,120,600,2022-06-15\n"
+                 ",,7,30,2022-06-15\n"               # no area, not a total: kept, warned
+                 "TOTAL GÉNÉRAL,,1137,5670,2022-06-15\n"
+                 ",,1137,5670,2022-06-15\n",         # the same total, unlabelled
+                 encoding="utf-8")
+    r = ingest_file(wh, f)
+    assert r.rows_read == 7 == r.rows_accepted + r.rows_quarantined and r.rows_quarantined == 3
+    iss = _issues(wh, r.dataset_id)
+    tot = iss[iss.code == "total-row"].sort_values("row")
+    assert list(tot.row) == [4, 7, 8] and set(tot.severity) == {"error"}
+    assert "'Sous-total Borno'" in tot.message.iloc[0]
+    assert list(iss[iss.code == "missing-area"].sort_values("row").row) == [6, 8]
+    assert not {"unknown-area", "area-name-unmatched"} & set(iss.code)
+    o = _obs(wh, r.dataset_id)
+    ind = o[o.unit == "individuals"]
+    assert ind.value.sum() == 5000 + 40 + 600 + 30
+    q = dataset_rows(wh, "quarantine", r.dataset_id)
+    assert sorted(q.source_row) == [4, 7, 8] and all("total-row" in c for c in q.codes)
+
+    # one row and a row without its area that happens to equal it: not a total (nothing adds up)
+    g = tmp_path / "lone.csv"
+    g.write_text("LGA P-code,IDP individuals,Date\nNG008021,50,2022-06-15\n,50,2022-06-15\n",
+                 encoding="utf-8")
+    r2 = ingest_file(wh, g)
+    assert r2.rows_accepted == 2 and ("missing-area", "warning") in r2.issue_counts
+
+
+@pytest.mark.parametrize("text, is_total", [
+    ("Total", True), ("TOTAL", True), ("Grand Total", True), ("Sub-total", True),
+    ("Sous-total Borno", True), ("Borno Total", True), ("Total général", True), ("Totales", True),
+    ("TOTAL:", True), ("Totota", False), ("Totalville", False), ("Maiduguri", False), ("", False),
+])
+def test_total_labels(text, is_total):
+    from idpkit.ingest.area_resolve import is_total_label
+
+    assert is_total_label(text) is is_total

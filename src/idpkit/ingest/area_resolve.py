@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from idpkit.ingest.places import best_match, infer_country, normalise_pcode, repair_pcode, suggest_pcode
+from idpkit.ingest.places import (best_match, fold_name, infer_country, normalise_pcode,
+                                  repair_pcode, suggest_pcode)
 from idpkit.warehouse.areas import Gazetteer
 
 LEVELS = (1, 2, 3, 4)
@@ -35,6 +36,20 @@ class ResolvedArea:
     area_pcode: str | None = None
     reported_level: int | None = None
     findings: list[AreaFinding] = field(default_factory=list)
+    given: bool = True  # the row named an area or its country (else: placed at the country level)
+    total: bool = False  # an area cell labels a total row ("Total", "Sous-total Borno")
+
+
+# "Total", "TOTAL GENERAL", "Sous-total", "Grand total", "Borno total", "Total Borno", "Totales"
+_TOTAL_LABEL = re.compile(r"^((grand|sub|sous)[\s-]*)?(total|totaux|totales|totais|totale)"
+                          r"(\s+(general|geral|generale))?(\s|$|:)|\s(total|totaux|totales)$")
+
+
+def is_total_label(text: str | None) -> bool:
+    """Whether an area cell labels a total or subtotal row rather than an area."""
+    if not text:
+        return False
+    return bool(_TOTAL_LABEL.search(fold_name(text)))
 
 
 def country_of_code(gaz: Gazetteer, code: str) -> str | None:
@@ -108,6 +123,16 @@ class AreaResolver:
     def resolve(self, row: dict[str, str | None], iso3_hint: str | None) -> ResolvedArea:
         p, gaz = self.prefix, self.gaz
         out = ResolvedArea()
+        label = next(((r, v) for r, v in row.items() if r != "country_code" and is_total_label(v)),
+                     None)
+        if label is not None:
+            out.findings.append(AreaFinding(
+                "total-row", label[0], str(label[1]),
+                f"a total or subtotal row ({label[1]!r}), not an area: counting it would count "
+                "the rows it adds up twice"))
+            out.iso3 = _iso3_from(gaz, row.get("country_code")) or iso3_hint
+            out.total = True
+            return out
         explicit = _iso3_from(gaz, row.get("country_code")) if not p else None
         iso3 = explicit or iso3_hint
         given_level = None
@@ -194,6 +219,7 @@ class AreaResolver:
         out.pcodes = {lv: codes.get(lv) for lv in LEVELS}
         out.area_pcode = codes[finest] if finest is not None else (iso3 if not p else None)
         out.reported_level = given_level if given_level is not None else (0 if iso3 else None)
+        out.given = given_level is not None or explicit is not None
         return out
 
     def _check_name(self, out: ResolvedArea, code: str, name: str, level: int,

@@ -645,7 +645,8 @@ class _Import:
                 iso = vals[0].strip().upper() if len(vals) == 1 else None
             out.update({"iso3": ibis.literal(iso, "string"), "area_pcode": ibis.literal(iso, "string"),
                         "reported_level": ibis.literal(0 if iso else None, "int16"),
-                        "_area_id": ibis.null("int64")})
+                        "_area_id": ibis.null("int64"), "_area_given": ibis.literal(True),
+                        "_area_total": ibis.literal(False)})
             out.update({f"adm{lv}_pcode": NULL_STR for lv in LEVELS})
             return t, out
         keys = [f"c{c.index}" for _, c in present]
@@ -665,7 +666,8 @@ class _Import:
                                     for k, x in zip(frame.columns, row)}, iso_hint)
             rec = {"_key": KEY_SEP.join(str(x) for x in key_rows[i])}
             rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
-                        "_level": res.reported_level})
+                        "_level": res.reported_level, "_given": res.given,
+                        "_total": res.total})
             rec.update({f"_a{lv}": res.pcodes.get(lv) for lv in LEVELS})
             rec["_name"] = getattr(row, name_role) if name_role else None
             records.append(rec)
@@ -674,7 +676,8 @@ class _Import:
                 findings.append({"aid": i, "code": f.code, "column_name": col.header,
                                  "value": f.value, "message": f.message})
         schema = {"_key": "string"}
-        schema.update({"_aid": "int64", "_iso3": "string", "_area": "string", "_level": "int16"})
+        schema.update({"_aid": "int64", "_iso3": "string", "_area": "string", "_level": "int16",
+                       "_given": "boolean", "_total": "boolean"})
         schema.update({f"_a{lv}": "string" for lv in LEVELS})
         schema["_name"] = "string"
         lk = self._lookup(pd.DataFrame(records, columns=list(schema)), schema)
@@ -692,7 +695,7 @@ class _Import:
             out["_origin_id"] = t[f"{prefix}_aid"]
             return t, out
         out.update({"iso3": t["_iso3"], "area_pcode": t["_area"], "reported_level": t["_level"],
-                    "_area_id": t["_aid"]})
+                    "_area_id": t["_aid"], "_area_given": t["_given"], "_area_total": t["_total"]})
         out.update({f"adm{lv}_pcode": t[f"_a{lv}"] for lv in LEVELS})
         return t, out
 
@@ -733,11 +736,14 @@ class _Import:
             sev = ibis.cases(*[(j.code == code, t.severity) for code, t in CATALOGUE.items()
                                if code in ("unknown-pcode", "pcode-repaired", "pcode-parent-mismatch",
                                            "pcode-name-mismatch", "area-name-unmatched",
-                                           "area-from-name", "unknown-area")],
+                                           "area-from-name", "unknown-area", "total-row")],
                              else_="warning")
             parts.append(j.filter(j.code != "area-from-name").select(
                 row=j._row, column_name=j.column_name, value=j.value, code=j.code, severity=sev,
                 message=j.message))
+        totals = self._unlabelled_totals(w, plan)
+        if totals is not None:
+            parts.append(totals)
         # duplicates: identical in every cell to an earlier row. Candidates first, by a 64-bit hash
         # where the engine has one (a cheap aggregate), then the exact check on those rows only.
         raw_cols = [f"c{j}" for j in range(self.layout.ncols)]
@@ -808,8 +814,9 @@ class _Import:
                   w._date_raw, ibis.literal("not a date: ") + w._date_raw)
             issue(w.reporting_date.isnull() & w._date_raw.isnull(), "invalid-date", dc.header,
                   NULL_STR, "reporting date is missing")
-        if any(plan.first(f"adm{lv}_{k}") is not None for lv in LEVELS for k in ("pcode", "name")):
-            issue(w.area_pcode.isnull() & w.reported_level.isnull(), "missing-area", None, NULL_STR,
+        if self._has_area_columns(plan):
+            # a blank area in a file with area columns: placed at the country level, but said
+            issue(~w._area_given.fill_null(False), "missing-area", None, NULL_STR,
                   "no P-code and no area name")
         # causes
         cc = plan.first("cause_text")
@@ -866,6 +873,36 @@ class _Import:
                 none = none & w[f"v{c.index}"].isnull() & ~w[f"b{c.index}"]
             issue(none, "no-values", None, NULL_STR, "no count in this row")
         return checks
+
+    @staticmethod
+    def _has_area_columns(plan: ColumnPlan) -> bool:
+        return any(plan.first(f"adm{lv}_{k}") is not None for lv in LEVELS for k in ("pcode", "name"))
+
+    def _unlabelled_totals(self, w: ir.Table, plan: ColumnPlan) -> ir.Table | None:
+        """Rows that name no area and whose every count equals the sum of the file's other rows
+        (labelled totals left out): a total row that lost its "Total" label (labelled ones are
+        found with the areas). At least two other rows must add up to it, and one count be above
+        0, so a lone row without its area is not taken for a total."""
+        values = plan.values()
+        if not values or not self._has_area_columns(plan):
+            return None
+        base = w.filter(~w._area_total.fill_null(False))
+        sums = base.aggregate(**{k: e for c in values for k, e in (
+            (f"_s{c.index}", base[f"v{c.index}"].sum()), (f"_n{c.index}", base[f"v{c.index}"].count()))})
+        rows = base.filter(~base._area_given.fill_null(False)).cross_join(sums)
+        match, some = ibis.literal(True), ibis.literal(False)
+        for c in values:
+            v, s, n = rows[f"v{c.index}"], rows[f"_s{c.index}"], rows[f"_n{c.index}"]
+            match = match & (v.isnull() | ((n >= 3) & ((s - 2 * v).abs() <= 0.5)))
+            some = some | (v > 0).fill_null(False)
+        hit = rows.filter(match & some)
+        first = max(values, key=lambda c: (c.value.unit == "individuals", not c.value.is_part))
+        return hit.select(
+            row=hit._row, column_name=ibis.literal(first.header, "string"),
+            value=_num_text(hit[f"v{first.index}"]), code=ibis.literal("total-row"),
+            severity=ibis.literal(CATALOGUE["total-row"].severity),
+            message=ibis.literal("no area, and every count equals the sum of the other rows: a "
+                                 "total row, not data"))
 
     @staticmethod
     def _part_groups(values: list[ColumnAssignment]):

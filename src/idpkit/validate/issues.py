@@ -56,7 +56,13 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("unknown-area", "error", "Area not found at any level",
               "The row names an area, but neither its names nor its codes match the gazetteer at "
               "any admin level, so the row cannot be placed."),
-    IssueType("missing-area", "warning", "No area given", "The row has no P-code and no area name."),
+    IssueType("missing-area", "warning", "No area given",
+              "The row has no P-code and no area name (in a file whose other rows have them); it "
+              "is placed at the country level."),
+    IssueType("total-row", "error", "Total or subtotal row",
+              "The row adds up other rows: an area cell says 'Total' (or 'Sous-total', 'Grand "
+              "total'…), or the row names no area and its counts equal the sum of the rows that "
+              "do. Counting it would count those people twice; it is kept in quarantine."),
     # rows
     IssueType("duplicate-row", "error", "Exact duplicate row",
               "The row repeats an earlier row of the same file cell for cell; only the first is kept."),
