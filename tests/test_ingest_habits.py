@@ -264,3 +264,48 @@ def test_total_labels(text, is_total):
     from idpkit.ingest.area_resolve import is_total_label
 
     assert is_total_label(text) is is_total
+
+
+def test_french_site_assessment_workbook(wh, tmp_path):
+    """A site assessment as French-speaking operations publish it: a summary sheet first, the
+    data under a title row, Excel dates, coordinates with decimal commas, "Code du site" and
+    "Nom du site", site types in words, P-codes with the ISO2 prefix."""
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Synthèse"
+    ws.append(["Tableau de bord"])
+    ws.append(["Province", "PDI"])
+    ws.append(["Lac", 20000])
+    data = wb.create_sheet("Base de données sites")
+    data.append(["DTM Tchad — Évaluation des sites, Round 18"])
+    data.append(["Date d'évaluation", "Province", "Pcode Province", "Département",
+                 "Pcode Département", "Nom du site", "Code du site", "Type de site", "Latitude",
+                 "Longitude", "Ménages PDI", "Individus PDI", "Retournés (individus)",
+                 "Raison du déplacement"])
+    data.append([dt.datetime(2023, 5, 10), "Lac", "TD07", "Mamdi", "TD0704", "Site de Kafia",
+                 "TCD-S-001", "Site spontané", "13,456", "14,123", 120, 600, 0, "Conflit armé"])
+    data.append([dt.datetime(2023, 5, 11), "Lac", "TD07", "Fouli", "TD0701",
+                 "Camp de Dar es Salam", "TCD-S-002", "Camp", "13.62", "14.30", "1 250", "6 010",
+                 "N/A", "Insécurité / attaques"])
+    data.append([dt.datetime(2023, 5, 11), "Lac", "TD07", "Kaya", "TD0703", "Famille d'accueil Bol",
+                 "TCD-S-003", "Famille d'accueil", "13,46", "14,71", 30, 150, 12, "Inondations"])
+    f = tmp_path / "tchad_sites_r18.xlsx"
+    wb.save(f)
+    r = ingest_file(wh, f)
+    assert r.sheet == "Base de données sites" and r.rows_read == 3 == r.rows_accepted
+    assert not [i for i in r.issues if i.code == "column-ignored"]
+    sites = wh.table("sites").execute().set_index("site_id").sort_index()
+    assert list(sites.site_type) == ["informal_settlement", "camp", "host_community"]
+    assert list(sites.area_pcode) == ["TCD0704", "TCD0701", "TCD0703"]
+    assert list(sites.latitude) == [13.456, 13.62, 13.46]
+    o = _obs(wh, r.dataset_id)
+    got = o.groupby(["population_group", "unit"]).value.sum().to_dict()
+    assert got == {("idps", "households"): 1400, ("idps", "individuals"): 6760,
+                   ("returnees", "individuals"): 12}
+    assert {str(d)[:10] for d in o.reporting_date} == {"2023-05-10", "2023-05-11"}
+    assert set(o["round"]) == {"18"} and set(o.cause) == {"conflict", "disaster"}
+    assert r.issue_counts.get(("pcode-repaired", "warning")) == 6

@@ -276,7 +276,7 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
     # Kobo question names and labels: date_assessment, "Date of the assessment", "Date de la visite"
     if re.fullmatch(r"(date (of (the )?)?(assessment|survey|collection|data collection|visit|"
                     r"interview|evaluation)|(assessment|survey|collection|visit|interview|"
-                    r"evaluation) date|date (de (la |l )?)?(collecte|evaluation|visite|enquete|"
+                    r"evaluation) date|date (de (la |l )?|d )?(collecte|evaluation|visite|enquete|"
                     r"entretien))( date)?|(data|fecha) (de |da |do |del )?(la )?(avaliacao|evaluacion|"
                     r"recolha|coleta|colecta|recoleccion|recogida|levantamento|levantamiento|"
                     r"visita|entrevista|encuesta|inquerito|monitoria|monitoreo)", h):
@@ -292,14 +292,17 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
             not re.search(r"\b(ind|hh|individuals|households|yes ?no|bool)\b", h):
         return "cause_text", None, 4
     _place = r"(local|sitio|centro|albergue|acampamento|campamento|campo)"
-    if re.fullmatch(r"(site|camp|location|localite|place) ?(id|code|pcode|p code)|"
-                    rf"(codigo|id|cod) (do |da |del |de )?{_place}", h):
+    _site_fr = r"(site|camp|localite|lieu)"
+    if re.fullmatch(r"(site|camp|location|localite|place) ?(id|code|pcode|p code)|ssid|cccm site id|"
+                    rf"(codigo|id|cod) (do |da |del |de )?{_place}|"
+                    rf"(code|id|identifiant|pcode|p code) (du |de |de la |d )?{_site_fr}", h):
         return "site_id", None, 5
     if re.fullmatch(r"site|(site|camp) (name|nom)|nom (du|de) site|"
-                    rf"(nome|nombre) (do |da |del |de )?(la )?{_place}", h):
+                    rf"(nome|nombre) (do |da |del |de )?(la )?{_place}|"
+                    rf"(nom|name) (du |de |de la |d |of (the )?)?{_site_fr}", h):
         return "site_name", None, 5
     if re.fullmatch(r"(site|camp|location|settlement) ?type|type (de|du) site|"
-                    rf"tipo (de |do |da |del )?{_place}", h):
+                    rf"tipo (de |do |da |del )?{_place}|type (of )?(site|camp|settlement)", h):
         return "site_type", None, 5
     if re.fullmatch(r"assessment ?type", h):
         return "assessment_type", None, 5
