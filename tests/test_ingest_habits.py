@@ -309,3 +309,25 @@ def test_french_site_assessment_workbook(wh, tmp_path):
     assert {str(d)[:10] for d in o.reporting_date} == {"2023-05-10", "2023-05-11"}
     assert set(o["round"]) == {"18"} and set(o.cause) == {"conflict", "disaster"}
     assert r.issue_counts.get(("pcode-repaired", "warning")) == 6
+
+
+def test_flow_columns_are_not_stocks(wh, tmp_path):
+    """Emergency tracking counts people who moved in a period ("Newly displaced individuals",
+    "Returns"): stored as flows, never added to the people present."""
+    from datetime import date
+
+    from idpkit.figures.stock import StockQuery, stock_frame
+
+    f = tmp_path / "emergency_tracking.csv"
+    f.write_text("Admin 2 P-code,Newly displaced individuals,New displacement (HH),"
+                 "Returns (individuals),Date\n"
+                 "AF0101,300,60,20,2023-03-10\nAF0102,120,25,,2023-03-12\n", encoding="utf-8")
+    r = ingest_file(wh, f)
+    o = _obs(wh, r.dataset_id)
+    got = o.groupby(["population_group", "metric", "unit"]).value.sum().to_dict()
+    assert got == {("idps", "new_displacement", "individuals"): 420,
+                   ("idps", "new_displacement", "households"): 85,
+                   ("idps", "returns", "individuals"): 20}
+    assert dataset_rows(wh, "datasets", r.dataset_id).assessment_type.iloc[0] == "flow_monitoring"
+    stock = stock_frame(wh, StockQuery(date(2023, 3, 31), level=1, by=()))
+    assert stock.empty or stock.value.fillna(0).sum() == 0

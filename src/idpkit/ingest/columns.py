@@ -374,27 +374,43 @@ def _value_spec_from_header(h: str) -> ValueSpec | None:
         # a bare "Male" / "Mujeres" column: the group of the total it breaks down is decided from
         # the columns beside it (idpkit.ingest.profile); idps until then
         return ValueSpec(group or "idps", "individuals", sex=sex)
+    metric = _metric_word(h, group)
+    if metric == "new_displacement":
+        group = group or "idps"
     if group is None and not (hh or ind):
         return None
-    if group is None and re.fullmatch(r"(total )?(number of )?(households|individuals|hh|ind|"
-                                      r"menages|individus|personnes|pessoas|personas|familias|"
-                                      r"hogares|agregados familiares)( total)?", h) is None:
+    if group is None and metric is None and re.fullmatch(
+            r"(total )?(number of )?(households|individuals|hh|ind|menages|individus|personnes|"
+            r"pessoas|personas|familias|hogares|agregados familiares)( total)?", h) is None:
         return None
     # counts of people should say they are counts: plain 'idp category' is not
-    if group is not None and not (hh or ind or re.search(r"\b(number|nombre|total|estimated|"
-                                                          r"count|nb|num|numero|cantidad|"
-                                                          r"quantidade)\b", h)):
+    if group is not None and metric is None and not (
+            hh or ind or re.search(r"\b(number|nombre|total|estimated|count|nb|num|numero|"
+                                   r"cantidad|quantidade)\b", h)):
         return None
     spec = ValueSpec(group or "idps", "households" if hh and not explicit else "individuals",
                      sex=sex)
-    metric = None
-    if re.search(r"\b(arrivals?|arrived|arrivees?|chegadas?|llegadas?)\b", h):
-        metric = "arrivals"
-    elif re.search(r"\b(departures?|departed|departs?|saidas?|salidas?|partidas?)\b", h):
-        metric = "departures"
     if metric:
         spec = replace(spec, metric=metric)
     return spec
+
+
+def _metric_word(h: str, group: str | None) -> str | None:
+    """The flow a folded header names, or None for a stock. Why: emergency tracking and flow
+    monitoring count people who *moved* over a period ("Newly displaced individuals", "IDP
+    arrivals", "Retours (ménages)"); read as a stock they would be added to the people present."""
+    if re.search(r"\b(arrivals?|arrived|arrivees?|chegadas?|llegadas?)\b", h):
+        return "arrivals"
+    if re.search(r"\b(departures?|departed|departs?|saidas?|salidas?|partidas?)\b", h):
+        return "departures"
+    if re.search(r"\b(returns|retours|regresos|retornos|regressos)\b", h):
+        return "returns"
+    if re.search(r"\b(new|newly|nouveaux?|nouvelles?|nouvellement|nuevos?|nuevas?|novos?|novas?|"
+                 r"recently|recent)\b", h) and (
+            group == "idps" or re.search(r"\b(displacements?|deplacements?|desplazamientos?|"
+                                         r"deslocamentos?)\b", h)):
+        return "new_displacement"
+    return None
 
 
 def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssignment]:

@@ -423,9 +423,10 @@ class _Import:
         roles = {c.role for c in plan.columns}
         if "site_id" in roles or "site_name" in roles or "site_type" in roles:
             return "site"
+        stock = any(c.value and c.value.metric == "present_stock" for c in plan.values())
         if any(c.value and c.value.metric in ("arrivals", "departures") for c in plan.values()) or \
-                any(r.startswith("origin_") for r in roles) and not any(
-                    c.value and c.value.metric == "present_stock" for c in plan.values()):
+                any(r.startswith("origin_") for r in roles) and not stock or \
+                plan.values() and not stock:  # only flows: new displacements, returns
             return "flow_monitoring"
         return "baseline_area"
 
