@@ -68,12 +68,27 @@ print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
 """
 
 
-FLOOR = """
+# The floors' shared parts: the CSV as DuckDB reads it (no checks, row numbers from the file's own
+# ``id`` column), and the result line every child prints.
+_FLOOR_SOURCE = """
 import sys, time, duckdb
 db, path = sys.argv[1], sys.argv[2]
 names = open(path, encoding="utf-8").readline().strip().split(",")
 src = ("(SELECT (id::BIGINT + 2) AS source_row, * FROM read_csv('" + path.replace("'", "''")
        + "', skip=2, header=false, all_varchar=true, names=" + repr(names) + "))")
+t = time.perf_counter()
+con = duckdb.connect(db)
+con.execute("SET memory_limit = '4GB'")  # idpkit's default limit
+"""
+_FLOOR_RESULT = """
+con.close()
+dt = time.perf_counter() - t
+n = sum(1 for _ in open(path, "rb")) - 2
+import resource
+print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+"""
+
+FLOOR = _FLOOR_SOURCE + """
 common = \"\"\"'ds_1' AS dataset_id, 'observations' AS source_sheet, source_row, operation,
   roundNumber AS round, TRY_CAST(left(reportingDate, 10) AS DATE) AS reporting_date,
   admin0Pcode AS iso3, admin2Pcode AS area_pcode, 2::SMALLINT AS reported_level,
@@ -86,26 +101,10 @@ parts = (("all", "numPresentIdpInd"), ("male", "numberMales"), ("female", "numbe
 select = " UNION ALL ".join(
     f"SELECT {common}, '{sex}' AS sex, 'all' AS age_group, TRY_CAST({c} AS DOUBLE) AS value, "
     f"NULL::VARCHAR AS flags FROM {src} WHERE {c} IS NOT NULL" for sex, c in parts)
-t = time.perf_counter()
-con = duckdb.connect(db)
-con.execute("SET memory_limit = '4GB'")  # idpkit's default limit
 con.execute("CREATE TABLE observations AS " + select)
-con.close()
-dt = time.perf_counter() - t
-n = sum(1 for _ in open(path, "rb")) - 2
-import resource
-print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
-"""
+""" + _FLOOR_RESULT
 
-NARROW_FLOOR = """
-import sys, time, duckdb
-db, path = sys.argv[1], sys.argv[2]
-names = open(path, encoding="utf-8").readline().strip().split(",")
-src = ("(SELECT (id::BIGINT + 2) AS source_row, * FROM read_csv('" + path.replace("'", "''")
-       + "', skip=2, header=false, all_varchar=true, names=" + repr(names) + "))")
-t = time.perf_counter()
-con = duckdb.connect(db)
-con.execute("SET memory_limit = '4GB'")
+NARROW_FLOOR = _FLOOR_SOURCE + """
 con.execute("CREATE TEMP VIEW r AS SELECT * FROM " + src)
 con.execute(\"\"\"CREATE TABLE obs_rows AS SELECT 'ds_1' AS dataset_id, source_row, operation,
   roundNumber AS round, TRY_CAST(left(reportingDate, 10) AS DATE) AS reporting_date,
@@ -119,12 +118,7 @@ con.execute(\"\"\"CREATE TABLE obs_values AS
   WHERE numberMales IS NOT NULL
   UNION ALL SELECT source_row, 2::TINYINT, TRY_CAST(numberFemales AS DOUBLE) FROM r
   WHERE numberFemales IS NOT NULL\"\"\")
-con.close()
-dt = time.perf_counter() - t
-n = sum(1 for _ in open(path, "rb")) - 2
-import resource
-print(f"RESULT {dt:.3f} {n} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
-"""
+""" + _FLOOR_RESULT
 
 
 def run(code: str, *args: str) -> tuple[float, int, int]:
