@@ -331,3 +331,27 @@ def test_flow_columns_are_not_stocks(wh, tmp_path):
     assert dataset_rows(wh, "datasets", r.dataset_id).assessment_type.iloc[0] == "flow_monitoring"
     stock = stock_frame(wh, StockQuery(date(2023, 3, 31), level=1, by=()))
     assert stock.empty or stock.value.fillna(0).sum() == 0
+
+
+def test_notes_under_the_table(wh, tmp_path):
+    """Source lines and footnotes under the data are quarantined as one note-row each, not as the
+    date, P-code and area errors their words would raise. A last row that names a real place but
+    has no count is data (accepted with no-values)."""
+    f = tmp_path / "with_notes.csv"
+    f.write_text("State,LGA P-code,IDP individuals,Date\n"
+                 "Borno,NG008021,5000,2022-06-15\n"
+                 "Yobe,NG036003,600,2022-06-15\n"
+                 "Yobe,NG036006,,2022-06-15\n"
+                 ",,,\n"
+                 "Source: IOM DTM Nigeria, Round 40. Figures are estimates.,,,\n"
+                 "Note: ward-level data available on request,,,\n", encoding="utf-8")
+    r = ingest_file(wh, f)
+    assert r.rows_read == 5 == r.rows_accepted + r.rows_quarantined and r.rows_quarantined == 2
+    iss = _issues(wh, r.dataset_id)
+    notes = iss[iss.code == "note-row"].sort_values("row")
+    assert list(notes.row) == [6, 7]
+    assert notes.value.iloc[0] == "Source: IOM DTM Nigeria"
+    assert set(iss[iss.row.isin([6, 7])].code) == {"note-row"}  # nothing else about them
+    assert list(iss[iss.code == "no-values"].row) == [4]
+    q = dataset_rows(wh, "quarantine", r.dataset_id)
+    assert sorted(q.source_row) == [6, 7] and "Note: ward-level" in q.raw.iloc[-1] + q.raw.iloc[0]

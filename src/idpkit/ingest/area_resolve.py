@@ -38,6 +38,7 @@ class ResolvedArea:
     findings: list[AreaFinding] = field(default_factory=list)
     given: bool = True  # the row named an area or its country (else: placed at the country level)
     total: bool = False  # an area cell labels a total row ("Total", "Sous-total Borno")
+    placed: bool = False  # a P-code was found at some admin level
 
 
 # "Total", "TOTAL GENERAL", "Sous-total", "Grand total", "Borno total", "Total Borno", "Totales"
@@ -220,6 +221,7 @@ class AreaResolver:
         out.area_pcode = codes[finest] if finest is not None else (iso3 if not p else None)
         out.reported_level = given_level if given_level is not None else (0 if iso3 else None)
         out.given = given_level is not None or explicit is not None
+        out.placed = finest is not None
         return out
 
     def _check_name(self, out: ResolvedArea, code: str, name: str, level: int,

@@ -277,7 +277,8 @@ class _Import:
         self.say("checking areas, dates and causes")
         wide = self._materialize(self._wide(raw, plan, gaz, layout))
         self.say("validating rows")
-        row_issues = self._materialize_parts(self._row_issues(wide, plan))
+        row_issues = self._materialize_parts(self._without_notes(wide, plan,
+                                                                self._row_issues(wide, plan)))
         errors = row_issues.filter(row_issues.severity == "error").select("row").distinct()
         accepted = wide.filter(~wide._row.isin(errors.row))
         flags = row_issues.filter(row_issues.severity == "warning").group_by("row").aggregate(
@@ -647,7 +648,7 @@ class _Import:
             out.update({"iso3": ibis.literal(iso, "string"), "area_pcode": ibis.literal(iso, "string"),
                         "reported_level": ibis.literal(0 if iso else None, "int16"),
                         "_area_id": ibis.null("int64"), "_area_given": ibis.literal(True),
-                        "_area_total": ibis.literal(False)})
+                        "_area_total": ibis.literal(False), "_area_placed": ibis.literal(True)})
             out.update({f"adm{lv}_pcode": NULL_STR for lv in LEVELS})
             return t, out
         keys = [f"c{c.index}" for _, c in present]
@@ -668,7 +669,7 @@ class _Import:
             rec = {"_key": KEY_SEP.join(str(x) for x in key_rows[i])}
             rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
                         "_level": res.reported_level, "_given": res.given,
-                        "_total": res.total})
+                        "_total": res.total, "_placed": res.placed})
             rec.update({f"_a{lv}": res.pcodes.get(lv) for lv in LEVELS})
             rec["_name"] = getattr(row, name_role) if name_role else None
             records.append(rec)
@@ -678,7 +679,7 @@ class _Import:
                                  "value": f.value, "message": f.message})
         schema = {"_key": "string"}
         schema.update({"_aid": "int64", "_iso3": "string", "_area": "string", "_level": "int16",
-                       "_given": "boolean", "_total": "boolean"})
+                       "_given": "boolean", "_total": "boolean", "_placed": "boolean"})
         schema.update({f"_a{lv}": "string" for lv in LEVELS})
         schema["_name"] = "string"
         lk = self._lookup(pd.DataFrame(records, columns=list(schema)), schema)
@@ -696,7 +697,8 @@ class _Import:
             out["_origin_id"] = t[f"{prefix}_aid"]
             return t, out
         out.update({"iso3": t["_iso3"], "area_pcode": t["_area"], "reported_level": t["_level"],
-                    "_area_id": t["_aid"], "_area_given": t["_given"], "_area_total": t["_total"]})
+                    "_area_id": t["_aid"], "_area_given": t["_given"], "_area_total": t["_total"],
+                    "_area_placed": t["_placed"]})
         out.update({f"adm{lv}_pcode": t[f"_a{lv}"] for lv in LEVELS})
         return t, out
 
@@ -785,6 +787,35 @@ class _Import:
                                    message=ibis.literal("duplicate submission: same _uuid as row ")
                                    + self._user_row(du._first).cast("string") + where))
         return parts
+
+    def _without_notes(self, w: ir.Table, plan: ColumnPlan, parts: list[ir.Table]
+                       ) -> list[ir.Table]:
+        """Notes under a table ("Source: IOM DTM, Round 40", "Note: …"): rows below a sheet's
+        last row with a count, with no count and no place that resolves. Each is quarantined with
+        one finding, note-row, naming its text, instead of the date, P-code and area findings its
+        words would raise (a "Round 40." cell read as a P-code of Romania)."""
+        values = plan.values()
+        if not values:
+            return parts
+        has = functools.reduce(lambda a, b: a | b,
+                               [w[f"v{c.index}"].notnull() | w[f"b{c.index}"] for c in values])
+        sheet = (w._row // ROW_BASE).name("_sheet")
+        last = w.filter(has).group_by(sheet).aggregate(_last=w._row.max())
+        cand = w.filter(~has & ~w._area_placed.fill_null(False)).mutate(_sheet=w._row // ROW_BASE)
+        cand = cand.left_join(last, "_sheet")
+        cand = cand.filter(cand._row > cand._last.fill_null(-1)).select("_row")
+        notes = self._materialize(cand)
+        if not int(notes.count().execute()):
+            return parts
+        r = self._raw
+        n = r.filter(r._row.isin(notes._row))
+        text = ibis.coalesce(*[clean_text(n[f"c{j}"]) for j in range(self.layout.ncols)])
+        note = n.select(row=n._row, column_name=ibis.literal(None, "string"),
+                        value=text.substr(0, 200), code=ibis.literal("note-row"),
+                        severity=ibis.literal(CATALOGUE["note-row"].severity),
+                        message=ibis.literal("a note under the table, not data: ")
+                        + text.substr(0, 80))
+        return [p.filter(~p.row.isin(notes._row)) for p in parts] + [note]
 
     def _row_checks(self, w: ir.Table, plan: ColumnPlan) -> list[tuple]:
         """The checks of one row on its own: (condition, code, column, value, message), as

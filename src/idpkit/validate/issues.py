@@ -59,6 +59,10 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("missing-area", "warning", "No area given",
               "The row has no P-code and no area name (in a file whose other rows have them); it "
               "is placed at the country level."),
+    IssueType("note-row", "error", "Note under the table",
+              "A row below the table's last count, with no count and no place: a source line or "
+              "footnote (\"Source: IOM DTM\", \"Note: …\"). Kept in quarantine with its text; not "
+              "data."),
     IssueType("total-row", "error", "Total or subtotal row",
               "The row adds up other rows: an area cell says 'Total' (or 'Sous-total', 'Grand "
               "total'…), or the row names no area and its counts equal the sum of the rows that "
