@@ -355,3 +355,21 @@ def test_notes_under_the_table(wh, tmp_path):
     assert list(iss[iss.code == "no-values"].row) == [4]
     q = dataset_rows(wh, "quarantine", r.dataset_id)
     assert sorted(q.source_row) == [6, 7] and "Note: ward-level" in q.raw.iloc[-1] + q.raw.iloc[0]
+
+
+def test_table_pivoted_by_round_is_refused_with_a_hint(wh, tmp_path):
+    from idpkit.errors import NoDataFoundError
+
+    f = tmp_path / "by_round.csv"
+    f.write_text("State,State P-code,Round 35 IDPs,Round 36 IDPs,Round 37 IDPs\n"
+                 "Borno,NG008,1500000,1520000,1540000\nYobe,NG036,130000,131000,129000\n",
+                 encoding="utf-8")
+    with pytest.raises(NoDataFoundError, match="pivoted by period") as err:
+        ingest_file(wh, f)
+    assert "'Round 35 IDPs', 'Round 36 IDPs'" in str(err.value)
+    assert int(wh.table("datasets").count().execute()) == 0
+    g = tmp_path / "inventory.csv"
+    g.write_text("item,colour\nchair,red\ntable,blue\n", encoding="utf-8")
+    with pytest.raises(NoDataFoundError) as err2:
+        ingest_file(wh, g)
+    assert "pivoted by period" not in str(err2.value)

@@ -171,6 +171,25 @@ def candidate_layouts(source: SourceFile) -> tuple[list[Layout], list[str]]:
     return layouts, notes
 
 
+_PERIOD_HEADER = re.compile(
+    r"(?i)\b(round|tour|ronda|rodada|r)\s*\d{1,3}\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|"
+    r"dec)[a-z]*[\s\-_/]*(\d{2}|\d{4})\b|\b(19|20)\d{2}[\-/](0?[1-9]|1[0-2])\b")
+
+
+def _pivot_hint(source: SourceFile) -> str:
+    """When no sheet has counts: a header row naming several rounds or months ("Round 35 IDPs",
+    "Round 36 IDPs") is a table pivoted by period, which idpkit does not read; say so."""
+    for sheet in source.sheets:
+        for row in sheet.preview[:SCAN_ROWS]:
+            hits = [c.strip() for c in row if c and _PERIOD_HEADER.search(c) and not _is_number(c)]
+            if len(hits) >= 2:
+                shown = ", ".join(repr(h) for h in hits[:3])
+                return (f". Columns {shown} look like one count per round or month (a table "
+                        f"pivoted by period, sheet {sheet.name!r}): idpkit reads one round per row "
+                        "— unpivot it to one row per area and round, with a round or date column")
+    return ""
+
+
 def choose_layout(source: SourceFile, sheet_name: str | None = None) -> Layout:
     """The best data sheet (or the one asked for), with notes on the sheets passed over."""
     if sheet_name is not None:
@@ -188,8 +207,8 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None) -> Layout:
     if not layouts:
         raise NoDataFoundError(
             "no sheet with recognisable displacement counts (HXL tags such as #affected+idps+ind, "
-            "or headers such as 'IDP individuals'); give a mapping with --mapping",
-            location=str(source.path))
+            "or headers such as 'IDP individuals'); give a mapping with --mapping"
+            + _pivot_hint(source), location=str(source.path))
     best = layouts[0]
     best.notes.extend(repeat_notes)
     others = [s.name for s in source.sheets if s.name != best.sheet]
