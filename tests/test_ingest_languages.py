@@ -178,6 +178,20 @@ def test_count_headers(header, expected):
     assert role == "value" and (spec.population_group, spec.unit, spec.sex) == expected
 
 
+@pytest.mark.parametrize("header, metric", [
+    ("Newly displaced individuals", "new_displacement"), ("Number of new IDPs", "new_displacement"),
+    ("Nouveaux ménages PDI", "new_displacement"), ("Nuevos desplazados (personas)", "new_displacement"),
+    ("IDP arrivals", "arrivals"), ("Salidas de desplazados (personas)", "departures"),
+    ("Retours (ménages)", "returns"),
+    # "new" that qualifies something else, and people who returned, are stocks
+    ("IDPs in new settlements (individuals)", "present_stock"),
+    ("Returned IDPs individuals", "present_stock"), ("IDP individuals", "present_stock"),
+])
+def test_flow_or_stock_from_header(header, metric):
+    role, spec, _ = role_from_header(header)
+    assert role == "value" and spec.metric == metric
+
+
 @pytest.mark.parametrize("header, role", [
     ("Província", "adm1_name"), ("Código da Província", "adm1_pcode"), ("Distrito", "adm2_name"),
     ("Posto Administrativo", "adm3_name"), ("Localidade", "adm4_name"),

@@ -405,10 +405,15 @@ def _metric_word(h: str, group: str | None) -> str | None:
         return "departures"
     if re.search(r"\b(returns|retours|regresos|retornos|regressos)\b", h):
         return "returns"
-    if re.search(r"\b(new|newly|nouveaux?|nouvelles?|nouvellement|nuevos?|nuevas?|novos?|novas?|"
-                 r"recently|recent)\b", h) and (
-            group == "idps" or re.search(r"\b(displacements?|deplacements?|desplazamientos?|"
-                                         r"deslocamentos?)\b", h)):
+    # "new" must qualify the displaced people or their households, not something else of theirs
+    # ("IDPs in new settlements" is a stock)
+    new = (r"\b(new|newly|recently|nouveaux?|nouvelles?|nouvellement|nuevos?|nuevas?|novos?|"
+           r"novas?) ")
+    displaced = (r"(idps?|pdis?|displaced|displacements?|deplaces?|deplacees?|deplacements?|"
+                 r"desplazad[oa]s?|desplazamientos?|deslocad[oa]s?|deslocamentos?)\b")
+    units = (r"(menages|households?|hhs?|individus|individuals?|ind|personnes|persons|people|"
+             r"familles|families|familias|hogares|pessoas|personas|agregados)\b")
+    if re.search(new + displaced, h) or (group == "idps" and re.search(new + units, h)):
         return "new_displacement"
     return None
 
