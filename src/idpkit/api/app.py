@@ -10,7 +10,8 @@ Design choices, and why:
 * *Roles decide what is computed*, not only what is shown: a public request gets figures with
   IDMC rounding and small-cell suppression applied; survey results need ``analyst``.
 * *Errors are data*: ``{"error": {"code", "message", "location"}}`` with a 4xx status; a
-  malformed request never reaches the engine.
+  malformed request never reaches the engine. A bug is a 500 in the same shape, code
+  ``internal-error``, naming a crash report (:mod:`idpkit.crashreport`) by its file name.
 """
 
 from __future__ import annotations
@@ -240,6 +241,19 @@ def no_control_characters(request: Request) -> None:
                            f"query.{key}")
 
 
+def _crash_report_note(request: Request, exc: Exception) -> str:
+    """Write a crash report of a bug met answering ``request`` (named by its route template, not
+    its URL, which can hold values) and return ``; crash report NAME`` (never its folder)."""
+    from idpkit.crashreport import write_crash_report
+
+    route = getattr(request.scope.get("route"), "path", None) or "?"
+    try:
+        name = write_crash_report(exc, command=f"api {request.method} {route}").name
+    except Exception as failure:
+        return f"; no crash report could be written ({type(failure).__name__})"
+    return f"; crash report {name}"
+
+
 def create_app(target: str) -> FastAPI:
     """The API over the warehouse at ``target`` (a DuckDB path or a PostgreSQL URL)."""
     state = State(target)
@@ -260,8 +274,9 @@ def create_app(target: str) -> FastAPI:
         return _error(422, "invalid-request", first.get("msg", "invalid request"), where)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:  # never a traceback
-        return _error(500, "internal-error", f"the server failed: {type(exc).__name__}")
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # never a traceback
+        return _error(500, "internal-error", f"the server failed: {type(exc).__name__}"
+                      f"{_crash_report_note(request, exc)}")
 
     @app.exception_handler(IdpkitError)
     async def _idpkit_error(_: Request, exc: IdpkitError) -> JSONResponse:

@@ -10,6 +10,10 @@ Why it is built this way:
 * *Bounded.* Bodies larger than :data:`MAX_UPLOAD_BYTES` are refused with 413 while streaming, so a
   huge or endless upload cannot fill the disk; names with path parts are reduced to their base name.
 * *Nothing personal in logs.* The handler logs nothing; the response carries the report only.
+* *A bug is a 500 with a crash report, not a traceback.* An exception that is not an
+  :class:`~idpkit.errors.IdpkitError` is answered with the app's one error shape, code
+  ``internal-error``, naming the file, the exception's type and the crash report's *file name*
+  (:mod:`idpkit.crashreport`: the file's structure, no cell values; never a server path).
 """
 
 from __future__ import annotations
@@ -41,6 +45,21 @@ def _safe_filename(name: str | None) -> str:
     base = Path((name or "upload").replace("\\", "/")).name
     base = _SAFE.sub("_", base).strip(" .") or "upload"
     return base[:120]
+
+
+def _internal_error(exc: Exception, path: Path) -> JSONResponse:
+    """HTTP 500 in the app's error shape for a bug met while reading ``path``: the file's name, the
+    exception's type and the crash report's file name (never its folder, never the message)."""
+    from idpkit.crashreport import write_crash_report
+
+    try:
+        report = f"crash report {write_crash_report(exc, command='api upload', file=path).name}"
+    except Exception as failure:
+        report = f"no crash report could be written ({type(failure).__name__})"
+    message = (f"{path.name}: idpkit could not read this file (internal error: "
+               f"{type(exc).__name__}); {report}")
+    return JSONResponse({"error": {"code": "internal-error", "message": message,
+                                   "location": "form.file"}}, status_code=500)
 
 
 def upload_router(get_state: Callable[[], Any], role_dep: Callable[..., str],
@@ -83,6 +102,7 @@ def upload_router(get_state: Callable[[], Any], role_dep: Callable[..., str],
             opts = IngestOptions(kind=kind, source=source, sheet=sheet, dry_run=dry_run,
                                  reporting_date=on)
             lock: threading.Lock = state.lock
+            crash: Exception | None = None
             with lock:
                 try:
                     result = ingest_file(state.wh, path, opts)
@@ -90,7 +110,12 @@ def upload_router(get_state: Callable[[], Any], role_dep: Callable[..., str],
                     return JSONResponse({"error": {"code": exc.code, "message": exc.message,
                                                    "location": exc.location or path.name}},
                                         status_code=422)
-                state.cache.clear()
+                except Exception as exc:  # a bug: described below, outside the warehouse lock
+                    crash = exc
+                else:
+                    state.cache.clear()
+            if crash is not None:  # the upload still exists here: its structure is described
+                return _internal_error(crash, path)
         report = report_dict([result])
         for task in report["tasks"]:  # type: ignore[union-attr]
             task["file"] = path.name  # not the server's temporary path

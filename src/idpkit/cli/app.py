@@ -1,7 +1,10 @@
 """``idpkit`` — Typer app. Commands only parse options, call the parts, and print with Rich.
 
 Every :class:`~idpkit.errors.IdpkitError` becomes ``Error: …`` and exit code 1 (``--debug`` shows
-the traceback). ``validate`` exits 1 when the data has errors, like ``frictionless validate``.
+the traceback). ``validate`` exits 1 when the data has errors, like ``frictionless validate``. Any
+other exception is a bug: it becomes one line naming a crash report (:mod:`idpkit.crashreport`)
+and exit code 2, never a traceback — in ``ingest``/``validate`` for each file on its own (the next
+file is still read), in :func:`main` for every command.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -45,6 +49,42 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     STATE["debug"] = debug
 
 
+def print_unexpected(exc: BaseException, *, command: str, file: Path | None = None) -> None:
+    """The CLI's boundary for a bug: with ``--debug`` re-raise ``exc`` (the traceback is for
+    developers), else write a crash report and print ``Error: FILE: idpkit could not read this file
+    (internal error: T). A crash report … was written to PATH …``. An
+    :class:`~idpkit.errors.IdpkitError` is re-raised too (it is not a bug: :func:`main` shows it).
+
+    A command that reads a file calls it and exits 2::
+
+        except Exception as exc:
+            print_unexpected(exc, command="inspect", file=path)
+            raise typer.Exit(2)
+    """
+    from idpkit.crashreport import report_unexpected
+
+    if STATE["debug"] or isinstance(exc, IdpkitError):
+        raise exc
+    line = report_unexpected(exc, command=command, file=file)
+    err.print(f"[red]Error:[/red] {escape(line.removeprefix('Error: '))}")
+
+
+@dataclass
+class Failures:
+    """Files that failed in one command: ``errors`` (an IdpkitError: bad input, exit 1) and
+    ``crashes`` (a bug, reported with a crash report: exit 2, which wins)."""
+
+    errors: int = 0
+    crashes: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.errors or self.crashes)
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.crashes else 1 if self.errors else 0
+
+
 def _open(db: str | None):
     from idpkit.warehouse import connect
 
@@ -75,7 +115,8 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
             raise typer.BadParameter("must be above 1", param_hint="--jump-factor")
         opts.jump_factor = jump_factor
     results = []
-    failures = 0
+    failures = Failures()
+    command = "validate" if dry_run else "ingest"
     with _open(db) as wh, _progress() as prog:
         for f in files:
             task = prog.add_task(f"{escape(f.name)}: starting", total=None)
@@ -85,7 +126,15 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
             except IdpkitError as exc:
                 prog.remove_task(task)
                 err.print(f"[red]Error:[/red] {escape(str(exc))}")
-                failures += 1
+                failures.errors += 1
+                continue
+            except Exception as exc:  # a bug: reported, and the next file is still read
+                prog.update(task, description=f"{escape(f.name)}: writing a crash report")
+                try:
+                    print_unexpected(exc, command=command, file=f)
+                finally:
+                    prog.remove_task(task)
+                failures.crashes += 1
                 continue
             prog.remove_task(task)
             results.append(r)
@@ -178,7 +227,7 @@ def ingest(
                           sheet=sheet, on_date=on_date, report=report,
                           household_size=household_size, jump_factor=jump_factor)
     if failures:
-        raise typer.Exit(1)
+        raise typer.Exit(failures.exit_code)
 
 
 @app.command()
@@ -201,7 +250,7 @@ def validate(
 
         print(json.dumps(report_dict(results), indent=2, ensure_ascii=False, default=str))
     if failures or any(r.errors for r in results):
-        raise typer.Exit(1)
+        raise typer.Exit(failures.exit_code or 1)
 
 
 @app.command()
@@ -307,7 +356,7 @@ def demo(
                   f"{out / 'release'}\nDashboard: idpkit serve --db {db}  then open "
                   f"http://127.0.0.1:8000/ (API docs: http://127.0.0.1:8000/docs)")
     if failures:
-        raise typer.Exit(1)
+        raise typer.Exit(failures.exit_code)
 
 
 def _demo_survey(out: Path, gazetteer_csv: Path, db: str, seed: int) -> None:
@@ -470,6 +519,34 @@ app.add_typer(forecast_app, name="forecast")
 app.add_typer(tokens_app, name="tokens")
 
 
+def _command_name(argv: list[str]) -> str:
+    """The command path (``idpkit figures stock``) from the arguments: command names only, never
+    a file, a value or an option."""
+    names = ["idpkit"]
+    try:
+        cmd = typer.main.get_command(app)
+        for token in argv:
+            if token.startswith("-"):
+                continue
+            sub = (getattr(cmd, "commands", None) or {}).get(token)
+            if sub is None:
+                break
+            names.append(token)
+            cmd = sub
+    except Exception:  # a name for a report, not a reason to fail
+        pass
+    return " ".join(names)
+
+
+def _crash_exit(exc: Exception) -> None:
+    """Last resort for a bug in any command: one line naming a crash report, exit 2."""
+    from idpkit.crashreport import report_unexpected
+
+    line = report_unexpected(exc, command=_command_name(sys.argv[1:]))
+    err.print(f"[red]Error:[/red] {escape(line.removeprefix('Error: '))}")
+    sys.exit(2)
+
+
 def main() -> None:
     try:
         app()
@@ -481,11 +558,17 @@ def main() -> None:
     except OSError as exc:
         # A file named on the command line that is missing, a folder, or not readable: one line
         # naming it, not a traceback (every command, whichever part opened the file).
-        if STATE["debug"] or exc.filename is None:
+        if STATE["debug"]:
             raise
+        if exc.filename is None:
+            _crash_exit(exc)
         err.print(f"[red]Error:[/red] {escape(str(exc.filename))}: "
                   f"{escape(exc.strerror or type(exc).__name__)}")
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("Interrupted; nothing was half-written (imports are atomic).")
         sys.exit(130)
+    except Exception as exc:  # a bug: a crash report, never a traceback (--debug shows it)
+        if STATE["debug"]:
+            raise
+        _crash_exit(exc)
