@@ -69,6 +69,41 @@ def parse_count(col: ir.StringValue, *, try_cast: bool = False, _slow: bool = Fa
     return value, bad
 
 
+def concat(parts: list[ir.StringValue], sep: str = "") -> ir.StringValue:
+    """Texts (never NULL) joined by ``sep`` as a shallow expression: CONCAT_WS over chunks of
+    at most 50. Why: ``a + b + c…`` nests one level per part — a 1,000-column sheet exceeded
+    Python's recursion limit and DuckDB's expression depth — and PostgreSQL functions take at
+    most 100 arguments."""
+    parts = list(parts)
+    if len(parts) == 1:
+        return parts[0]
+    while len(parts) > 50:
+        parts = [ibis.literal(sep).join(parts[i:i + 50]) if len(parts[i:i + 50]) > 1
+                 else parts[i] for i in range(0, len(parts), 50)]
+    return ibis.literal(sep).join(parts)
+
+
+def _balanced(items: list, op):
+    """``op`` folded over ``items`` as a balanced tree: depth log2(n), not n (see :func:`concat`)."""
+    items = list(items)
+    while len(items) > 1:
+        items = [op(items[i], items[i + 1]) if i + 1 < len(items) else items[i]
+                 for i in range(0, len(items), 2)]
+    return items[0]
+
+
+def any_of(conds: list[ir.BooleanValue]) -> ir.BooleanValue:
+    return _balanced(conds, lambda a, b: a | b) if conds else ibis.literal(False)
+
+
+def all_of(conds: list[ir.BooleanValue]) -> ir.BooleanValue:
+    return _balanced(conds, lambda a, b: a & b) if conds else ibis.literal(True)
+
+
+def sum_of(values: list[ir.NumericValue]) -> ir.NumericValue:
+    return _balanced(values, lambda a, b: a + b)
+
+
 def key_text(col: ir.StringValue | None) -> ir.StringValue:
     """Join key for nullable text: missing, blank and placeholders are the same key."""
     if col is None:
@@ -82,10 +117,7 @@ KEY_SEP = "\u241f"  # a character that does not occur in exports, joining cells 
 def row_key(cols: list[ir.StringValue], *, clean: bool = False) -> ir.StringValue:
     """Several text cells as one join/partition key (one hash instead of many)."""
     parts = [key_text(c) if clean else c.fill_null("\u2400") for c in cols]  # \u2400: NULL_KEY
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + ibis.literal(KEY_SEP) + p
-    return out
+    return concat(parts, KEY_SEP)
 
 
 def parse_decimal(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValue]:
@@ -123,7 +155,4 @@ def sql_json_object(t: ir.Table, cols: list[tuple[str, str]]) -> ir.StringValue:
             else_=ibis.literal('"') + esc(t[name]) + ibis.literal('"')))
     if not parts:
         return ibis.literal("{}")
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + p
-    return out + ibis.literal("}")
+    return concat([*parts, ibis.literal("}")])
