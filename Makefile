@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv peer-venv demo test test-fast bench-ingest bench-figures bench-survey bench-dedup bench-areas bench-api bench-forecast clean dashboard-assets
+.PHONY: venv peer-venv demo test test-fast corpus bench-ingest bench-figures bench-survey bench-dedup bench-areas bench-api bench-forecast clean dashboard-assets
 
 # Internal: create the venv when missing; (re)install when pyproject.toml changed since the last install.
 venv: $(STAMP)
@@ -33,6 +33,12 @@ test-fast: venv
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-java.sh
 	$(BIN)/python -m pytest -q --backends=duckdb
+
+# The real-data corpus (../shared/real-data): every file imported as a user would and compared with
+# totals counted by hand (tests/fixtures/corpus/expected.json); see docs/corpus.md.
+# `make corpus CORPUS_ARGS=--fixtures` runs it on the trimmed copies in tests/fixtures/corpus.
+corpus: venv
+	$(BIN)/python scripts/corpus.py $(CORPUS_ARGS)
 
 bench-ingest: venv
 	$(BIN)/python benchmarks/ingest.py
