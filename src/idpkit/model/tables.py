@@ -143,6 +143,20 @@ SURVEYS = ibis.schema(
     }
 )
 
+DATASET_AUDIT = ibis.schema(
+    {
+        "audited_at": dt.timestamp,
+        "action": dt.String(nullable=False),  # import | remove | replace
+        "dataset_id": dt.String(nullable=False),
+        "replaced_by": dt.string,  # replace: the dataset imported in its place
+        "file_name": dt.string,
+        "file_hash": dt.string,
+        "os_user": dt.string,
+        "idpkit_version": dt.string,
+        "note": dt.string,
+    }
+)
+
 CORE_TABLES: dict[str, ibis.Schema] = {
     "areas": AREAS,
     "sites": SITES,
@@ -151,4 +165,5 @@ CORE_TABLES: dict[str, ibis.Schema] = {
     "quarantine": QUARANTINE,
     "issues": ISSUES,
     "surveys": SURVEYS,
+    "dataset_audit": DATASET_AUDIT,
 }

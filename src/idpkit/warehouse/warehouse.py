@@ -89,18 +89,23 @@ class Warehouse:
             made, self._temporaries = self._temporaries[mark:], self._temporaries[:mark]
             self.backend.drop_stages(made)
 
-    def atomic_insert(self, inserts: Sequence[tuple[str, ir.Table | str]]) -> None:
+    def atomic_insert(self, inserts: Sequence[tuple[str, ir.Table | str]],
+                      before: Sequence[str] = ()) -> None:
         """Insert each expression's rows into its table, all in one transaction.
 
         The SQL is generated from Ibis expressions (portable) and only executed here. A string is
         a SELECT already compiled for this backend, giving the table's columns in order.
+        ``before`` are statements run first in the same transaction: ``ingest --replace`` removes
+        the dataset it replaces there (:func:`idpkit.warehouse.datasets.removal_statements`), so
+        a reader sees the old dataset or the new one, never both and never neither.
         """
-        statements = []
+        statements = list(before)
         for table_name, expr in inserts:
             target_cols = list(self.table(table_name).schema().names)
             cols = ", ".join(f'"{c}"' for c in target_cols)
             select = expr if isinstance(expr, str) else self.backend.sql(expr.select(*target_cols))
             statements.append(f'INSERT INTO "{table_name}" ({cols}) {select}')
+        pause_after = min(len(before), len(statements) - 1)  # the first insert: all `before` ran
         with self.backend.transaction() as execute:
             for i, sql in enumerate(statements):
                 t0 = time.perf_counter()
@@ -108,7 +113,7 @@ class Warehouse:
                 if os.environ.get("IDPKIT_PROFILE"):
                     print(f"[profile] insert {time.perf_counter() - t0:7.2f}s {sql[:40]}",
                           file=sys.stderr)
-                if i == 0:
+                if i == pause_after:
                     _fault_point()
 
     def execute_atomically(self, statements: Sequence[str]) -> None:
