@@ -444,6 +444,10 @@ from idpkit.cli.figures import figures_app  # noqa: E402  (sub-app needs the hel
 
 app.add_typer(figures_app, name="figures")
 
+from idpkit.cli.datasets import datasets_app  # noqa: E402
+
+app.add_typer(datasets_app, name="datasets")
+
 from idpkit.cli.solutions import solutions_app  # noqa: E402
 
 app.add_typer(solutions_app, name="solutions")
