@@ -424,30 +424,40 @@ def print_table(rows: list[Row], console: Console) -> None:
     console.print(t)
 
 
+MARKDOWN_INTRO = """# Real-data corpus: does `idpkit ingest` store what the files say?
+
+Every file of the real-data corpus (`../shared/real-data/corpus/{figures,activities,needs}` and
+`../shared/real-data/dtm`) is imported as a user would, `idpkit ingest FILE [args] --db W` into a
+throwaway DuckDB warehouse, and the stored totals are compared with totals counted by hand with
+pandas (`tests/fixtures/corpus/expected.json`, made by `tests/fixtures/corpus/count_expected.py`,
+the method beside each number; never by idpkit). `make corpus` runs it;
+`make corpus CORPUS_ARGS=--fixtures` does the same on the trimmed copies in `tests/fixtures/corpus/`.
+"""
+
+
 def write_markdown(rows: list[Row], path: Path, command: str, label: str, skipped: list[str],
                    src: Path | None = None) -> None:
-    """The same table as Markdown, under a heading that says when, on what code and how."""
+    """The same table as Markdown, in a block that says when, on what code and how.
+
+    The block is fenced by comments naming its label: a later run with the same label replaces it,
+    a run with a new label is added below, and the prose around the blocks is left alone (so a
+    baseline stays beside the results after a fix)."""
+    block = markdown_block(rows, command, label, skipped, src)
+    begin, end = f"<!-- corpus-table: {label} -->", f"<!-- /corpus-table: {label} -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else MARKDOWN_INTRO
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def markdown_block(rows: list[Row], command: str, label: str, skipped: list[str],
+                   src: Path | None) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     code = f"idpkit imported from {src}" if src else describe_checkout()
     lines = [
-        "# Real-data corpus: does `idpkit ingest` store what the files say?",
-        "",
-        "Every file of the real-data corpus (`../shared/real-data/corpus/{figures,activities,needs}` "
-        "and `../shared/real-data/dtm`) is imported as a user would, `idpkit ingest FILE [args] "
-        "--db W` into a throwaway DuckDB warehouse, and the stored totals are compared with "
-        "totals counted by hand with pandas (`tests/fixtures/corpus/expected.json`, made by "
-        "`tests/fixtures/corpus/count_expected.py`, the method beside each number; never by "
-        "idpkit). `make corpus` runs it; `scripts/corpus.py --fixtures` does the same on the "
-        "trimmed copies in `tests/fixtures/corpus/`.",
-        "",
-        "Outcomes: **right** (exit 0, every expected total within 0.5, nothing unexpected stored; "
-        "for a 3W/HNO/MSNA file or a file that needs a mapping or `--date`, being refused), "
-        "**wrong** (anything else), **refused** (exit 1, nothing stored, where an import was "
-        "expected), **crashed** (exit code other than 0/1, a traceback, or a timeout). "
-        "*stored vs expected* is the run's first entry: its grand total. Times are whole "
-        "processes: `idpkit ingest` against `pandas.read_excel(f, sheet_name=None)` / "
-        "`read_csv(f)`; *ratio* = idpkit / pandas.",
-        "",
+        f"<!-- corpus-table: {label} -->",
         f"## {label}",
         "",
         f"{when}, {code}. Command: `{command}`",
@@ -462,7 +472,8 @@ def write_markdown(rows: list[Row], path: Path, command: str, label: str, skippe
     if skipped:
         lines += ["", "Runs skipped (they need an option idpkit does not have):", ""]
         lines += [f"- {s}" for s in skipped]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines.append(f"<!-- /corpus-table: {label} -->")
+    return "\n".join(lines)
 
 
 def describe_checkout() -> str:

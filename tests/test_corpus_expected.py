@@ -142,3 +142,17 @@ def test_judge_outcomes(runner):
     assert runner.judge(_spec(runner, "right", [entry]), crash, empty).outcome == "crashed"
     assert runner.judge(_spec(runner, "right", [entry]), runner.Process(None, "", 900.0),
                         empty).outcome == "crashed"
+
+
+def test_markdown_blocks_are_replaced_by_label_and_prose_is_kept(runner, tmp_path):
+    row = runner.Row(_spec(runner, "not-displacement-figures"), runner.Verdict("right", "refused"),
+                     runner.Stored(pd.DataFrame(), pd.DataFrame()), 3.0, 1.5)
+    doc = tmp_path / "corpus.md"
+    runner.write_markdown([row], doc, "scripts/corpus.py", "Baseline", [])
+    doc.write_text(doc.read_text() + "\nHand-written notes.\n")
+    runner.write_markdown([row], doc, "scripts/corpus.py", "Baseline", [])
+    runner.write_markdown([row], doc, "scripts/corpus.py", "After", ["x: needs --country"])
+    text = doc.read_text()
+    assert text.count("## Baseline") == 1 and text.count("## After") == 1
+    assert "Hand-written notes." in text and "| f.csv | - | - | not-displacement-figures |" in text
+    assert "ratio median 2.0" in text
