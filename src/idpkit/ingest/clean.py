@@ -81,6 +81,11 @@ def clean_rows(ctx: ImportContext, plan: ImportPlan, raw: ir.Table) -> Cleaned:
                                          severity="warning", file=ctx.file_name,
                                          sheet=layout.sheet))
     if date_col is not None:
+        ctx.decide("clean", "reporting date", f"column {date_col.header!r}",
+                   {"hxl": "its HXL tag", "header": "its header", "values": "its values are dates",
+                    "mapping": "the mapping"}.get(date_col.basis, date_col.basis)
+                   + (f"; --date {opt.reporting_date} where a cell is blank"
+                      if opt.reporting_date else ""))
         dcell = t[f"c{date_col.index}"]
         distinct = [v for v in ctx.distinct(raw, [f"c{date_col.index}"]).iloc[:, 0].dropna()]
         mapping, ambiguous = parse_dates([str(v) for v in distinct])
@@ -99,6 +104,12 @@ def clean_rows(ctx: ImportContext, plan: ImportPlan, raw: ir.Table) -> Cleaned:
     else:
         cols["reporting_date"] = ibis.literal(fallback_date, "date")
         cols["_date_raw"] = NULL_STR
+        ctx.decide("clean", "reporting date",
+                   fallback_date.isoformat() if fallback_date else "none",
+                   "--date" if opt.reporting_date else
+                   "found in the file's titles" if fallback_date else
+                   "no date column, no date in the titles: give --date",
+                   "high" if opt.reporting_date else "low")
     # -- round and operation
     round_col = cplan.first("round")
     if round_col is not None:

@@ -67,6 +67,24 @@ def safe_name(path: Path) -> str:
 
 
 @dataclass
+class Decision:
+    """One decision a stage made, with its evidence: what ``idpkit inspect`` shows. ``subject``
+    names what was decided about (a sheet, a column, the date); ``confidence`` is ``high``
+    (tag, mapping, values agree), ``medium`` (header words) or ``low`` (a guess a user should
+    confirm)."""
+
+    stage: str
+    subject: str
+    decision: str
+    evidence: str = ""
+    confidence: str = "high"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"stage": self.stage, "subject": self.subject, "decision": self.decision,
+                "evidence": self.evidence, "confidence": self.confidence}
+
+
+@dataclass
 class ImportContext:
     """One import in progress. Stages read and add to it; nothing here is written to the
     warehouse's core tables (only TEMP staging tables) until :mod:`idpkit.ingest.commit`."""
@@ -82,6 +100,11 @@ class ImportContext:
     stages: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)  # findings about the file, not a row
     sheet_names: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+
+    def decide(self, stage: str, subject: str, decision: str, evidence: str = "",
+               confidence: str = "high") -> None:
+        self.decisions.append(Decision(stage, subject, decision, evidence, confidence))
 
     def __post_init__(self) -> None:
         self.file_name = self.file_name or safe_name(self.path)

@@ -18,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from idpkit.ingest.check import jump_findings, row_findings
 from idpkit.ingest.clean import clean_rows
 from idpkit.ingest.commit import Outcome, commit
-from idpkit.ingest.context import ImportContext, IngestOptions, Progress
+from idpkit.ingest.context import Decision, ImportContext, IngestOptions, Progress
 from idpkit.ingest.plan import ImportPlan, plan_import
 from idpkit.ingest.readers import open_source, source_sha256
 from idpkit.ingest.reshape import long_rows
@@ -51,6 +53,11 @@ class ImportResult:
     issues: list[Issue] = field(default_factory=list)  # examples, capped
     columns: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # what ``idpkit inspect`` shows: every stage's decisions, the detect stage's plan, and the
+    # totals the import stores (national: the coarsest level each country and date reports)
+    decisions: list[Decision] = field(default_factory=list)
+    plan: ImportPlan | None = None
+    totals: pd.DataFrame | None = None
 
     @property
     def errors(self) -> int:
@@ -59,6 +66,22 @@ class ImportResult:
     @property
     def warnings(self) -> int:
         return sum(n for (c, s), n in self.issue_counts.items() if s == "warning")
+
+
+def national_totals(stats) -> pd.DataFrame:
+    """Totals per country, date, group, unit and metric that the import stores, counting each
+    (country, date) at the coarsest admin level it reports (the DTM API repeats the same people
+    at admin 0, 1 and 2); sex and age breakdowns left out."""
+    t = stats.filter((stats.sex == "all") & (stats.age_group == "all"))
+    g = t.group_by(["iso3", "reporting_date", "reported_level", "population_group", "unit",
+                    "metric"]).aggregate(value=t.v.sum()).execute()
+    if g.empty:
+        return g.drop(columns=["reported_level"])
+    lv = g.reported_level.fillna(-1)
+    coarsest = lv.groupby([g.iso3.fillna(""), g.reporting_date.astype(str)]).transform("min")
+    g = g[lv == coarsest]
+    keys = ["iso3", "reporting_date", "population_group", "unit", "metric"]
+    return g.groupby(keys, dropna=False, as_index=False).value.sum().sort_values(keys)
 
 
 def _text_or_none(v: object) -> str | None:
@@ -137,7 +160,8 @@ def run_import(ctx: ImportContext, plan: ImportPlan | None = None) -> ImportResu
     result = ImportResult(
         ctx.path, "dry-run" if opt.dry_run else "imported", ctx.dataset_id, plan.sheet_label,
         rows_read, rows_read - n_quarantined, n_quarantined, n_obs, issue_counts,
-        ctx.issues + row_examples, plan.columns.as_mapping(), notes)
+        ctx.issues + row_examples, plan.columns.as_mapping(), notes, ctx.decisions, plan,
+        national_totals(stats))
     if opt.dry_run:
         return result
     say("committing")

@@ -102,7 +102,41 @@ def plan_import(ctx: ImportContext) -> ImportPlan:
     notes += columns.notes
     plan = ImportPlan(layout, columns, parts, gaz, seed_areas, repeat_sheet, notes)
     ctx.sheet_names = plan.sheet_names
+    record_decisions(ctx, plan, asked=bool(asked) or sheet_asked is not None)
     return plan
+
+
+_CONFIDENCE = {"hxl": "high", "mapping": "high", "values": "high", "header": "medium"}
+
+
+def record_decisions(ctx: ImportContext, plan: ImportPlan, asked: bool) -> None:
+    """The detect stage's decisions, with their evidence, for ``idpkit inspect``."""
+    lay = plan.layout
+    n_val = len(plan.columns.values())
+    n_area = sum(1 for c in plan.columns.columns if c.role.startswith(("adm", "country")))
+    why = ("asked for (--sheet or the mapping)" if asked else
+           f"the best of {len(ctx.source.sheets)} sheet(s): {n_val} count column(s), "
+           f"{n_area} area column(s)")
+    ctx.decide("detect", "sheet", " + ".join(repr(n) for n in plan.sheet_names), why)
+    rows = []
+    if lay.header_row is not None:
+        rows.append(f"header row {lay.header_row + 1}")
+    else:
+        rows.append("no header row")
+    if lay.hxl_row is not None:
+        rows.append(f"HXL row {lay.hxl_row + 1}")
+    rows.append(f"data from row {lay.data_start + 1}")
+    ctx.decide("detect", "rows", ", ".join(rows),
+               "; ".join(n for n in lay.notes if n.startswith("header over")) or
+               "the first row whose cells are mostly text above rows of numbers")
+    for c in plan.columns.columns:
+        if c.role == "ignore":
+            continue
+        evidence = {"hxl": f"HXL tag {c.tag.strip() if c.tag else ''}",
+                    "mapping": "the mapping", "values": "the values under it",
+                    "header": "header words"}.get(c.basis, c.basis)
+        ctx.decide("detect", f"column {c.index + 1} {c.header!r}", c.describe(), evidence,
+                   _CONFIDENCE.get(c.basis, "medium"))
 
 
 def _gather_parts(ctx: ImportContext, layout: Layout, columns: ColumnPlan, gaz: Gazetteer,
