@@ -109,7 +109,8 @@ def require_datasets(wh: Warehouse, dataset_ids: Iterable[str]) -> list[str]:
     ids = list(dict.fromkeys(str(i) for i in dataset_ids))
     d = wh.table("datasets")
     known = d.order_by([d.imported_at.desc(), d.dataset_id.desc()]).dataset_id.execute().tolist()
-    missing = [i for i in ids if i not in frozenset(known)]
+    held = set(known)
+    missing = [i for i in ids if i not in held]
     if missing:
         raise UnknownDatasetError(_unknown_message(missing[0], known))
     return ids
@@ -118,9 +119,9 @@ def require_datasets(wh: Warehouse, dataset_ids: Iterable[str]) -> list[str]:
 def _unknown_message(given: str, known: Sequence[str]) -> str:
     if not known:
         return f"no dataset {given!r}: the warehouse holds no datasets"
-    close = difflib.get_close_matches(given, known, n=3, cutoff=0.5) or list(known[:3])
-    return (f"no dataset {given!r}; closest: {', '.join(close)} "
-            "(idpkit datasets list shows them all)")
+    close = difflib.get_close_matches(given, known, n=3, cutoff=0.5)
+    some = f"closest: {', '.join(close)}" if close else f"newest: {', '.join(known[:3])}"
+    return f"no dataset {given!r}; {some} (idpkit datasets list shows them all)"
 
 
 def show_dataset(wh: Warehouse, dataset_id: str) -> DatasetDetails:
