@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -517,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[dim]skipped: {s}[/dim]")
     console.print(summary_line(rows))
     if args.markdown:
-        command = " ".join(["scripts/corpus.py", *(sys.argv[1:] if argv is None else argv)])
+        command = shlex.join(["scripts/corpus.py", *(sys.argv[1:] if argv is None else argv)])
         write_markdown(rows, args.markdown, command, args.label, skipped, args.src)
         console.print(f"wrote {args.markdown}")
     return 1 if any(r.verdict.outcome in ("crashed", "wrong") for r in rows) else 0
