@@ -57,25 +57,30 @@ def test_pcode_tag_over_internal_codes(wh, tmp_path):
 
 
 def test_unknown_and_mismatched_pcodes(wh, tmp_path):
+    """Unknown and inconsistent codes are flagged, never dropped: the people are real. A row is
+    placed as deep as its codes agree (else at the country level only), an unknown code under
+    the areas its other codes name."""
     f = tmp_path / "codes.csv"
     f.write_text("adm1,adm2,idps,date\n#adm1+code,#adm2+code,#affected+idps+ind,#date+reported\n"
                  "NG002,NG002001,10,2021-07-30\n"   # fine
-                 "NG002,NG008001,20,2021-07-30\n"   # NG008001 belongs to NG008
+                 "NG002,NG008001,20,2021-07-30\n"   # NG008001 belongs to NG008: country only
                  "NG002,NG0020O1,30,2021-07-30\n"   # letter O: unknown, nearest suggested
                  "TD07,TD0704,40,2021-07-30\n",     # Chad ISO2 prefix: repaired
                  encoding="utf-8")
     r = ingest_file(wh, f)
-    assert r.rows_read == 4 and r.rows_quarantined == 2 and r.rows_accepted == 2
+    assert r.rows_read == 4 and r.rows_quarantined == 0 and r.rows_accepted == 4
     iss = _issues(wh, r.dataset_id)
     by_row = {int(x.row): x for x in iss.itertuples() if x.row == x.row}
-    assert by_row[4].code == "pcode-parent-mismatch"
+    assert by_row[4].code == "pcode-parent-mismatch" and by_row[4].severity == "warning"
     assert by_row[5].code == "unknown-pcode" and "NG002001" in by_row[5].message
     assert by_row[6].code == "pcode-repaired"
-    o = _obs(wh, r.dataset_id)
-    assert set(o.adm2_pcode) == {"NG002001", "TCD0704"}
-    q = wh.table("quarantine").execute()
-    raw = json.loads(q[q.source_row == 5].raw.iloc[0])
-    assert raw["adm2"] == "NG0020O1"
+    o = _obs(wh, r.dataset_id).set_index("source_row")
+    assert o.loc[3, "adm2_pcode"] == "NG002001" and o.loc[6, "adm2_pcode"] == "TCD0704"
+    # NG008001 (in state NG008) and NG002 share only the country
+    assert o.loc[4, "adm1_pcode"] is None and o.loc[4, "iso3"] == "NGA"
+    # the unknown admin-2 code stays in the admin 1 its row names
+    assert o.loc[5, "adm1_pcode"] == "NG002" and o.loc[5, "adm2_pcode"] is None
+    assert o.value.sum() == 100  # 10 + 20 + 30 + 40: nobody dropped
 
 
 def test_mapping_overrides_guesses(wh, tmp_path):

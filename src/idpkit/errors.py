@@ -53,3 +53,11 @@ class AlreadyImportedError(IdpkitError):
     """The same file content was imported before; importing again would double count."""
 
     code = "already-imported"
+
+
+class ImplausibleImportError(IdpkitError):
+    """The import as a whole is implausible (one rule quarantining most rows, no area placed, no
+    date or country, counts from weak evidence): stopped before writing; the message says what
+    was seen and what fixes it (``--accept-as-is`` stores it anyway)."""
+
+    code = "implausible-import"

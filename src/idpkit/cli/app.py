@@ -100,14 +100,16 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
             mapping: Path | None, source: str | None, sheet: list[str] | None,
             on_date: str | None,
             report: Path | None, quiet: bool = False, household_size: str | None = None,
-            jump_factor: float | None = None):
+            jump_factor: float | None = None, accept_as_is: bool = False,
+            replace: bool = False):
     from idpkit.ingest.mapping import Mapping
     from idpkit.ingest.pipeline import IngestOptions, ingest_file
 
     asked = None if not sheet else sheet[0] if len(sheet) == 1 else list(sheet)
     opts = IngestOptions(kind=kind, source=source, sheet=asked, dry_run=dry_run,
                          mapping=Mapping.load(mapping) if mapping else None,
-                         reporting_date=_date(on_date))
+                         reporting_date=_date(on_date), accept_as_is=accept_as_is,
+                         replace=replace)
     if household_size:
         opts.household_size_range = _range(household_size)
     if jump_factor is not None:
@@ -220,12 +222,21 @@ def ingest(
     report: Annotated[Path | None, typer.Option(help="Write the validation report (.html or .json).")] = None,
     household_size: HouseholdSize = None,
     jump_factor: JumpFactor = None,
+    accept_as_is: Annotated[bool, typer.Option(
+        "--accept-as-is", help="Store an import that the plausibility checks stop (most rows "
+                               "quarantined by one rule, areas not found, no date or country, "
+                               "counts from weak evidence) as it is.")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Replace the dataset(s) imported before from this file (same content, "
+                          "else same file name), e.g. to re-import it with a corrected "
+                          "--mapping; atomic and recorded in the audit table.")] = False,
     db: DbOption = None,
 ) -> None:
     """Import assessment files into the warehouse: validated, atomic, never double counted."""
     _, failures = _ingest(files, db, dry_run=False, kind=kind, mapping=mapping, source=source,
                           sheet=sheet, on_date=on_date, report=report,
-                          household_size=household_size, jump_factor=jump_factor)
+                          household_size=household_size, jump_factor=jump_factor,
+                          accept_as_is=accept_as_is, replace=replace)
     if failures:
         raise typer.Exit(failures.exit_code)
 

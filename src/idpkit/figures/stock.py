@@ -14,7 +14,8 @@ The rules, in the order they are applied (each one exists because real data brea
 3. *One file per round.* When several files carry the same round of one source (the XLSX and the
    CSV of one publication), only the latest imported is used.
 4. *One level per file.* A file that repeats the same people at admin 0, 1 and 2 (the DTM API) is
-   read at the finest level it gives in each admin-1 area.
+   read at the finest level it gives in each admin-1 area. Rows reported at admin 1 or finer
+   whose area is unknown (*unplaced*) are parts, not repeats: they count in the national total.
 5. *Roll-up.* Rows are added up to the requested level; a row reported at a coarser level than
    requested cannot be placed and is left out (``explain`` lists it). ``coverage`` is the share of
    the area's child areas (one level down in the gazetteer) that the round assessed; a number
@@ -178,14 +179,15 @@ def _chosen_parts(parts: ir.Table, q: StockQuery) -> ir.Table:
     one = files.filter(files._rn == 0).select("source", "round_key", "dataset_id")
     p = p.inner_join(one, ["source", "round_key", "dataset_id"])
     # rule 4: finest reported level per admin-1 area of each file and round; a file that gives
-    # admin 1 somewhere does not also count its rows without admin 1
+    # admin 1 somewhere does not also count its rows without admin 1 — unless they were reported
+    # at admin 1 or finer and their area is unknown (unplaced parts, kept in the national total)
     key = ["dataset_id", "source", "round_key"]
     finest = p.group_by([*key, "_a1"]).aggregate(_top=p._lv.max())
     p = p.inner_join(finest, [*key, "_a1"])
     p = p.filter(p._lv == p._top)
     finer = p.filter(p._a1 != "").select(*key).distinct().mutate(_has=True)
     p = p.left_join(finer, key).drop(*[k + "_right" for k in key])
-    p = p.filter((p._a1 != "") | p._has.isnull())
+    p = p.filter((p._a1 != "") | p._has.isnull() | (p._lv >= 1))
     # rule 2: latest round per source and reference date
     rounds = p.group_by(["source", "round_key"]).aggregate(round_date=p._d.max())
     refs = ibis.memtable(pd.DataFrame({

@@ -8,11 +8,13 @@ results joined back onto every row by the engine.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
+import pycountry
 
 from idpkit.ingest.places import (best_match, fold_name, infer_country, normalise_pcode,
                                   repair_pcode, suggest_pcode)
@@ -72,14 +74,36 @@ def country_of_code(gaz: Gazetteer, code: str) -> str | None:
 
 
 def _iso3_from(gaz: Gazetteer, code: str | None) -> str | None:
+    """The country a country-code cell names: ISO3, ISO2, or a code of the same shape that
+    ISO 3166 lacks but agencies use (IDMC's ``AB9`` Abyei, ``XKX`` Kosovo), kept as given."""
     if not code:
         return None
     c = code.strip().upper()
-    if c in gaz.iso3s:
+    if c in gaz.iso3s or (len(c) == 3 and c.isalpha()):
         return c
     if len(c) == 2 and c in gaz.iso2_to_iso3:
         return gaz.iso2_to_iso3[c]
-    return c if len(c) == 3 and c.isalpha() else None
+    if len(c) == 2 and c.isalpha():
+        country = pycountry.countries.get(alpha_2=c)
+        return country.alpha_3 if country else None
+    return c if re.fullmatch(r"[A-Z][A-Z0-9]{2}", c) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def country_from_name(name: str) -> str | None:
+    """ISO3 of a country name in English (or its official/common name), or None when unsure."""
+    text = name.strip()
+    if not text:
+        return None
+    try:
+        return pycountry.countries.lookup(text).alpha_3
+    except LookupError:
+        pass
+    try:
+        hits = pycountry.countries.search_fuzzy(text)
+    except LookupError:
+        return None
+    return hits[0].alpha_3 if len(hits) == 1 else None
 
 
 class AreaResolver:
@@ -121,20 +145,29 @@ class AreaResolver:
             self._names[key] = (hit.pcode if hit else None, score)
         return self._names[key]
 
-    def resolve(self, row: dict[str, str | None], iso3_hint: str | None) -> ResolvedArea:
+    def resolve(self, row: dict[str, str | None], iso3_hint: str | None,
+                file_level: int | None = None) -> ResolvedArea:
+        """Place one combination of area cells. ``file_level``: the finest level of the file's
+        area columns — a row that names no area at all is an unplaced part at that level (kept
+        in the national total), not a national figure."""
         p, gaz = self.prefix, self.gaz
         out = ResolvedArea()
-        label = next(((r, v) for r, v in row.items() if r != "country_code" and is_total_label(v)),
-                     None)
+        label = next(((r, v) for r, v in row.items() if r not in ("country_code", "country_name")
+                      and is_total_label(v)), None)
         if label is not None:
             out.findings.append(AreaFinding(
                 "total-row", label[0], str(label[1]),
                 f"a total or subtotal row ({label[1]!r}), not an area: counting it would count "
                 "the rows it adds up twice"))
-            out.iso3 = _iso3_from(gaz, row.get("country_code")) or iso3_hint
+            out.iso3 = self._country(row) or iso3_hint
             out.total = True
             return out
-        explicit = _iso3_from(gaz, row.get("country_code")) if not p else None
+        explicit = self._country(row) if not p else None
+        if not p and explicit is None and (row.get("country_code") or row.get("country_name")):
+            role = "country_code" if row.get("country_code") else "country_name"
+            out.findings.append(AreaFinding(
+                "unknown-country", role, str(row.get(role)),
+                f"country {row.get(role)!r} is neither an ISO 3166 code nor a country name"))
         iso3 = explicit or iso3_hint
         given_level = None
         codes: dict[int, str | None] = {}
@@ -190,16 +223,30 @@ class AreaResolver:
                             f"admin {level} name {raw_name!r} matches no gazetteer entry"
                             + (f" within {parent}" if parent else "")))
             codes[level] = resolved
-        # parent consistency, where both codes were given and known
+        # parent consistency, where both codes were given and known. A row whose codes disagree
+        # is kept (its people are real) but placed only as deep as its codes agree: at their
+        # deepest common area, the country when they share nothing below it.
         for level in LEVELS[1:]:
             child, par = codes.get(level), codes.get(level - 1)
             if child and par and from_code.get(level) and from_code.get(level - 1):
                 a = gaz.known(child)
                 if a is not None and a.parent and a.parent != par and gaz.known(par):
+                    agree = next((k for k in range(level - 1, 0, -1)
+                                  if gaz.ancestor(child, k) and
+                                  gaz.ancestor(child, k) == gaz.ancestor(par, k)), 0)
+                    where = (f"placed in {codes.get(agree) or gaz.ancestor(par, agree)} (admin "
+                             f"{agree}), where both agree") if agree else \
+                        "placed at the country level only"
                     out.findings.append(AreaFinding(
                         "pcode-parent-mismatch", f"{p}adm{level}_pcode", child,
                         f"{child} belongs to {a.parent} ({gaz.known(a.parent).name if gaz.known(a.parent) else '?'}), "
-                        f"not to {par} given in the admin {level - 1} column"))
+                        f"not to {par} given in the admin {level - 1} column; {where}"))
+                    for lv in LEVELS:
+                        if lv > agree:
+                            codes[lv] = None
+                    if agree:
+                        codes[agree] = codes.get(agree) or gaz.ancestor(par, agree)
+                    break
         # complete upwards from the finest resolved code
         finest = max((lv for lv, c in codes.items() if c), default=None)
         if finest is not None:
@@ -219,10 +266,19 @@ class AreaResolver:
         out.iso3 = iso3
         out.pcodes = {lv: codes.get(lv) for lv in LEVELS}
         out.area_pcode = codes[finest] if finest is not None else (iso3 if not p else None)
-        out.reported_level = given_level if given_level is not None else (0 if iso3 else None)
+        out.reported_level = given_level if given_level is not None else \
+            (0 if explicit is not None or file_level is None else file_level) if iso3 else None
         out.given = given_level is not None or explicit is not None
-        out.placed = finest is not None
+        # a row that names only its country is placed: at the country level
+        out.placed = finest is not None or (given_level is None and explicit is not None)
         return out
+
+    def _country(self, row: dict[str, str | None]) -> str | None:
+        """The country a row's country columns name (code first, else name)."""
+        found = _iso3_from(self.gaz, row.get("country_code"))
+        if found is None and row.get("country_name"):
+            found = country_from_name(str(row.get("country_name")))
+        return found
 
     def _check_name(self, out: ResolvedArea, code: str, name: str, level: int,
                     parent: str | None) -> None:

@@ -77,7 +77,8 @@ class RowChecker:
             sev = ibis.cases(*[(j.code == code, t.severity) for code, t in CATALOGUE.items()
                                if code in ("unknown-pcode", "pcode-repaired", "pcode-parent-mismatch",
                                            "pcode-name-mismatch", "area-name-unmatched",
-                                           "area-from-name", "unknown-area", "total-row")],
+                                           "area-from-name", "unknown-area", "total-row",
+                                           "unknown-country")],
                              else_="warning")
             parts.append(j.filter(j.code != "area-from-name").select(
                 row=j._row, column_name=j.column_name, value=j.value, code=j.code, severity=sev,
@@ -101,14 +102,24 @@ class RowChecker:
         win = ibis.window(group_by=skey, order_by=sub._row)
         d = sub.mutate(_dup=ibis.row_number().over(win), _first=sub._row.min().over(win))
         d = d.filter(d._dup > 0)
+        # An identical row is a duplicate entry only where it repeats a location or record
+        # identifier; without one, identical rows are separate records (two villages of a commune
+        # with the same counts, weekly flow records): kept, with a warning.
+        ident = self.identifier_columns()
+        code = "duplicate-row" if ident else "repeated-row"
         parts.append(d.select(row=d._row, column_name=ibis.literal(None, "string"),
-                              value=NULL_STR, code=ibis.literal("duplicate-row"),
-                              severity=ibis.literal("error"),
-                              message=ibis.literal("exact duplicate of row ")
+                              value=NULL_STR, code=ibis.literal(code),
+                              severity=ibis.literal(CATALOGUE[code].severity),
+                              message=ibis.literal("exact duplicate of row " if ident else
+                                                   "identical to row ")
                               + self.ctx.user_row(d._first).cast("string")
                               + (ibis.literal(" of sheet '") + self.ctx.sheet_of(d._first)
                                  + ibis.literal("'") if len(self.ctx.sheet_names) > 1
-                                 else ibis.literal(""))))
+                                 else ibis.literal(""))
+                              + ibis.literal(f" (same {', '.join(map(repr, ident[:2]))})" if ident
+                                             else "; kept: the file has no location or record "
+                                             "identifier, so identical rows can be separate "
+                                             "records")))
         # Kobo: the same submission (_uuid) twice, e.g. sent again from a device after a timeout
         uc = plan.first("kobo_uuid")
         if uc is not None:
@@ -125,6 +136,12 @@ class RowChecker:
                                    message=ibis.literal("duplicate submission: same _uuid as row ")
                                    + self.ctx.user_row(du._first).cast("string") + where))
         return parts
+
+    def identifier_columns(self) -> list[str]:
+        """Headers of the columns that identify a row's location or record: P-codes, site ids,
+        submission ids. Names are not identifiers (two villages may share one)."""
+        roles = {"site_id", "kobo_uuid", "kobo_key"} | {f"adm{lv}_pcode" for lv in LEVELS}
+        return [c.header for c in self.plan.columns if c.role in roles]
 
     def without_notes(self, w: ir.Table, parts: list[ir.Table]) -> list[ir.Table]:
         plan = self.plan
@@ -177,7 +194,7 @@ class RowChecker:
             issue(v < 0, "negative-count", c.header, raw,
                   lambda c=c, raw=raw: ibis.literal(f"{c.header}: negative count ") + raw())
         # dates
-        dc = plan.first("reporting_date")
+        dc = plan.first("reporting_date") or plan.first("reporting_year")
         if dc is not None:
             issue(w.reporting_date.isnull() & w._date_raw.notnull(), "invalid-date", dc.header,
                   w._date_raw, ibis.literal("not a date: ") + w._date_raw)
@@ -278,8 +295,11 @@ def jump_findings(ctx: ImportContext, stats: ir.Table) -> ir.Table:
     keys = ["iso3", "area_pcode", "reported_level", "population_group", "unit", "metric"]
 
     def totals(t: ir.Table, new: bool, value: str, row: str) -> ir.Table:
+        # stocks only: a flow (the new displacements of one event, a month's arrivals) is not
+        # expected to resemble the one before
         t = t.filter((t.sex == "all") & (t.age_group == "all") & t.reporting_date.notnull()
-                     & t.area_pcode.notnull())
+                     & t.area_pcode.notnull() & (t.metric == "present_stock"))
+        t = t.mutate(reported_level=t.reported_level.cast("int16"))  # one type on every engine
         g = t.group_by([*keys, "reporting_date"]).aggregate(v=t[value].sum(), row=t[row].min())
         return g.mutate(new=ibis.literal(new))
 

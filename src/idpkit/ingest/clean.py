@@ -9,7 +9,9 @@ stage's (:mod:`idpkit.ingest.check`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 
 import ibis
 import ibis.expr.types as ir
@@ -49,6 +51,43 @@ def clean_cell(v: object) -> str | None:
     return None if v.lower() in PLACEHOLDERS else v
 
 
+def title_texts(ctx: ImportContext) -> list[tuple[str, str]]:
+    """Texts that title the file, with where each is: its name, its sheets' names, and the
+    cells of the rows above each sheet's table (rows of at most two filled cells before the
+    first row of three or more). Why only those: a flow dataset's first data row held a date,
+    which became the date of all 72,607 rows "from the file's titles"."""
+    out = [(ctx.file_name, "the file name")]
+    out += [(s.name, f"the name of sheet {s.name!r}") for s in ctx.source.sheets]
+    for s in ctx.source.sheets:
+        for r in s.preview[:8]:
+            cells = [str(c).strip() for c in r if c is not None and str(c).strip()]
+            if len(cells) >= 3:
+                break
+            out += [(c, f"the title {c[:60]!r} of sheet {s.name!r}") for c in cells]
+    return out
+
+
+def date_in_titles(ctx: ImportContext) -> tuple[date | None, str]:
+    """The first date written in a title (see :func:`title_texts`), and where it was."""
+    texts = title_texts(ctx)
+    for text, where in texts:  # a full date anywhere before a month and year anywhere
+        if re.search(r"\d{4}-\d{2}-\d{2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}", text):
+            found = find_date_in_text([text])
+            if found is not None:
+                return found, where
+    for text, where in texts:
+        found = find_date_in_text([text])
+        if found is not None:
+            return found, where
+    return None, ""
+
+
+def year_end(text: object) -> date | None:
+    """31 December of a year cell ("2019", "2019.0"), or None when it is not a year."""
+    m = re.fullmatch(r"\s*((?:19|20|21)\d\d)(?:\.0+)?\s*", str(text))
+    return date(int(m.group(1)), 12, 31) if m else None
+
+
 def _col(t: ir.Table, plan: ColumnPlan, role: str) -> ir.StringValue | None:
     c = plan.first(role)
     return t[f"c{c.index}"] if c is not None else None
@@ -63,23 +102,19 @@ def clean_rows(ctx: ImportContext, plan: ImportPlan, raw: ir.Table) -> Cleaned:
     cols: dict[str, ir.Value] = {}
     # -- dates
     date_col = cplan.first("reporting_date")
-    fallback_date = opt.reporting_date
-    if fallback_date is None:
-        texts = [ctx.file_name] + [s.name for s in ctx.source.sheets]
-        for s in ctx.source.sheets:
-            texts += [str(c) for r in s.preview[:6] for c in r if c]
-        fallback_date = find_date_in_text(texts)
-        if date_col is None:
-            if fallback_date is not None:
-                ctx.issues.append(Issue("invalid-date", f"no reporting-date column; using "
-                                         f"{fallback_date.isoformat()} found in the file's titles",
-                                         severity="warning", file=ctx.file_name,
-                                         sheet=layout.sheet))
-            else:
-                ctx.issues.append(Issue("invalid-date", "no reporting-date column and no date "
-                                         "in the file's titles; give one with --date",
-                                         severity="warning", file=ctx.file_name,
-                                         sheet=layout.sheet))
+    year_col = cplan.first("reporting_year") if date_col is None and not opt.reporting_date \
+        else None
+    fallback_date, where = opt.reporting_date, ""
+    if fallback_date is None and date_col is None and year_col is None:
+        fallback_date, where = date_in_titles(ctx)
+        if fallback_date is not None:
+            ctx.issues.append(Issue("invalid-date", f"no reporting-date column; using "
+                                    f"{fallback_date.isoformat()} found in {where}",
+                                    severity="warning", file=ctx.file_name, sheet=layout.sheet))
+        else:
+            ctx.issues.append(Issue("invalid-date", "no reporting-date column and no date "
+                                    "in the file's titles or name; give one with --date",
+                                    severity="warning", file=ctx.file_name, sheet=layout.sheet))
     if date_col is not None:
         ctx.decide("clean", "reporting date", f"column {date_col.header!r}",
                    {"hxl": "its HXL tag", "header": "its header", "values": "its values are dates",
@@ -101,13 +136,23 @@ def clean_rows(ctx: ImportContext, plan: ImportPlan, raw: ir.Table) -> Cleaned:
         cols["reporting_date"] = ibis.coalesce(t.d, ibis.literal(fallback_date, "date")) \
             if opt.reporting_date else t.d
         cols["_date_raw"] = t.dr
+    elif year_col is not None:
+        # a year is a country-year figure (IDMC): dated 31 December, the end of the year it counts
+        distinct = [v for v in ctx.distinct(raw, [f"c{year_col.index}"]).iloc[:, 0].dropna()]
+        lk = ctx.lookup(pd.DataFrame({"k": distinct, "d": [year_end(v) for v in distinct],
+                                      "dr": [clean_cell(v) for v in distinct]}),
+                        {"k": "string", "d": "date", "dr": "string"})
+        t = t.left_join(lk, t[f"c{year_col.index}"] == lk.k).drop("k")
+        cols["reporting_date"], cols["_date_raw"] = t.d, t.dr
+        ctx.decide("clean", "reporting date", f"31 December of column {year_col.header!r}",
+                   "a column of years (country-year figures are as of the end of the year)")
     else:
         cols["reporting_date"] = ibis.literal(fallback_date, "date")
         cols["_date_raw"] = NULL_STR
         ctx.decide("clean", "reporting date",
                    fallback_date.isoformat() if fallback_date else "none",
                    "--date" if opt.reporting_date else
-                   "found in the file's titles" if fallback_date else
+                   f"found in {where}" if fallback_date else
                    "no date column, no date in the titles: give --date",
                    "high" if opt.reporting_date else "low")
     # -- round and operation
@@ -120,8 +165,7 @@ def clean_rows(ctx: ImportContext, plan: ImportPlan, raw: ir.Table) -> Cleaned:
         t = t.left_join(lk, t[f"c{round_col.index}"] == lk.rk).drop("rk")
         cols["round"] = t.rv if opt.round is None else ibis.literal(opt.round)
     else:
-        texts = [ctx.file_name] + [s.name for s in ctx.source.sheets] + \
-                [str(c) for s in ctx.source.sheets for r in s.preview[:3] for c in r if c]
+        texts = [text for text, _ in title_texts(ctx)]
         file_round = opt.round or find_round_in_text(texts)
         cols["round"] = ibis.literal(file_round, "string")
         per_sheet = [find_round_in_text([n]) for n in ctx.sheet_names]
@@ -223,21 +267,18 @@ def _join_areas(ctx: ImportContext, raw: ir.Table, t: ir.Table, plan: ColumnPlan
                 ) -> tuple[ir.Table, dict[str, ir.Value]]:
     roles = [f"{prefix}adm{lv}_{k}" for lv in LEVELS for k in ("pcode", "name")]
     if not prefix:
-        roles = ["country_code"] + roles
+        roles = ["country_code", "country_name"] + roles
     present = [(r, plan.first(r)) for r in roles if plan.first(r) is not None]
     out: dict[str, ir.Value] = {}
-    if not [r for r, _ in present if r != "country_code"]:
-        if prefix:
-            return t, {"origin_pcode": NULL_STR, "origin_name": NULL_STR, "_origin_id": ibis.null("int64")}
-        iso = None
-        cc = plan.first("country_code")
-        if cc is not None:
-            vals = ctx.distinct(raw, [f"c{cc.index}"]).iloc[:, 0].dropna().tolist()
-            iso = vals[0].strip().upper() if len(vals) == 1 else None
+    if prefix and not present:
+        return t, {"origin_pcode": NULL_STR, "origin_name": NULL_STR,
+                   "_origin_id": ibis.null("int64")}
+    if not present:  # no country and no area column: the whole file is one country (or none)
+        iso = (ctx.options.country or "").upper() or None
         out.update({"iso3": ibis.literal(iso, "string"), "area_pcode": ibis.literal(iso, "string"),
                     "reported_level": ibis.literal(0 if iso else None, "int16"),
                     "_area_id": ibis.null("int64"), "_area_given": ibis.literal(True),
-                    "_area_total": ibis.literal(False), "_area_placed": ibis.literal(True)})
+                    "_area_total": ibis.literal(False), "_area_placed": ibis.literal(iso is not None)})
         out.update({f"adm{lv}_pcode": NULL_STR for lv in LEVELS})
         return t, out
     keys = [f"c{c.index}" for _, c in present]
@@ -249,12 +290,14 @@ def _join_areas(ctx: ImportContext, raw: ir.Table, t: ir.Table, plan: ColumnPlan
     name_role = next((r for lv in (4, 3, 2, 1) if (r := f"{prefix}adm{lv}_name") in by_role),
                      None) if prefix else None
     frame = pd.DataFrame(by_role)
-    iso_hint = resolver.guess_country(frame)
+    iso_hint = ctx.options.country or resolver.guess_country(frame)
+    file_level = max((int(r[len(prefix) + 3]) for r, _ in present
+                      if r not in ("country_code", "country_name")), default=None)
     records, findings = [], []
     key_rows = list(zip(*[combos[k].tolist() for k in keys]))
     for i, row in enumerate(frame.itertuples(index=False)):
         res = resolver.resolve({k: (x if isinstance(x, str) and x else None)
-                                for k, x in zip(frame.columns, row)}, iso_hint)
+                                for k, x in zip(frame.columns, row)}, iso_hint, file_level)
         rec = {"_key": KEY_SEP.join(str(x) for x in key_rows[i])}
         rec.update({"_aid": i, "_iso3": res.iso3, "_area": res.area_pcode,
                     "_level": res.reported_level, "_given": res.given,

@@ -22,6 +22,9 @@ SIMPLE_ROLES = (
     "country_code", "country_name", "admin_level", "site_id", "site_name", "site_type", "latitude",
     "longitude", "reporting_date", "round", "operation", "assessment_type", "cause_text",
     "household_size", "population_group_text", "ignore",
+    # the operation's own area codes ("DTM12", "Temp03"): kept in the column mapping, never used
+    # to place a row (idpkit.ingest.profile)
+    "internal_code",
     # KoboToolbox/ODK export columns (see :mod:`idpkit.ingest.kobo`): never data, but the date
     # fallbacks, the submission identity and the repeat-group links come from them
     "kobo_meta", "kobo_choice", "kobo_today", "kobo_submission_time", "kobo_uuid", "kobo_index",

@@ -81,11 +81,18 @@ def new_sites(ctx: ImportContext, plan: ImportPlan, w: ir.Table) -> ir.Table | N
     return g.mutate(dataset_id=ibis.literal(ctx.dataset_id))
 
 
-def commit(ctx: ImportContext, plan: ImportPlan, out: Outcome, notes: list[str],
-           before: list[str] | None = None) -> None:
-    """Write the import. ``before``: statements run first in the same transaction (removing
-    the datasets an import replaces)."""
+def commit(ctx: ImportContext, plan: ImportPlan, out: Outcome, notes: list[str]) -> None:
+    """Write the import; the datasets it replaces (``ctx.replaces``) are removed in the same
+    transaction, and the import and each replacement recorded in ``dataset_audit``."""
+    from idpkit.warehouse.datasets import audit_statement, removal_statements
+
     wh, opt = ctx.wh, ctx.options
+    before = removal_statements(wh, ctx.replaces) if ctx.replaces else []
+    before += [audit_statement("replace", old, replaced_by=ctx.dataset_id,
+                               file_name=ctx.file_name, file_hash=ctx.digest)
+               for old in ctx.replaces]
+    before.append(audit_statement("import", ctx.dataset_id, file_name=ctx.file_name,
+                                  file_hash=ctx.digest))
     if plan.seed_areas and ensure_gazetteer(wh):  # only now: a failed import writes nothing
         notes.append("areas table was empty: loaded the embedded OCHA P-code list (admin 1-2)")
     meta = dataset_meta(out.stats)
@@ -133,7 +140,4 @@ def commit(ctx: ImportContext, plan: ImportPlan, out: Outcome, notes: list[str],
     sites = new_sites(ctx, plan, out.wide)
     if sites is not None:
         inserts.insert(0, ("sites", sites))
-    if before:
-        wh.atomic_insert(inserts, before=before)
-    else:
-        wh.atomic_insert(inserts)
+    wh.atomic_insert(inserts, before=before)

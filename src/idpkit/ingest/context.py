@@ -52,7 +52,7 @@ class IngestOptions:
     jump_factor: float = 10.0
     jump_minimum: float = 100.0  # changes between smaller numbers are not flagged
     # store an import the plausibility checks stop (idpkit.ingest.plausibility), as it is
-    accept_implausible: bool = False
+    accept_as_is: bool = False
     # replace the datasets imported before from the same file (same content, else same name)
     replace: bool = False
 
@@ -101,6 +101,7 @@ class ImportContext:
     issues: list[Issue] = field(default_factory=list)  # findings about the file, not a row
     sheet_names: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    replaces: list[str] = field(default_factory=list)  # datasets this import replaces (--replace)
 
     def decide(self, stage: str, subject: str, decision: str, evidence: str = "",
                confidence: str = "high") -> None:

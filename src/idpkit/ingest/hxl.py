@@ -85,8 +85,11 @@ def parse_tag(text: str) -> Tag | None:
 
 
 def looks_like_hxl_row(cells: list[object]) -> bool:
-    """A row is an HXL hashtag row when nearly all of its non-empty cells are tags (at least two)."""
-    filled = [c for c in cells if c is not None and str(c).strip() != ""]
+    """A row is an HXL hashtag row when nearly all of its non-empty cells are tags (at least two).
+    A sentence in a cell beside the table (a footnote: "* Estimates in Donetska … are likely
+    under-represented") is not counted against it."""
+    filled = [c for c in cells if c is not None and str(c).strip() != ""
+              and not (len(str(c).strip()) > 40 and " " in str(c).strip() and not is_tag_cell(c))]
     if len(filled) < 2:
         return False
     tags = sum(1 for c in filled if is_tag_cell(c))

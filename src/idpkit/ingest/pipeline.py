@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from idpkit.errors import ImplausibleImportError
 from idpkit.ingest.check import jump_findings, row_findings
 from idpkit.ingest.clean import clean_rows
 from idpkit.ingest.commit import Outcome, commit
-from idpkit.ingest.context import Decision, ImportContext, IngestOptions, Progress
+from idpkit.ingest.context import Decision, ImportContext, IngestOptions, Progress, safe_name
 from idpkit.ingest.plan import ImportPlan, plan_import
+from idpkit.ingest.plausibility import assess
 from idpkit.ingest.readers import open_source, source_sha256
 from idpkit.ingest.reshape import long_rows
 from idpkit.ingest.sheets import ROW_BASE
@@ -77,7 +79,7 @@ def national_totals(stats) -> pd.DataFrame:
                     "metric"]).aggregate(value=t.v.sum()).execute()
     if g.empty:
         return g.drop(columns=["reported_level"])
-    lv = g.reported_level.fillna(-1)
+    lv = pd.to_numeric(g.reported_level, errors="coerce").fillna(-1)
     coarsest = lv.groupby([g.iso3.fillna(""), g.reporting_date.astype(str)]).transform("min")
     g = g[lv == coarsest]
     keys = ["iso3", "reporting_date", "population_group", "unit", "metric"]
@@ -97,23 +99,35 @@ def ingest_file(wh, path: Path, options: IngestOptions | None = None,
     source = open_source(path)  # raises a clear IdpkitError for empty/binary/hostile files
     try:
         digest = source_sha256(path)
-        ds = wh.table("datasets")
-        same = ds.file_hash == digest
-        if options.sheet is not None:  # another sheet of an imported file is another dataset
-            asked = [options.sheet] if isinstance(options.sheet, str) else list(options.sheet)
-            same = same & (ds.sheet.fill_null("") == "; ".join(asked))
-        prior = ds.filter(same).select("dataset_id").limit(1).execute()
-        if len(prior) and not options.dry_run:
-            return ImportResult(path, "already-imported", dataset_id=str(prior.dataset_id.iloc[0]),
-                                notes=[f"same content already imported as dataset "
-                                       f"{prior.dataset_id.iloc[0]}; nothing changed"])
+        prior = _prior_datasets(wh, path, digest, options)
+        if prior and not options.dry_run and not options.replace:
+            return ImportResult(path, "already-imported", dataset_id=prior[0],
+                                notes=[f"same content already imported as dataset {prior[0]}; "
+                                       "nothing changed (to import it again, e.g. with another "
+                                       "mapping, add --replace)"])
         ctx = ImportContext(wh, path, source, digest, options, say)
+        if options.replace:
+            ctx.replaces = prior or _prior_datasets(wh, path, None, options)
         try:
             return run_import(ctx)
         finally:
             ctx.drop_stages()
     finally:
         source.cleanup()
+
+
+def _prior_datasets(wh, path: Path, digest: str | None, options: IngestOptions) -> list[str]:
+    """Datasets imported before from this file: the same content (``digest``), or with
+    ``digest`` None the same file name — and the same sheet(s) when a sheet is asked for
+    (another sheet of a workbook is another dataset)."""
+    ds = wh.table("datasets")
+    same = ds.file_hash == digest if digest is not None else \
+        ds.file_name == safe_name(path)
+    if options.sheet is not None:
+        asked = [options.sheet] if isinstance(options.sheet, str) else list(options.sheet)
+        same = same & (ds.sheet.fill_null("") == "; ".join(asked))
+    found = ds.filter(same).order_by(ds.imported_at.desc()).select("dataset_id").execute()
+    return [str(x) for x in found.dataset_id]
 
 
 def run_import(ctx: ImportContext, plan: ImportPlan | None = None) -> ImportResult:
@@ -152,6 +166,16 @@ def run_import(ctx: ImportContext, plan: ImportPlan | None = None) -> ImportResu
     issue_counts = {(r.code, r.severity): int(r.n) for r in counts.itertuples()}
     for i in ctx.issues:
         issue_counts[(i.code, i.severity)] = issue_counts.get((i.code, i.severity), 0) + 1
+    problems = [] if opt.accept_as_is else assess(ctx, plan, cleaned, all_issues, rows_read)
+    if problems and not opt.dry_run:
+        raise ImplausibleImportError(
+            "not imported, the result looks wrong: " + "; and ".join(p.message for p in problems)
+            + ". To store it as it is, add --accept-as-is.", location=str(ctx.path))
+    for p in problems:  # a dry run (validate, inspect) reports them as errors of the file
+        ctx.issues.append(Issue("implausible-import", p.message, "error", ctx.file_name,
+                                plan.layout.sheet))
+        issue_counts[("implausible-import", "error")] = \
+            issue_counts.get(("implausible-import", "error"), 0) + 1
     examples = all_issues.order_by(["row", "code"]).limit(MAX_ISSUE_EXAMPLES).execute()
     row_examples = [Issue(r.code, r.message, r.severity, ctx.file_name,
                           ctx.sheet_names[int(r.row) // ROW_BASE], int(r.row) % ROW_BASE,
@@ -169,5 +193,8 @@ def run_import(ctx: ImportContext, plan: ImportPlan | None = None) -> ImportResu
     outcome = Outcome(raw, wide, all_issues, errors, stats, long_sql, rows_read, n_quarantined,
                       n_obs, warnings_n)
     commit(ctx, plan, outcome, notes)
+    if ctx.replaces:
+        notes.append("replaced dataset(s) " + ", ".join(ctx.replaces)
+                     + " imported before from this file (recorded in dataset_audit)")
     result.notes = notes
     return result

@@ -98,7 +98,10 @@ def infer_country(gaz: Gazetteer, adm1_names: list[str]) -> str | None:
 
 def repair_pcode(gaz: Gazetteer, code: str, iso3: str | None) -> str | None:
     """A confident fix for an unknown code: the country prefix written ISO2 where the COD uses
-    ISO3 or the reverse (Chad's ``TD07`` is ``TCD07``), or separators and case."""
+    ISO3 or the reverse (Chad's ``TD07`` is ``TCD07``), or separators and case. Never another
+    prefix swapped for the file's country: an operation's own code (``DTM12``) was "repaired"
+    onto a real but wrong P-code that way (:func:`suggest_pcode` still shows it as a hint).
+    ``iso3`` is unused; kept for callers."""
     c = normalise_pcode(code)
     if c in gaz.by_pcode:
         return c
@@ -119,18 +122,6 @@ def repair_pcode(gaz: Gazetteer, code: str, iso3: str | None) -> str | None:
             if i3 == prefix:
                 own.add(iso2 + rest)
     found = sorted(x for x in own if x in gaz.by_pcode and x != c)
-    if len(found) == 1:
-        return found[0]
-    if own and any(x[:3] in gaz.iso3s or x[:2] in gaz.iso2_to_iso3 for x in own):
-        return None
-    # 2. otherwise, the country the file is about
-    candidates = set()
-    if iso3:
-        candidates.add(iso3 + rest)
-        for iso2, i3 in gaz.iso2_to_iso3.items():
-            if i3 == iso3:
-                candidates.add(iso2 + rest)
-    found = [x for x in candidates if x in gaz.by_pcode and x != c]
     return found[0] if len(found) == 1 else None
 
 
@@ -140,6 +131,12 @@ def suggest_pcode(gaz: Gazetteer, code: str, iso3: str | None, level: int | None
     fixed = repair_pcode(gaz, code, iso3)
     if fixed:
         return fixed
+    m = re.match(r"^([A-Z]{2,3})(.*)$", normalise_pcode(code))
+    if m and iso3:  # the same code under the country's own prefix, shown as a hint only
+        for i2, i3 in gaz.iso2_to_iso3.items():
+            for alt in (i3 + m.group(2), i2 + m.group(2)) if i3 == iso3 else ():
+                if alt in gaz.by_pcode and alt != normalise_pcode(code):
+                    return alt
     pool: list[Area] = []
     if iso3 and level:
         pool = gaz.by_country_level.get((iso3, level), [])

@@ -93,27 +93,14 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
                     c.role, c.basis = f"{prefix}adm{level}_pcode", "values"
                     note(c, f"tagged as a name but holds P-codes (e.g. {p.distinct[0]!r}); used as "
                             f"admin {level} P-codes")
-            # a P-code tag over internal codes while another column holds real P-codes
-            for c in [x for x in cols if x.role == f"{prefix}adm{level}_pcode"]:
-                share, _ = profiles[c.index].known_levels(gaz)
-                if share >= 0.5 or profiles[c.index].n == 0:
-                    continue
-                for other in cols:
-                    if other.role != "ignore" or other.index in overrides:
-                        continue
-                    s2, lvl2 = profiles[other.index].known_levels(gaz)
-                    if s2 >= 0.8 and lvl2 == level:
-                        other.role, other.basis = c.role, "values"
-                        c.role, c.basis = "ignore", "values"
-                        note(c, f"tagged as admin {level} P-code but its values are not known "
-                                f"P-codes; column {other.header!r} holds valid admin {level} "
-                                "P-codes and is used instead")
-                        break
 
-    # ---- untagged bare "P-code" columns: level from the gazetteer
+    # ---- P-code columns: their admin level from the codes, internal codes set aside
+    _pcode_levels_from_values(cols, profiles, overrides, gaz, note)
+
+    # ---- untagged columns of known P-codes ("P-code", "Code", an unnamed column): level from the
+    # gazetteer
     for c in cols:
-        if c.role == "ignore" and c.index not in overrides and profiles[c.index].code_like >= 0.9 \
-                and re.search(r"p ?-?code", c.header, re.I):
+        if c.role == "ignore" and c.index not in overrides and profiles[c.index].code_like >= 0.9:
             share, lvl = profiles[c.index].known_levels(gaz)
             if lvl and share >= 0.8 and not any(x.role == f"adm{lvl}_pcode" for x in cols):
                 c.role, c.basis = f"adm{lvl}_pcode", "values"
@@ -144,6 +131,7 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
             else:
                 seen_values[k] = c
     plan_notes = _kobo_dates_and_meta(cols, overrides)
+    plan_notes += _dates_from_values(cols, profiles, overrides, file_name, issues, layout)
     singles: dict[str, ColumnAssignment] = {}
     for c in sorted(cols, key=lambda x: (-x.priority, x.index)):
         if c.role == "value" or c.role in SHARED_ROLES:
@@ -160,6 +148,121 @@ def resolve_columns(layout: Layout, sample: list[list[str | None]], gaz: Gazette
                                 f"column {c.header!r} ({c.tag.strip()}) not imported",
                                 file=file_name, sheet=layout.sheet, column=c.header))
     return ColumnPlan(cols, plan_notes), issues
+
+
+def _file_country(cols: list[ColumnAssignment], profiles: list[ColumnProfile],
+                  gaz: Gazetteer) -> str | None:
+    """The country most known P-codes of the file's area columns belong to (a vote)."""
+    votes: Counter[str] = Counter()
+    for c in cols:
+        if c.role.endswith("_pcode"):
+            for v in profiles[c.index].distinct[:500]:
+                a = gaz.known(normalise_pcode(v))
+                if a is not None and a.iso3:
+                    votes[a.iso3] += 1
+    if votes:
+        return max(sorted(votes), key=lambda k: votes[k])
+    for c in cols:
+        if c.role == "country_code":
+            vals = Counter(v.strip().upper() for v in profiles[c.index].distinct[:500])
+            known = [v for v, _ in vals.most_common() if v in gaz.iso3s]
+            if known:
+                return known[0]
+    return None
+
+
+def _country_prefixed(code: str, iso3: str, gaz: Gazetteer) -> int | None:
+    """The length of ``code``'s country prefix when it starts with ``iso3``'s ISO3 or ISO2
+    code (as P-codes do), else None."""
+    if code.startswith(iso3):
+        return 3
+    iso2 = {i2 for i2, i3 in gaz.iso2_to_iso3.items() if i3 == iso3}
+    return 2 if any(code.startswith(i2) for i2 in iso2) else None
+
+
+def _pcode_levels_from_values(cols: list[ColumnAssignment], profiles: list[ColumnProfile],
+                              overrides: dict[int, ColumnAssignment], gaz: Gazetteer,
+                              note) -> None:
+    """Each P-code column's admin level from its codes, not from its header or tag.
+
+    Why: a "Pcode Province" column held admin-2 codes and was stored as admin 1; a state column
+    held the operation's own codes (``DTM12``) beside correct admin-2 P-codes, was "repaired"
+    onto real but wrong P-codes, and 684 of 685 rows were quarantined. The rule:
+
+    * codes the gazetteer knows: their most common level;
+    * codes it does not know but that start with the file's country prefix: the level their
+      length gives (``global-pcode-lengths.csv``: the gazetteer stops at admin 2);
+    * anything else is the operation's own (internal) code: kept as ``internal_code``, flagged,
+      never used to place a row nor repaired onto a real P-code. Where another, unassigned
+      column holds known P-codes of that level, it takes the role.
+    """
+    from idpkit.warehouse.areas import PcodeLengths
+
+    iso3 = _file_country(cols, profiles, gaz)
+    lengths = PcodeLengths.embedded()
+    for prefix in ("", "origin_"):
+        pcode_cols = [c for c in cols if c.index not in overrides and
+                      re.fullmatch(rf"{prefix}adm(\d)_pcode", c.role) and profiles[c.index].n]
+        for c in pcode_cols:
+            level = int(c.role[len(prefix) + 3])
+            p = profiles[c.index]
+            share, known_level = p.known_levels(gaz)
+            found, why = None, ""
+            if share >= 0.5 and known_level is not None:
+                found, why = known_level, "known P-codes"
+            elif iso3 is not None or (iso3 := _country_of_codes(p, gaz)) is not None:
+                codes = [normalise_pcode(v) for v in p.distinct[:500]]
+                pre = [_country_prefixed(x, iso3, gaz) for x in codes]
+                if sum(1 for x in pre if x) >= 0.8 * len(codes):
+                    lv = Counter(lengths.level(x, iso3, n) for x, n in zip(codes, pre) if n)
+                    best, n_best = lv.most_common(1)[0] if lv else (None, 0)
+                    if best is not None and n_best >= 0.8 * len(codes):
+                        found, why = best, f"the length of {iso3}'s admin {best} P-codes"
+                    else:
+                        found = level  # country codes of no known shape: kept as given
+                else:
+                    found = None  # not this country's P-codes
+            else:
+                found = level if p.code_like >= 0.9 else None
+            if found is None:
+                other = next((o for o in cols if o.role == "ignore" and o.index not in overrides
+                              and (k := profiles[o.index].known_levels(gaz))[0] >= 0.8
+                              and k[1] == level), None)
+                if other is not None:
+                    other.role, other.basis = c.role, "values"
+                    note(other, f"holds valid admin {level} P-codes: used instead of column "
+                                f"{c.header!r}")
+                c.role, c.basis = "internal_code", "values"
+                note(c, f"holds the operation's own codes (e.g. {p.distinct[0]!r}), not P-codes"
+                        + (f" of {iso3}" if iso3 else "") + ": kept as an internal code, not "
+                        "used to place rows", code="internal-code")
+                continue
+            if found != level:
+                target = f"{prefix}adm{found}_pcode"
+                holder = next((o for o in cols if o.role == target), None)
+                if holder is not None and holder.index not in overrides and \
+                        profiles[holder.index].known_levels(gaz)[0] < share:
+                    holder.role, holder.basis = c.role, "values"  # the two are swapped
+                elif holder is not None:
+                    continue
+                note(c, f"named as admin {level} but holds admin {found} P-codes (from {why}; "
+                        f"e.g. {p.distinct[0]!r}): used as admin {found}")
+                c.role, c.basis = target, "values"
+
+
+def _country_of_codes(p: ColumnProfile, gaz: Gazetteer) -> str | None:
+    """The country whose ISO2/ISO3 code most of a column's codes start with."""
+    votes: Counter[str] = Counter()
+    for v in p.distinct[:500]:
+        m = re.match(r"[A-Z]+", normalise_pcode(v))
+        letters = m.group(0) if m else ""
+        if letters[:3] in gaz.iso3s:
+            votes[letters[:3]] += 1
+        elif letters[:2] in gaz.iso2_to_iso3:
+            votes[gaz.iso2_to_iso3[letters[:2]]] += 1
+    if not votes or sum(votes.values()) < 0.8 * len(p.distinct[:500]):
+        return None
+    return votes.most_common(1)[0][0]
 
 
 def _bare_sex_columns(cols: list[ColumnAssignment], overrides: dict[int, ColumnAssignment]) -> None:
@@ -212,6 +315,69 @@ def _kobo_dates_and_meta(cols: list[ColumnAssignment], overrides: dict[int, Colu
     if choice:
         notes.append("select_multiple option columns (0/1) not read as counts: " + ", ".join(choice))
     return notes
+
+
+# header words that say what a date column dates: the end or report of a period (preferred), or
+# its start; a date of displacement, birth, arrival or return is about people, not the report
+_DATE_END = re.compile(r"\b(end|ending|fin|final|to|as of|report|reported|reporting|snapshot|"
+                       r"update|updated|publication|month|period|mois|mes|periodo)\b")
+_DATE_START = re.compile(r"\b(start|starting|begin|beginning|debut|inicio|from|de)\b")
+_DATE_NOT_REPORT = re.compile(r"\b(displacement|displaced|deplacement|desplazamiento|birth|born|"
+                              r"naissance|nacimiento|arrival|arrivee|llegada|return|retour|"
+                              r"departure|depart|salida|submission|submitted|start time|end time|"
+                              r"deviceid|expiry|expiration)\b")
+_DATE_WORD = re.compile(r"\b(date|dates|dt|day|jour|dia|fecha|data|month|mois|mes|period|"
+                        r"periode|periodo)\b")
+
+
+def _dates_from_values(cols: list[ColumnAssignment], profiles: list[ColumnProfile],
+                       overrides: dict[int, ColumnAssignment], file_name: str,
+                       issues: list[Issue], layout: Layout) -> list[str]:
+    """The reporting date from a column whose *values* are dates, whatever its header says
+    ("Month End", "Periodo", "As of"), when no column was recognised as the reporting date.
+
+    Why: a flow dataset's ``Month End`` column was not recognised and the first date-like cell
+    became the date of all its rows. Columns about people (date of displacement, of birth, of
+    arrival) are never the report's date. Among several date columns the end or report of a
+    period wins over its start; a tie is settled by the header naming a date, then by order.
+    Bare numbers (Excel serials, ``20240131``) count as dates only under a header naming a date.
+    """
+    from idpkit.ingest.normalise import parse_dates
+
+    if any(c.role in ("reporting_date", "reporting_year") for c in cols):
+        return []  # a column of years dates country-year figures (IDMC); event dates do not
+    cands = []
+    for c in cols:
+        p = profiles[c.index]
+        if c.role != "ignore" or c.index in overrides or p.n == 0 or not p.distinct:
+            continue
+        h = fold(c.header)
+        if _DATE_NOT_REPORT.search(h):
+            continue
+        values = p.distinct[:500]
+        numeric = [v for v in values if re.fullmatch(r"[\d.]+", v)]
+        if numeric and not _DATE_WORD.search(h):
+            values = [v for v in values if v not in numeric]
+            if len(values) < 0.9 * len(p.distinct[:500]):
+                continue
+        parsed, _ = parse_dates(values)
+        share = sum(1 for v in values if parsed.get(v)) / max(len(values), 1)
+        if share < 0.9:
+            continue
+        score = 3 if _DATE_END.search(h) else 1 if _DATE_START.search(h) else 2
+        cands.append((score, bool(_DATE_WORD.search(h)), -c.index, c))
+    if not cands:
+        return []
+    cands.sort(key=lambda x: x[:3], reverse=True)
+    best = cands[0][3]
+    best.role, best.basis, best.priority = "reporting_date", "values", 4
+    others = [x[3].header for x in cands[1:]]
+    issues.append(Issue("date-from-values", f"reporting date read from column {best.header!r}: "
+                        "its values are dates" + (f" (other date columns: "
+                                                 f"{', '.join(map(repr, others))})" if others
+                                                 else ""),
+                        severity="info", file=file_name, sheet=layout.sheet, column=best.header))
+    return [f"reporting date from column {best.header!r} (its values are dates)"]
 
 
 # ("provenance" is not here: French baselines name the *origin of a stock* "région de provenance")

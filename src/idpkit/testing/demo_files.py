@@ -8,7 +8,9 @@ sheet, row as the user sees it, column, code) so tests can check a validator fin
 
 Rule that keeps the truth recoverable: *errors* live only on extra rows (at quiet locations, with
 site ids not in ``sites.csv``, or exact copies of a true row), so quarantining them leaves exactly the
-true rows; *warnings* (formula-like text in a name, a real twenty-fold jump, an ambiguous cause) sit
+true rows; rows whose area is unknown are *kept* by idpkit (real people count in the national total),
+so the extra rows that carry an unknown P-code or place count nobody (zeros) and are warnings;
+*warnings* (formula-like text in a name, a real twenty-fold jump, an ambiguous cause) sit
 on true rows whose numbers are true and must be kept; *info* items (placeholders such as ``-``,
 ``n/a``, ``Not available``) are missing values standing where the true value is zero or in a
 breakdown column that never enters totals.
@@ -214,8 +216,9 @@ def write_baseline(ctx: Ctx, path: Path, t: int) -> Path:
         if item == "pcode_typo":
             row = quiet_row()
             row[col["Ward Pcode"]] = bad = pcode_typo(str(row[col["Ward Pcode"]]))
-            extras.append((row, [("Ward Pcode", item, "error", bad, "P-code with letter O for digit 0; "
-                                  "not in the gazetteer")]))
+            row[8:16] = [0] * 8  # kept by idpkit (area unknown): counts nobody, so no truth moves
+            extras.append((row, [("Ward Pcode", item, "warning", bad, "P-code with letter O for digit "
+                                  "0; not in the gazetteer: flagged, the row kept")]))
         elif item == "negative_value":
             row = quiet_row()
             row[col["IDP individuals"]] = row[col["IDPs - conflict (ind)"]] = -int(row[col["IDP individuals"]])
@@ -411,7 +414,9 @@ def write_sites(ctx: Ctx, path: Path, t: int) -> Path:
         }
         if item == "pcode_unknown":
             row["Admin 3 Pcode"] = bad = f"{a3.at[q, 'adm2_pcode']}00"
-            extra_rows.append((row, ("Admin 3 Pcode", item, "error", bad, "P-code not in the gazetteer")))
+            row["IDP Households"] = row["IDP Individuals"] = 0  # kept (area unknown): nobody
+            extra_rows.append((row, ("Admin 3 Pcode", item, "warning", bad,
+                                     "P-code not in the gazetteer: flagged, the row kept")))
         elif item == "non_numeric":
             row["IDP Individuals"] = "approx 200"
             extra_rows.append((row, ("IDP Individuals", item, "error", "approx 200", "non-numeric count")))
@@ -505,8 +510,9 @@ def write_flows(ctx: Ctx, path: Path) -> Path:
         extras.append((neg, ("Individuals", "negative_value", "error", -35, "negative count")))
         unk = out.iloc[int(rng.integers(len(out)))].copy()
         unk["Arrival State"], unk["Arrival LGA"], unk["Arrival LGA Pcode"] = "Zzyzx", "Zzyzx", ""
-        extras.append((unk, ("Arrival LGA", "unknown_location", "error", "Zzyzx",
-                             "arrival state and LGA names match no admin unit")))
+        unk["Individuals"] = 0  # kept by idpkit (area unknown): counts nobody
+        extras.append((unk, ("Arrival LGA", "unknown_location", "warning", "Zzyzx",
+                             "arrival state and LGA names match no admin unit: flagged, kept")))
     order: list[object] = list(range(len(out)))
     for j in range(len(extras)):
         order.insert(int(rng.integers(0, len(order) + 1)), ("x", j))

@@ -37,14 +37,17 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("invalid-coordinates", "warning", "Latitude/longitude out of range",
               "Coordinates are not numbers within [-90, 90] and [-180, 180]."),
     # areas
-    IssueType("unknown-pcode", "error", "Unknown P-code",
+    IssueType("unknown-pcode", "warning", "Unknown P-code",
               "The P-code is not in the gazetteer for a country and level it covers; the nearest "
-              "known P-code or name match is suggested."),
+              "known P-code or name match is suggested. The row is kept: in the coarser area its "
+              "other codes name, else in the national total only (unplaced below it)."),
     IssueType("pcode-repaired", "warning", "P-code repaired",
               "The P-code was not in the gazetteer but one confident correction was (e.g. ISO2 "
               "prefix where the COD uses ISO3: TD07 -> TCD07); the corrected code is used."),
-    IssueType("pcode-parent-mismatch", "error", "P-code inconsistent with its parent",
-              "The row's admin P-code does not belong to the admin P-code of the level above."),
+    IssueType("pcode-parent-mismatch", "warning", "P-code inconsistent with its parent",
+              "The row's admin P-code does not belong to the admin P-code of the level above. "
+              "The row is kept, placed only as deep as its codes agree (their deepest common "
+              "area, else the country)."),
     IssueType("pcode-name-mismatch", "warning", "P-code and area name disagree",
               "The row's P-code is a known area, but the name beside it is, confidently, another "
               "area of the same level (a shifted or copied code); the P-code is used, the area "
@@ -53,12 +56,16 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "The row names an area but no gazetteer entry matches it confidently."),
     IssueType("area-from-name", "info", "P-code found from the area name",
               "The file gives names only; the P-code was matched through the gazetteer."),
-    IssueType("unknown-area", "error", "Area not found at any level",
-              "The row names an area, but neither its names nor its codes match the gazetteer at "
-              "any admin level, so the row cannot be placed."),
+    IssueType("unknown-area", "warning", "Area not found at any level",
+              "The row names an area (\"Residence location unknown\", a misspelt name), but neither "
+              "its names nor its codes match the gazetteer at any admin level. Its people are "
+              "real: the row is kept in the national total, unplaced at finer levels."),
+    IssueType("unknown-country", "warning", "Country not recognised",
+              "The country cell is neither an ISO 3166 code (or a code of that shape agencies use, "
+              "such as IDMC's AB9) nor a country name; the row is kept without a country."),
     IssueType("missing-area", "warning", "No area given",
               "The row has no P-code and no area name (in a file whose other rows have them); it "
-              "is placed at the country level."),
+              "is kept in the national total, unplaced at finer levels."),
     IssueType("note-row", "error", "Note under the table",
               "A row below the table's last count, with no count and no place: a source line or "
               "footnote (\"Source: IOM DTM\", \"Note: …\"). Kept in quarantine with its text; not "
@@ -69,7 +76,13 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "do. Counting it would count those people twice; it is kept in quarantine."),
     # rows
     IssueType("duplicate-row", "error", "Exact duplicate row",
-              "The row repeats an earlier row of the same file cell for cell; only the first is kept."),
+              "The row repeats an earlier row of the same file cell for cell, its location or "
+              "record identifier (P-code, site id, submission id) included; only the first is "
+              "kept."),
+    IssueType("repeated-row", "warning", "Identical rows, no identifier",
+              "The row is identical to an earlier row, in a file with no location or record "
+              "identifier: identical rows can be separate records (two villages of one commune "
+              "with the same counts, weekly flow records), so both are kept and counted."),
     IssueType("duplicate-submission", "error", "Duplicate Kobo submission",
               "A Kobo/ODK export holds the same submission (_uuid) twice, e.g. sent again from a "
               "device; only the first row is kept."),
@@ -91,6 +104,21 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("tag-contradicts-values", "warning", "HXL tag contradicts the values under it",
               "The tag says one thing (e.g. a P-code) and the values another (names); the column "
               "was used as the values show."),
+    IssueType("internal-code", "warning", "Internal codes, not P-codes",
+              "The column is named or tagged as P-codes but holds the operation's own codes "
+              "(codes the gazetteer does not know that do not start with the country's P-code "
+              "prefix): kept as an internal code, never used to place rows nor repaired onto a "
+              "real P-code."),
+    IssueType("date-from-values", "info", "Reporting date found by its values",
+              "No column was named as the reporting date; the one whose values are dates was "
+              "used (the end or report of a period before its start; dates of displacement, "
+              "birth or arrival are never the report's date)."),
+    IssueType("implausible-import", "error", "The import as a whole looks wrong",
+              "One rule would quarantine most rows, most areas are not found, there is no date "
+              "or country, every row would take a title's date while a column holds dates, or "
+              "the counts were recognised from weak evidence only. The import stops before "
+              "writing and says which mapping line or option fixes it; --accept-as-is stores it "
+              "as it is."),
     IssueType("column-ignored", "info", "Column not imported",
               "No role was recognised for the column; give one in a mapping to import it."),
     IssueType("duplicate-value-column", "warning", "Two columns claim the same count",

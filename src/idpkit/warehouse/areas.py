@@ -262,3 +262,50 @@ class Gazetteer:
 
     def today(self) -> date:
         return date.today()
+
+
+EMBEDDED_LENGTHS = "global-pcode-lengths.csv"
+
+
+class PcodeLengths:
+    """How long each admin level's P-codes are, per country (OCHA's ``global-pcode-lengths.csv``:
+    country prefix length, then each level's segment). Why: the gazetteer stops at admin 2, but a
+    column of admin-3 codes is still recognisable as admin 3 by its length — a level decided from
+    the codes, never from a header word such as "Province"."""
+
+    def __init__(self, rows: dict[str, list[int]]) -> None:
+        self.rows = rows  # iso3 -> [country length, admin 1 length, admin 2 length, ...]
+
+    @classmethod
+    def embedded(cls) -> PcodeLengths:
+        cached = getattr(cls, "_embedded", None)
+        if cached is not None:
+            return cached
+        path = Path(str(resources.files("idpkit.data").joinpath(EMBEDDED_LENGTHS)))
+        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        df = df[~df.iloc[:, 0].str.startswith("#")]
+        rows: dict[str, list[int]] = {}
+        for r in df.itertuples(index=False):
+            lens = []
+            for v in list(r)[1:]:
+                if not str(v).strip().isdigit():
+                    break
+                lens.append(int(v))
+            if lens:
+                rows[str(r[0]).strip().upper()] = lens
+        cls._embedded = cls(rows)
+        return cls._embedded
+
+    def level(self, code: str, iso3: str | None, prefix_len: int | None = None) -> int | None:
+        """The admin level a code of ``iso3`` has by its length, or None when no level fits.
+        ``prefix_len``: the length of the code's country prefix when it differs from the list's
+        (a COD that writes ISO3 where the list counts two letters)."""
+        lens = self.rows.get(iso3 or "")
+        if not lens:
+            return None
+        total = prefix_len if prefix_len is not None else lens[0]
+        for level, n in enumerate(lens[1:], 1):
+            total += n
+            if len(code) == total:
+                return level
+        return None

@@ -3,7 +3,8 @@
 Rules that keep these totals honest on real exports:
 * only totals are added (``sex = 'all'`` and ``age_group = 'all'``; cause parts are disjoint);
 * a file that repeats the same people at admin 0, 1 and 2 (the DTM API) is summed at the finest
-  level reported for each admin-1 area;
+  level reported for each admin-1 area; rows reported at admin 1 or finer whose area is unknown
+  (unplaced) are kept, with no admin 1;
 * a file holding several rounds shows the latest round of each operation: stocks of different
   rounds are never added together (flows, counts of movements over a period, are all added). A
   round is its round code, or for a file without codes the rule of
@@ -49,10 +50,12 @@ def summary_expr(wh: Warehouse, dataset: str | None = None) -> ir.Table:
     finest = o.group_by(["dataset_id", "_op", "_a1"]).aggregate(_lvl=o.reported_level.max())
     o = o.inner_join(finest, ["dataset_id", "_op", "_a1"])
     o = o.filter(o.reported_level.fill_null(-1) == o._lvl.fill_null(-1))
-    # admin-0 rows only where a dataset/operation has nothing finer
+    # admin-0 rows only where a dataset/operation has nothing finer; rows reported at a finer
+    # level whose area is unknown (unplaced: "Residence location unknown") always count, under
+    # no admin 1
     finer = o.filter(o._a1 != "").select("dataset_id", "_op").distinct().mutate(_has=True)
     o = o.left_join(finer, ["dataset_id", "_op"]).drop("dataset_id_right", "_op_right")
-    o = o.filter((o._a1 != "") | o._has.isnull())
+    o = o.filter((o._a1 != "") | o._has.isnull() | (o.reported_level.fill_null(0) >= 1))
     g = o.group_by(["dataset_id", "adm1_pcode", "population_group", "unit"]).aggregate(
         value=o.value.sum())
     areas = wh.table("areas").select(a_pcode="pcode", adm1_name="name")
