@@ -533,6 +533,9 @@ def export_parquet_cmd(
 
 
 app.command("serve")(serve)
+from idpkit.cli.inspect import inspect  # noqa: E402
+
+app.command("inspect")(inspect)
 from idpkit.cli.forecast import forecast_app  # noqa: E402
 
 app.add_typer(forecast_app, name="forecast")
