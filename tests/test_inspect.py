@@ -90,6 +90,27 @@ def test_nigeria_sheet_rows_columns_and_totals(nigeria):
     assert f"{_nigeria_by_hand()[('idps', 'individuals')]:,.0f}" in table
 
 
+def test_json_keys_are_the_documented_ones(nigeria):
+    _, doc, _ = nigeria
+    documented = _doc_keys()
+    assert set(doc) == set(Inspection.__dataclass_fields__) == documented["top"]
+    for key in ("layout", "rows"):
+        assert set(doc[key]) <= documented[key], key
+    assert set(doc["columns"][0]) == documented["columns"]
+    assert set(doc["totals"][0]) == documented["totals"]
+
+
+def _doc_keys() -> dict[str, set[str]]:
+    """JSON keys documented in docs/mapping.md's inspect section, by parent (`top` for the
+    first level): rows of the table `| key | parent | meaning |`."""
+    text = (ROOT / "docs" / "mapping.md").read_text(encoding="utf-8")
+    section = text.split("### JSON", 1)[1].split("\n## ", 1)[0]
+    out: dict[str, set[str]] = defaultdict(set)
+    for key, parent in re.findall(r"^\| `([a-z0-9_]+)` \| `?([a-z_]+|—)`? \|", section, re.M):
+        out["top" if parent == "—" else parent].add(key)
+    return out
+
+
 def test_inspect_never_writes_to_the_warehouse(tmp_path):
     db = str(tmp_path / "w.duckdb")
     with connect(db) as wh:

@@ -329,3 +329,40 @@ def test_title_rows_and_any_column_order(k, order, rows, by_skip, workbook):
     assert (r.rows_read, r.rows_quarantined) == (len(table), 0)
     assert _totals(r) == {("idps", "individuals"): sum(t[1] for t in table),
                           ("idps", "households"): sum(t[2] for t in table)}
+
+
+# ------------------------------------------------------------------------------ documentation
+def _doc() -> str:
+    return (ROOT / "docs" / "mapping.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.core
+def test_docs_document_every_mapping_key():
+    doc = _doc()
+    keys = re.findall(r"^### `([a-z_]+)`", doc, re.M)
+    missing = [k for k in Mapping.model_fields if k not in keys]
+    assert not missing, f"docs/mapping.md has no '### `key`' section for: {missing}"
+    assert not set(keys) - set(Mapping.model_fields), "documents keys Mapping does not have"
+    fields = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.M))
+    assert set(ValueColumn.model_fields) <= fields, \
+        f"count description fields not in a table: {set(ValueColumn.model_fields) - fields}"
+
+
+@pytest.mark.core
+def test_docs_list_exactly_the_roles():
+    section = _doc().split("## Roles", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([a-z0-9_]+)` \|", section, re.M)
+    assert sorted(listed) == sorted(set(ROLES) | {"value"}), (
+        f"missing: {sorted(set(ROLES) | {'value'} - set(listed))}, "
+        f"not roles: {sorted(set(listed) - set(ROLES) - {'value'})}")
+
+
+@pytest.mark.core
+def test_docs_give_the_allowed_values_from_the_vocabulary():
+    from idpkit.model import vocabulary as v
+
+    doc = " ".join(_doc().split())
+    for values in (v.POPULATION_GROUPS, v.UNITS, v.METRICS, v.CAUSES, v.HAZARDS, v.SEXES,
+                   v.ASSESSMENT_TYPES):
+        line = ", ".join(f"`{x}`" for x in values)
+        assert line in doc, f"docs/mapping.md should list {line}"

@@ -92,7 +92,7 @@ def inspect(
     if fmt == InspectFmt.json:
         print(json.dumps(insp.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
-        for part in render(insp):
+        for part in render(insp, hint=write_mapping is None):
             console.print(part)
     if write_mapping is not None and insp.mapping:
         write_mapping.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +106,9 @@ def inspect(
         raise typer.Exit(1)
 
 
-def render(insp) -> list[Any]:
-    """The Rich renderables of an Inspection, top to bottom."""
+def render(insp, hint: bool = True) -> list[Any]:
+    """The Rich renderables of an Inspection, top to bottom (``hint``: say how to write a
+    mapping)."""
     out: list[Any] = [f"[bold]{escape(insp.file)}[/bold]"
                       + (f" ({insp.format}, {len(insp.sheets)} sheet(s))" if insp.format else "")]
     if insp.sheets:
@@ -120,7 +121,7 @@ def render(insp) -> list[Any]:
     if insp.status != "ok":
         out += _render_candidates(insp)
         out.append(f"[red]Refused:[/red] {escape(insp.error or '')}")
-        if insp.mapping:
+        if insp.mapping and hint:
             out.append("[dim]Write a mapping to start from with --write-mapping MAP.yml, name the "
                        "counts in it, then: idpkit ingest FILE --mapping MAP.yml[/dim]")
         return out
@@ -171,8 +172,9 @@ def render(insp) -> list[Any]:
                                                   for i in others))
     for n in insp.notes:
         out.append(f"  [dim]{escape(n)}[/dim]")
-    out.append("[dim]To change a decision: --write-mapping MAP.yml, edit it, then idpkit ingest "
-               "FILE --mapping MAP.yml (docs/mapping.md)[/dim]")
+    if hint:
+        out.append("[dim]To change a decision: --write-mapping MAP.yml, edit it, then idpkit "
+                   "ingest FILE --mapping MAP.yml (docs/mapping.md)[/dim]")
     return out
 
 
