@@ -100,16 +100,16 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
             mapping: Path | None, source: str | None, sheet: list[str] | None,
             on_date: str | None,
             report: Path | None, quiet: bool = False, household_size: str | None = None,
-            jump_factor: float | None = None, accept_as_is: bool = False,
-            replace: bool = False):
+            jump_factor: float | None = None, country: str | None = None,
+            accept_as_is: bool = False, replace: bool = False):
     from idpkit.ingest.mapping import Mapping
     from idpkit.ingest.pipeline import IngestOptions, ingest_file
 
     asked = None if not sheet else sheet[0] if len(sheet) == 1 else list(sheet)
     opts = IngestOptions(kind=kind, source=source, sheet=asked, dry_run=dry_run,
                          mapping=Mapping.load(mapping) if mapping else None,
-                         reporting_date=_date(on_date), accept_as_is=accept_as_is,
-                         replace=replace)
+                         reporting_date=_date(on_date), country=_country(country),
+                         accept_as_is=accept_as_is, replace=replace)
     if household_size:
         opts.household_size_range = _range(household_size)
     if jump_factor is not None:
@@ -163,6 +163,15 @@ def _date(text: str | None) -> date | None:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
 
 
+def _country(text: str | None) -> str | None:
+    if not text:
+        return None
+    if not (len(text.strip()) == 3 and text.strip().isalpha() and text.strip().isascii()):
+        raise typer.BadParameter(f"{text!r} is not an ISO3 country code (e.g. NGA)",
+                                 param_hint="--country")
+    return text.strip().upper()
+
+
 def _range(text: str) -> tuple[float, float]:
     try:
         lo, hi = (float(x) for x in text.split("-", 1))
@@ -176,6 +185,8 @@ def _range(text: str) -> tuple[float, float]:
 
 HouseholdSize = Annotated[str | None, typer.Option(
     "--household-size", help="Plausible individuals per household, MIN-MAX (default 1-20).")]
+Country = Annotated[str | None, typer.Option(
+    "--country", help="ISO3 country of a file that names no country or P-code (e.g. NGA).")]
 JumpFactor = Annotated[float | None, typer.Option(
     "--jump-factor", help="Flag a location whose value changes more than this factor since its "
                           "previous round (default 10).")]
@@ -222,6 +233,7 @@ def ingest(
     report: Annotated[Path | None, typer.Option(help="Write the validation report (.html or .json).")] = None,
     household_size: HouseholdSize = None,
     jump_factor: JumpFactor = None,
+    country: Country = None,
     accept_as_is: Annotated[bool, typer.Option(
         "--accept-as-is", help="Store an import that the plausibility checks stop (most rows "
                                "quarantined by one rule, areas not found, no date or country, "
@@ -236,7 +248,7 @@ def ingest(
     _, failures = _ingest(files, db, dry_run=False, kind=kind, mapping=mapping, source=source,
                           sheet=sheet, on_date=on_date, report=report,
                           household_size=household_size, jump_factor=jump_factor,
-                          accept_as_is=accept_as_is, replace=replace)
+                          country=country, accept_as_is=accept_as_is, replace=replace)
     if failures:
         raise typer.Exit(failures.exit_code)
 
@@ -250,12 +262,15 @@ def validate(
     report: Annotated[Path | None, typer.Option(help="Also write the report (.html or .json).")] = None,
     household_size: HouseholdSize = None,
     jump_factor: JumpFactor = None,
+    on_date: Annotated[str | None, typer.Option("--date", help="Reporting date (YYYY-MM-DD) when the file has none.")] = None,
+    country: Country = None,
     db: DbOption = None,
 ) -> None:
     """Dry run: check files as `ingest` would, change nothing. Exit 1 if any row has an error."""
     results, failures = _ingest(files, db, dry_run=True, kind=None, mapping=mapping, source=None,
-                                sheet=sheet, on_date=None, report=report, quiet=fmt == Fmt.json,
-                                household_size=household_size, jump_factor=jump_factor)
+                                sheet=sheet, on_date=on_date, report=report, quiet=fmt == Fmt.json,
+                                household_size=household_size, jump_factor=jump_factor,
+                                country=country)
     if fmt == Fmt.json:
         from idpkit.validate.report import report_dict
 
@@ -528,6 +543,9 @@ def export_parquet_cmd(
 
 
 app.command("serve")(serve)
+from idpkit.cli.inspect import inspect  # noqa: E402
+
+app.command("inspect")(inspect)
 from idpkit.cli.forecast import forecast_app  # noqa: E402
 
 app.add_typer(forecast_app, name="forecast")

@@ -93,6 +93,8 @@ def _text_or_none(v: object) -> str | None:
 def ingest_file(wh, path: Path, options: IngestOptions | None = None,
                 progress: Progress | None = None) -> ImportResult:
     options = options or IngestOptions()
+    if options.mapping is not None:  # its date, country, round… where no option gave one
+        options = options.mapping.fill_options(options)
     say = progress or (lambda _msg: None)
     path = Path(path)
     say("reading file")

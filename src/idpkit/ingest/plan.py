@@ -72,13 +72,15 @@ def sample_rows(ctx: ImportContext, layout: Layout) -> list[list[str | None]]:
 def plan_import(ctx: ImportContext) -> ImportPlan:
     opt, wh = ctx.options, ctx.wh
     asked = [opt.sheet] if isinstance(opt.sheet, str) else list(opt.sheet or [])
+    if not asked and opt.mapping is not None:  # the mapping's `sheet:`, like --sheet
+        asked = opt.mapping.sheets
     repeat_notes = prepare_repeat_sheet(ctx.source, asked[0]) if len(asked) == 1 else []
     repeat_sheet = bool(repeat_notes) and "joined to its submission" in repeat_notes[0]
     if repeat_sheet and not opt.kind:
         repeat_notes.append("assessment type 'other' (an origin breakdown): figures keep "
                             "using the main sheet's totals; give --kind to change it")
-    sheet_asked = asked[0] if asked else (opt.mapping.sheet if opt.mapping else None)
-    layout = choose_layout(ctx.source, sheet_asked)
+    sheet_asked = asked[0] if asked else None
+    layout = choose_layout(ctx.source, sheet_asked, opt.mapping)
     notes = list(ctx.source.notes) + repeat_notes
     seed_areas = wh.table("areas").count().execute() == 0
     gaz = Gazetteer.from_embedded() if seed_areas else Gazetteer.from_warehouse(wh)
@@ -87,7 +89,7 @@ def plan_import(ctx: ImportContext) -> ImportPlan:
     columns, col_issues = resolve_columns(layout, main_sample, gaz, ctx.file_name, overrides)
     ctx.issues.extend(col_issues)
     parts = [SheetPart(layout, columns, list(range(layout.ncols)))]
-    gather = len(asked) > 1 or (not asked and sheet_asked is None)
+    gather = len(asked) > 1 or not asked
     if columns.values() and gather and ctx.source.kind in ("xlsx", "zip", "folder"):
         layout, columns, parts, sheet_notes = _gather_parts(ctx, layout, columns, gaz, asked)
         notes += sheet_notes
@@ -102,7 +104,7 @@ def plan_import(ctx: ImportContext) -> ImportPlan:
     notes += columns.notes
     plan = ImportPlan(layout, columns, parts, gaz, seed_areas, repeat_sheet, notes)
     ctx.sheet_names = plan.sheet_names
-    record_decisions(ctx, plan, asked=bool(asked) or sheet_asked is not None)
+    record_decisions(ctx, plan, asked=bool(asked))
     return plan
 
 
@@ -119,7 +121,9 @@ def record_decisions(ctx: ImportContext, plan: ImportPlan, asked: bool) -> None:
            f"{n_area} area column(s)")
     ctx.decide("detect", "sheet", " + ".join(repr(n) for n in plan.sheet_names), why)
     rows = []
-    if lay.header_row is not None:
+    if len(lay.header_rows) > 1:
+        rows.append("header rows " + " and ".join(str(r + 1) for r in lay.header_rows))
+    elif lay.header_row is not None:
         rows.append(f"header row {lay.header_row + 1}")
     else:
         rows.append("no header row")
@@ -127,8 +131,10 @@ def record_decisions(ctx: ImportContext, plan: ImportPlan, asked: bool) -> None:
         rows.append(f"HXL row {lay.hxl_row + 1}")
     rows.append(f"data from row {lay.data_start + 1}")
     ctx.decide("detect", "rows", ", ".join(rows),
+               "the mapping" if lay.from_mapping else
                "; ".join(n for n in lay.notes if n.startswith("header over")) or
-               "the first row whose cells are mostly text above rows of numbers")
+               "the first row whose cells are mostly text above rows of numbers",
+               "high" if lay.from_mapping or lay.hxl_row is not None else "medium")
     for c in plan.columns.columns:
         if c.role == "ignore":
             continue
@@ -143,9 +149,10 @@ def _gather_parts(ctx: ImportContext, layout: Layout, columns: ColumnPlan, gaz: 
                   asked: list[str]) -> tuple[Layout, ColumnPlan, list[SheetPart], list[str]]:
     """The other sheets of the same table (:mod:`idpkit.ingest.sheets`), or the sheets asked for."""
     if asked:
-        cands = [choose_layout(ctx.source, name) for name in asked[1:]]
+        cands = [choose_layout(ctx.source, name, ctx.options.mapping) for name in asked[1:]]
     else:
-        cands = [lay for lay in candidate_layouts(ctx.source)[0] if lay.sheet != layout.sheet]
+        cands = [lay for lay in candidate_layouts(ctx.source, ctx.options.mapping)[0]
+                 if lay.sheet != layout.sheet]
     others = []
     col_issues: dict[str, list[Issue]] = {}
     for lay in cands:
