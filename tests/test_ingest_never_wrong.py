@@ -252,3 +252,44 @@ def test_replace_swaps_a_dataset_atomically(wh, tmp_path):
     assert sorted(zip(audit.action, audit.dataset_id)) == sorted(
         [("import", first.dataset_id), ("replace", first.dataset_id),
          ("import", second.dataset_id)])
+
+
+# ---------------------------------------------------------------------------- the data sheet
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(first=st.booleans(), n_just=st.integers(3, 7), levels=st.integers(1, 3),
+       seed=st.integers(0, 1000))
+def test_the_data_sheet_wins_over_a_small_sheet_of_counts(tmp_path_factory, first, n_just,
+                                                          levels, seed):
+    """A workbook's data sheet has admin 1-3 P-codes and names over hundreds of rows; beside it,
+    a 'justification' sheet of a dozen rows with many count-like columns. The data sheet is
+    imported, whichever comes first."""
+    import openpyxl
+
+    tmp_path = tmp_path_factory.mktemp("sheets")
+    rng = random.Random(seed)
+    lgas = ["NG002001", "NG002002", "NG002003", "NG002004"]
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    just = wb.create_sheet("Justification")
+    just.append(["Topic"] + [f"Number of IDPs ({k})" for k in ("new", "returned", "hosted",
+                                                             "in camps", "in sites",
+                                                             "out of camps", "other")][:n_just]
+                + ["Justification"])
+    for k in range(12):
+        just.append([f"topic {k}"] + [rng.randint(1, 99) for _ in range(n_just)] + ["because"])
+    data = wb.create_sheet("Data", 0 if not first else 1)
+    head = ["State Pcode", "State", "LGA Pcode", "LGA", "Ward"][:[2, 4, 5][levels - 1]]
+    data.append(head + ["Date", "IDP individuals"])
+    total = 0
+    for k in range(300):
+        lga = lgas[k % 4]
+        v = 1000 + 7 * k + rng.randint(0, 6)  # distinct: no two rows identical
+        total += v
+        cells = ["NG002", "Adamawa", lga, "x", f"ward {k}"][:len(head)]
+        data.append(cells + ["2024-02-29", v])
+    f = tmp_path / "assessment.xlsx"
+    wb.save(f)
+    with _dwh(tmp_path) as wh:
+        r = ingest_file(wh, f)
+        assert r.sheet == "Data"
+        assert _totals(wh, r.dataset_id) == {("idps", "individuals"): total}

@@ -6,6 +6,7 @@ HXL row under (rarely above) the header. We score every sheet by how many column
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -77,7 +78,12 @@ def _score(guesses: list[ColumnAssignment], hxl: int | None, n_rows: int) -> flo
         return -1.0
     n_value = sum(1 for g in guesses if g.role == "value")
     n_area = sum(1 for g in guesses if g.role.startswith(("adm", "country")))
-    return 10 * n_value + 3 * n_area + (5 if hxl is not None else 0) + min(n_rows, 10_000) / 1000
+    # Counts matter up to a few (a justification or summary sheet has many count-like columns
+    # over a handful of rows); a table of displacement places its rows, so area columns weigh,
+    # and so does the number of rows (a workbook's data sheet had admin 1-3 P-codes and names
+    # over hundreds of rows and lost to a 12-row "justification" sheet).
+    return (10 * min(n_value, 4) + 4 * n_area + (15 if n_area else 0)
+            + (5 if hxl is not None else 0) + 8 * math.log10(1 + min(n_rows, 1_000_000)))
 
 
 def _with_mapping(layout: Layout, mapping: Mapping) -> Layout:

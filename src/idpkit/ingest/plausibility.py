@@ -44,8 +44,8 @@ def weak_count(c: ColumnAssignment, sheet: str) -> bool:
     """A count whose meaning is a guess: read from header words that name no population group
     (a unit word only, "Total", a bare Male/Female), in a sheet not named after a group either.
     Tags and mappings are never weak."""
-    if c.basis != "header":
-        return False
+    if c.basis != "header" or (c.value is not None and c.value.metric == "new_displacement"):
+        return False  # tagged or mapped; "new displacements" name displaced people themselves
     h = fold(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", c.header))  # numPresentIdpInd, grp/idp_ind
     return group_word(h) is None and group_word(fold(sheet)) is None or is_bare_sex(h)
 
