@@ -6,6 +6,7 @@ with the OCHA global admin 1-2 list embedded in the package, so P-codes are chec
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -184,11 +185,33 @@ def _fill_iso3(wh: Warehouse) -> None:
             "WHERE areas.pcode = v.pcode"])
 
 
+@functools.lru_cache(maxsize=1)
+def embedded_gazetteer() -> pd.DataFrame:
+    """The embedded OCHA list, parsed once per process (33,000 rows: parsing it for every import
+    of a small file cost more than the import itself)."""
+    return read_gazetteer_csv(embedded_gazetteer_path())
+
+
 def ensure_gazetteer(wh: Warehouse) -> bool:
     """Seed an empty ``areas`` table with the embedded OCHA list. Returns True when it did."""
     if wh.table("areas").count().execute() > 0:
         return False
-    load_areas(wh, read_gazetteer_csv(embedded_gazetteer_path()))
+    df = embedded_gazetteer().copy()
+    for c in AREAS.names:
+        if c not in df:
+            df[c] = None
+    # straight in: an empty table has nothing to merge with (load_areas' update path)
+    table = pa.Table.from_pandas(df[list(AREAS.names)], schema=AREAS.to_pyarrow(),
+                                 preserve_index=False)
+    stage = wh.backend.new_stage_name()
+    wh.backend.load_arrow(stage, table)
+    try:
+        cols = ", ".join(f'"{c}"' for c in AREAS.names)
+        wh.execute_atomically([f'INSERT INTO areas ({cols}) SELECT {cols} FROM "{stage}" '
+                               'WHERE NOT EXISTS (SELECT 1 FROM areas)'])
+    finally:
+        wh.backend.drop_stages([stage])
+    wh._gazetteer = None
     return True
 
 
@@ -238,10 +261,14 @@ class Gazetteer:
     @classmethod
     def from_embedded(cls) -> Gazetteer:
         """The embedded OCHA list, without writing it anywhere (dry runs on an empty warehouse)."""
-        df = read_gazetteer_csv(embedded_gazetteer_path())
-        return cls([Area(p, n or None, int(lv), pp or None, i or None)
-                    for p, n, lv, pp, i in zip(df.pcode, df.name, df.admin_level,
-                                               df.parent_pcode, df.iso3)])
+        cached = getattr(cls, "_embedded", None)
+        if cached is not None:
+            return cached
+        df = embedded_gazetteer()
+        cls._embedded = cls([Area(p, n or None, int(lv), pp or None, i or None)
+                             for p, n, lv, pp, i in zip(df.pcode, df.name, df.admin_level,
+                                                        df.parent_pcode, df.iso3)])
+        return cls._embedded
 
     def __len__(self) -> int:
         return len(self.by_pcode)
