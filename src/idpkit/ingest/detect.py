@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from idpkit.errors import MappingError, NoDataFoundError
 from idpkit.ingest.columns import ColumnAssignment, fold, group_word, guess_roles
 from idpkit.ingest.hxl import Tag, looks_like_hxl_row, parse_tag
+from idpkit.ingest.kobo import kobo_meta_role
 from idpkit.ingest.readers import Sheet, SourceFile, cell_text
 
 if TYPE_CHECKING:
@@ -325,12 +326,40 @@ _PERIOD_HEADER = re.compile(
     r"dec)[a-z]*[\s\-_/]*(\d{2}|\d{4})\b|\b(19|20)\d{2}[\-/](0?[1-9]|1[0-2])\b")
 
 
+# a cell that is a date or a timestamp (a value under a header, not a header)
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?|"
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?")
+
+
+def _period_columns(rows: list[list[str]]) -> set[int]:
+    """Columns that may hold period headers: not Kobo/ODK meta columns (``start``, ``end``,
+    ``today``, ``_submission_time``…, named in any row) and not columns whose cells are mostly
+    dates or timestamps. Why: a Kobo export's ``start``/``end``/``today`` values look like months
+    ("2022-06-15T10:02:11"), and read as headers they made a plain export look pivoted by period."""
+    ncols = max((len(r) for r in rows), default=0)
+    keep = set()
+    for j in range(ncols):
+        cells = [r[j].strip() for r in rows if j < len(r) and r[j] and r[j].strip()]
+        if any(kobo_meta_role(c) is not None for c in cells):
+            continue
+        if cells and sum(1 for c in cells if _TIMESTAMP.fullmatch(c)) / len(cells) >= 0.5:
+            continue
+        keep.add(j)
+    return keep
+
+
 def _pivot_hint(source: SourceFile) -> str:
     """When no sheet has counts: a header row naming several rounds or months ("Round 35 IDPs",
-    "Round 36 IDPs") is a table pivoted by period, which idpkit does not read; say so."""
+    "Round 36 IDPs") is a table pivoted by period, which idpkit does not read; say so. Kobo meta
+    columns and columns of dates are never period headers (:func:`_period_columns`)."""
     for sheet in source.sheets:
-        for row in sheet.preview[:SCAN_ROWS]:
-            hits = [c.strip() for c in row if c and _PERIOD_HEADER.search(c) and not _is_number(c)]
+        rows = sheet.preview[:SCAN_ROWS]
+        columns = _period_columns(rows)
+        for row in rows:
+            hits = [c.strip() for j, c in enumerate(row) if j in columns and c and
+                    _PERIOD_HEADER.search(c) and not _is_number(c) and
+                    not _TIMESTAMP.fullmatch(c.strip())]
             if len(hits) >= 2:
                 shown = ", ".join(repr(h) for h in hits[:3])
                 return (f". Columns {shown} look like one count per round or month (a table "
