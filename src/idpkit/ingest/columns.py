@@ -227,8 +227,9 @@ def fold(text: str) -> str:
 
 
 def _camel(text: str) -> str:
-    """``admin1Pcode`` -> ``admin 1 pcode``; ``numPresentIdpInd`` -> ``num present idp ind``."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(text))
+    """``admin1Pcode`` -> ``admin 1 pcode``; ``numPresentIdpInd`` -> ``num present idp ind``; a
+    lone capital ending a word is not a word of its own (``PiN``: people in need)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z](?![^A-Za-z]|$))", " ", str(text))
 
 
 def header_words(header: str) -> str:
