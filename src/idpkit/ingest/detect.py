@@ -372,7 +372,14 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None,
                   mapping: Mapping | None = None) -> Layout:
     """The best data sheet (or the one asked for), with notes on the sheets passed over. A
     mapping that says where the table is gives the layout (:func:`layout_from_mapping`); its
-    columns count when sheets are compared."""
+    columns count when sheets are compared.
+
+    A file that is not displacement figures (a 3W/4W/5W report, people in need, survey microdata)
+    is refused with the command that imports it (:mod:`idpkit.ingest.kinds`), unless the mapping
+    names count columns."""
+    from idpkit.ingest.kinds import mapping_names_counts, refuse_other_kind
+
+    refuse = not mapping_names_counts(mapping)
     if sheet_name is not None:
         match = [s for s in source.sheets if s.name == sheet_name]
         if not match:
@@ -380,6 +387,8 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None,
             raise NoDataFoundError(f"no sheet named {sheet_name!r} (sheets: {names})",
                                    location=str(source.path))
         layout = detect_layout(match[0], mapping, require_counts=False)
+        if refuse:
+            refuse_other_kind(replace(source, sheets=match), layout)
         if layout is not None and layout.score < 0:
             raise NoDataFoundError(f"sheet {sheet_name!r} has no data rows below row "
                                    f"{layout.data_start}", location=str(source.path))
@@ -389,6 +398,8 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None,
                                       else ""), location=str(source.path))
         return layout
     layouts, repeat_notes = candidate_layouts(source, mapping)
+    if refuse:
+        refuse_other_kind(source, layouts[0] if layouts else None)
     if not layouts:
         raise NoDataFoundError(
             "no sheet with recognisable displacement counts (HXL tags such as #affected+idps+ind, "
