@@ -229,7 +229,7 @@ def fold(text: str) -> str:
 def _camel(text: str) -> str:
     """``admin1Pcode`` -> ``admin 1 pcode``; ``numPresentIdpInd`` -> ``num present idp ind``; a
     lone capital ending a word is not a word of its own (``PiN``: people in need)."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z](?![^A-Za-z]|$))", " ", str(text))
+    return re.sub(r"(?<=[a-zß-ÿ])(?=[A-ZÀ-Þ][^\W\d_])", " ", str(text))
 
 
 def header_words(header: str) -> str:
