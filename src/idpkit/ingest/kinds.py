@@ -115,7 +115,7 @@ class _Signals:
     areas: int = 0
     counts: int = 0  # count columns holding numbers
     strong: list[str] = field(default_factory=list)  # of them, those of strong evidence
-    ncols: int = 0
+    ncols: int = 0  # named columns, select_multiple options left out
 
 
 def _numeric(values: list[str]) -> bool:
@@ -132,6 +132,7 @@ def _signals(headers: list[str], tags: list[Tag | None], rows: list[list[str]],
         g = guesses[j] if j < len(guesses) else None
         if g is not None and g.role == "kobo_choice":
             s.options += 1
+            s.ncols -= 1
             continue  # an option of a question, not a question
         if g is not None and g.role in ("kobo_uuid", "kobo_index"):
             s.kobo_id.append(header)
