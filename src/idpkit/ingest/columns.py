@@ -22,8 +22,7 @@ ADMIN_LEVELS = (1, 2, 3, 4)
 SIMPLE_ROLES = (
     "country_code", "country_name", "admin_level", "site_id", "site_name", "site_type", "latitude",
     "longitude", "reporting_date", "reporting_year", "round", "operation", "assessment_type",
-    "cause_text",
-    "household_size", "population_group_text", "ignore",
+    "cause_text", "household_size", "population_group_text", "ignore",
     # the operation's own area codes ("DTM12", "Temp03"): kept in the column mapping, never used
     # to place a row (idpkit.ingest.profile)
     "internal_code",
@@ -588,22 +587,19 @@ def count_evidence(col: ColumnAssignment, sheet_names: list[str] | tuple[str, ..
                    ) -> str | None:
     """``strong`` or ``weak`` for a count column, None for any other role.
 
-    *strong*: a mapping said so; an HXL count tag names a population group (``#affected+idps``,
-    ``#idp_num``); a header names a population group (in its words, its Kobo group path, or the
-    name of the sheet it was read from, ``sheet_names``) and is a count — the header rules only
-    read a group as a count with a count, unit or flow word beside it ("IDP individuals", "Number
-    of returnees", "total_displacement", "Newly displaced households").
-    *weak*: the group was assumed to be IDPs — a unit word only ("Households", ``nb_menages``,
-    ``hh_count``), an HXL count tag naming no group (``#affected+ind``), a bare "Male"/"Female"
-    column, a bare "Total".
+    *strong*: a mapping said so; an HXL count tag (``#affected+idps``, ``#idp_num``; the
+    publisher tagged the column as people affected, and flow-monitoring exports tag their counts
+    plain ``#affected+ind``); a header names a population group (in its words, its Kobo group
+    path, or the name of the sheet it was read from, ``sheet_names``) and is a count — the header
+    rules only read a group as a count with a count, unit or flow word beside it ("IDP
+    individuals", "Number of returnees", "total_displacement", "Newly displaced households").
+    *weak*: header words that name no group, which was assumed to be IDPs — a unit word only
+    ("Households", ``nb_menages``, ``hh_count``), a bare "Male"/"Female" column, a bare "Total".
     """
     if col.role != "value" or col.value is None:
         return None
-    if col.basis == "mapping":
+    if col.basis in ("mapping", "hxl"):
         return "strong"
-    tag = parse_tag(col.tag) if col.tag else None
-    if tag is not None and col.basis == "hxl":
-        return "strong" if set(_GROUP_ATTRS) & tag.attributes else "weak"
     path = [header_words(seg) for seg in xml_path(col.header)]
     if is_bare_sex(path[-1]) or re.fullmatch(r"(grand |sub ?)?totals?", path[-1]):
         return "weak"
