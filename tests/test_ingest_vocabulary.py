@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import random
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,8 @@ from idpkit.ingest.hxl import parse_tag, translate_legacy
 from idpkit.ingest.pipeline import IngestOptions, ingest_file
 from idpkit.ingest.profile import resolve_columns
 from idpkit.ingest.readers import Sheet, open_source
-from idpkit.errors import NoDataFoundError
+from conftest import dataset_rows
+from idpkit.errors import IdpkitError, NoDataFoundError
 from idpkit.warehouse.areas import Gazetteer
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
@@ -434,7 +434,9 @@ def test_evidence_of_tags_and_mappings():
     spec = ValueSpec()
     assert count_evidence(ColumnAssignment(0, "x", "#affected+idps+hh", "value", spec, "hxl")) \
         == "strong"
-    assert count_evidence(ColumnAssignment(0, "x", "#affected+ind", "value", spec, "hxl")) == "weak"
+    # a publisher's count tag is strong even without a group (flow monitoring tags #affected+ind)
+    assert count_evidence(ColumnAssignment(0, "x", "#affected+ind", "value", spec, "hxl")) \
+        == "strong"
     assert count_evidence(ColumnAssignment(0, "Total", None, "value", spec, "mapping")) == "strong"
     assert count_evidence(ColumnAssignment(0, "Total", None, "value", spec, "header")) == "weak"
     assert count_evidence(ColumnAssignment(0, "State", None, "adm1_name", None, "header")) is None
@@ -483,6 +485,23 @@ def _column_sum(header: list[str], rows: list[list[str]], name: str) -> int:
     return sum(int(r[j]) for r in rows if j < len(r) and r[j].strip())
 
 
+def _by_year(header: list[str], rows: list[list[str]], year_col: str, name: str) -> dict[str, int]:
+    """Sum of column ``name`` per year, as the date idpkit gives year-only rows (31 December)."""
+    j, y = header.index(name), header.index(year_col)
+    out: dict[str, int] = {}
+    for r in rows:
+        if j < len(r) and r[j].strip():
+            key = f"{int(r[y])}-12-31"
+            out[key] = out.get(key, 0) + int(r[j])
+    return out
+
+
+def _stored(r, metric: str) -> dict[str, int]:
+    t = r.totals[(r.totals.metric == metric) & (r.totals.population_group == "idps")]
+    g = t.groupby(t.reporting_date.astype(str).str[:10]).value.sum()
+    return {k: int(v) for k, v in g.items() if v}
+
+
 def test_idmc_hdx_csv_roles_and_totals(wh):
     path = CORPUS / "figures" / "idmc_hdx_displacement_data.csv"
     header, rows = _csv_rows(path, skip=1)  # line 2 is the HXL row
@@ -490,8 +509,8 @@ def test_idmc_hdx_csv_roles_and_totals(wh):
         _column_sum(header, rows, "Disaster Stock Displacement")
     new = _column_sum(header, rows, "Conflict New Displacements") + \
         _column_sum(header, rows, "Disaster New Displacements")
-    # the year is the file's only date; until the clean stage dates year-only rows, give one
-    r = ingest_file(wh, path, IngestOptions(dry_run=True, reporting_date=date(2020, 12, 31)))
+    conflict_stock_by_year = _by_year(header, rows, "Year", "Conflict Stock Displacement")
+    r = ingest_file(wh, path)
     roles = {c.header: c for c in r.plan.columns.columns}
     assert roles["Year"].role == "reporting_year"
     assert roles["ISO3"].role == "country_code"
@@ -506,6 +525,12 @@ def test_idmc_hdx_csv_roles_and_totals(wh):
     t = r.totals.groupby("metric").value.sum()
     assert t["present_stock"] == stock and t["new_displacement"] == new
     assert r.rows_read == len(rows) and r.rows_quarantined == 0
+    obs = dataset_rows(wh, "observations", r.dataset_id)
+    tot = obs[(obs.sex == "all") & (obs.age_group == "all") & (obs.metric == "present_stock")
+              & (obs.cause == "conflict")]
+    got = tot.groupby(tot.reporting_date.astype(str).str[:10]).value.sum()
+    assert {k: int(v) for k, v in got.items() if v} == \
+        {k: v for k, v in conflict_stock_by_year.items() if v}
 
 
 def test_idmc_gidd_csv_rounded_twins_are_not_counted_again(wh):
@@ -513,13 +538,17 @@ def test_idmc_gidd_csv_rounded_twins_are_not_counted_again(wh):
     header, rows = _csv_rows(path, skip=0)
     stock = _column_sum(header, rows, "total_displacement")
     new = _column_sum(header, rows, "new_displacement")
-    r = ingest_file(wh, path, IngestOptions(dry_run=True, reporting_date=date(2020, 12, 31)))
+    # imported as it comes: the counts' headers name displacement (strong evidence), the year
+    # dates each row, the ISO3 column places it
+    r = ingest_file(wh, path)
     roles = {c.header: c.role for c in r.plan.columns.columns}
     assert roles["year"] == "reporting_year" and roles["iso3"] == "country_code"
     assert roles["country_name"] == "country_name"
     assert roles["new_displacement_rounded"] == roles["total_displacement_rounded"] == "ignore"
     t = r.totals.groupby("metric").value.sum()
     assert t["present_stock"] == stock and t["new_displacement"] == new
+    by_year = _by_year(header, rows, "year", "total_displacement")
+    assert _stored(r, "present_stock") == {k: v for k, v in by_year.items() if v}
     dup = [i for i in r.issues if i.code == "duplicate-value-column"]
     assert sorted(i.column for i in dup) == ["new_displacement_rounded",
                                              "total_displacement_rounded"]
@@ -545,7 +574,10 @@ def test_mali_old_hxl_roles_and_totals(wh):
     path = CORPUS / "figures" / "mli_population_movements_hxl.csv"
     header, rows = _csv_rows(path, skip=1)
     idps, refugees = _column_sum(header, rows, "IDPs"), _column_sum(header, rows, "Refugees")
-    r = ingest_file(wh, path, IngestOptions(dry_run=True))
+    # the file names no country or place: refused with the fix (the country option)
+    with pytest.raises(IdpkitError, match="--country"):
+        ingest_file(wh, path)
+    r = ingest_file(wh, path, IngestOptions(country="MLI"))
     roles = {c.header: c for c in r.plan.columns.columns}
     assert roles["Date"].role == "reporting_date"
     assert (roles["IDPs"].value.population_group, roles["IDPs"].evidence) == ("idps", "strong")
@@ -554,6 +586,7 @@ def test_mali_old_hxl_roles_and_totals(wh):
     t = r.totals.groupby("population_group").value.sum()
     assert t["idps"] == idps and t["refugees"] == refugees
     assert set(r.totals.population_group) == {"idps", "refugees"}
+    assert set(r.totals.iso3) == {"MLI"}
     # one entry per month: line 3 is September 2012
     sept = r.totals[r.totals.reporting_date.astype(str).str.startswith("2012-09")]
     first = rows[0]
