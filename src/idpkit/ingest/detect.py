@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from idpkit.errors import MappingError, NoDataFoundError
 from idpkit.ingest.columns import ColumnAssignment, fold, group_word, guess_roles
 from idpkit.ingest.hxl import Tag, looks_like_hxl_row, parse_tag
+from idpkit.ingest.kinds import mapping_names_counts, refuse_other_kind
 from idpkit.ingest.kobo import kobo_meta_role
 from idpkit.ingest.readers import Sheet, SourceFile, cell_text
 
@@ -377,8 +378,6 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None,
     A file that is not displacement figures (a 3W/4W/5W report, people in need, survey microdata)
     is refused with the command that imports it (:mod:`idpkit.ingest.kinds`), unless the mapping
     names count columns."""
-    from idpkit.ingest.kinds import mapping_names_counts, refuse_other_kind
-
     refuse = not mapping_names_counts(mapping)
     if sheet_name is not None:
         match = [s for s in source.sheets if s.name == sheet_name]
