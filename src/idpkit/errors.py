@@ -37,6 +37,13 @@ class NoDataFoundError(IdpkitError):
     code = "no-data-found"
 
 
+class NotDisplacementFiguresError(NoDataFoundError):
+    """The file holds numbers about people of another kind (a who-does-what-where report, people
+    in need, household-survey microdata); the message names the command that imports it."""
+
+    code = "not-displacement-figures"
+
+
 class MappingError(IdpkitError):
     """A user-supplied mapping file is invalid or names columns that do not exist."""
 

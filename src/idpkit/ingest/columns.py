@@ -11,17 +11,18 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from idpkit.ingest.hxl import Tag
+from idpkit.ingest.hxl import Tag, parse_tag
 from idpkit.ingest.kobo import choice_parent, kobo_meta_role, xml_path
 
 ADMIN_LEVELS = (1, 2, 3, 4)
 
 # Roles that are not counts. Area roles are ``adm{n}_pcode`` / ``adm{n}_name`` and their ``origin_``
-# variants; the rest are listed here.
+# variants; the rest are listed here. ``reporting_year``: a year column (``#date+year``, "Year",
+# "Año") of country-year data such as IDMC's, for files without a reporting date.
 SIMPLE_ROLES = (
     "country_code", "country_name", "admin_level", "site_id", "site_name", "site_type", "latitude",
-    "longitude", "reporting_date", "round", "operation", "assessment_type", "cause_text",
-    "household_size", "population_group_text", "ignore",
+    "longitude", "reporting_date", "reporting_year", "round", "operation", "assessment_type",
+    "cause_text", "household_size", "population_group_text", "ignore",
     # the operation's own area codes ("DTM12", "Temp03"): kept in the column mapping, never used
     # to place a row (idpkit.ingest.profile)
     "internal_code",
@@ -83,6 +84,12 @@ class ColumnAssignment:
             return "value: " + ", ".join(bits)
         return self.role
 
+    @property
+    def evidence(self) -> str | None:
+        """How sure the meaning of a count column is: ``strong``, ``weak`` (see
+        :func:`count_evidence`), None for other roles."""
+        return count_evidence(self)
+
 
 # ---------------------------------------------------------------------------------------------
 # From HXL tags
@@ -94,10 +101,15 @@ _HAZARD_ATTRS = {"flood": "flood", "floods": "flood", "flooding": "flood", "drou
                  "storm": "storm", "cyclone": "storm", "hurricane": "storm", "earthquake": "earthquake",
                  "landslide": "landslide", "fire": "wildfire", "wildfire": "wildfire",
                  "volcano": "volcano", "epidemic": "epidemic"}
+# IDMC tags its flows ``+newdisp`` (HDX CSV) and ``+internaldisp`` (legacy XLSX) and its stocks
+# ``+stock``: "internal displacements" is IDMC's word for new displacements over the year
 _METRIC_ATTRS = {"arrivals": "arrivals", "arrived": "arrivals", "arrival": "arrivals",
                  "departures": "departures", "departed": "departures", "departure": "departures",
-                 "returns": "returns", "new": "new_displacement",
-                 "secondary": "secondary_displacement"}
+                 "returns": "returns", "new": "new_displacement", "newdisp": "new_displacement",
+                 "newdisplacement": "new_displacement", "newdisplacements": "new_displacement",
+                 "internaldisp": "new_displacement", "internaldisplacement": "new_displacement",
+                 "internaldisplacements": "new_displacement",
+                 "secondary": "secondary_displacement", "stock": "present_stock"}
 _AGE_WORDS = {"children": "0-17", "child": "0-17", "adults": "18-59", "adult": "18-59",
               "elderly": "60+", "elders": "60+", "infants": "0-4"}
 
@@ -129,11 +141,26 @@ def value_spec_from_attributes(attrs: frozenset[str]) -> ValueSpec:
     return ValueSpec(group, unit, metric, cause, hazard, detail, sex, age)
 
 
+# HXL hashtags of counts that are not people displaced: people in need (HNO), targeted and reached
+# by activities (4W), beneficiaries. Read as displaced people present they would be silently wrong.
+NOT_DISPLACEMENT_HASHTAGS = frozenset({"inneed", "targeted", "reached", "beneficiary"})
+_DATE_YEAR_QUALIFIERS = frozenset({"year", "reported", "report", "reference", "period", "snapshot",
+                                   "occurred", "survey", "collected"})
+
+
 def role_from_tag(tag: Tag) -> tuple[str, ValueSpec | None, int]:
-    """Role, value spec and priority for a tagged column."""
+    """Role, value spec and priority for a tagged column.
+
+    ``#inneed``, ``#targeted``, ``#reached`` and ``#beneficiary`` are never counts of displaced
+    people (:data:`NOT_DISPLACEMENT_HASHTAGS`; such files are refused by
+    :mod:`idpkit.ingest.kinds`). A count tag translated from HXL 0.x that names no group
+    (``#aff_num``: everyone affected) is no group's count and is not imported.
+    """
     h, a = tag.hashtag, tag.attributes
     if "bool" in a or "pct" in a or "percent" in a or "ratio" in a:
         return "ignore", None, 0
+    if h == "adm0":  # not in the HXL dictionary (it has #country), but common
+        return ("country_code" if "code" in a else "country_name"), None, 10
     m = re.fullmatch(r"adm([1-5])", h)
     if m:
         level = min(int(m.group(1)), 4)
@@ -159,6 +186,8 @@ def role_from_tag(tag: Tag) -> tuple[str, ValueSpec | None, int]:
             return "longitude", None, 10
         return "ignore", None, 0
     if h == "date":
+        if "year" in a and a <= _DATE_YEAR_QUALIFIERS:
+            return "reporting_year", None, 10 if a & {"reported", "report", "reference"} else 8
         if "reported" in a or "report" in a or "snapshot" in a:
             return "reporting_date", None, 10
         if not a - {"month", "year"} and ({"month", "year"} & a):
@@ -176,11 +205,11 @@ def role_from_tag(tag: Tag) -> tuple[str, ValueSpec | None, int]:
         return "cause_text", None, 10
     if h == "assessment":
         return "assessment_type", None, 10
-    if h in ("affected", "population", "inneed"):
+    if h in ("affected", "population"):
         spec = value_spec_from_attributes(a)
-        if h == "population" and not set(_GROUP_ATTRS) & a:
+        if (h == "population" or tag.legacy) and not set(_GROUP_ATTRS) & a:
             return "ignore", None, 0
-        return "value", spec, 10
+        return "value", spec, 9 if {"rounded", "approx"} & a else 10
     return "ignore", None, 0
 
 
@@ -197,8 +226,15 @@ def fold(text: str) -> str:
 
 
 def _camel(text: str) -> str:
-    """``admin1Pcode`` -> ``admin 1 pcode``; ``numPresentIdpInd`` -> ``num present idp ind``."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(text))
+    """``admin1Pcode`` -> ``admin 1 pcode``; ``numPresentIdpInd`` -> ``num present idp ind``; a
+    lone capital ending a word is not a word of its own (``PiN``: people in need)."""
+    return re.sub(r"(?<=[a-zß-ÿ])(?=[A-ZÀ-Þ][^\W\d_])", " ", str(text))
+
+
+def header_words(header: str) -> str:
+    """A header as the rules read it: camelCase split, then folded (``numPresentIdpInd`` ->
+    ``num present idp ind``; ``"Région P-Code"`` -> ``region p code``)."""
+    return fold(_camel(header))
 
 
 # Admin-unit words by level, as operations name them (EN/FR/PT/ES). Ambiguous words (province,
@@ -245,6 +281,25 @@ def role_from_header(header: str) -> tuple[str, ValueSpec | None, int]:
     return _role_from_words(str(header))
 
 
+_COUNTRY = r"(country|pays|pais)"
+# "iso3", "ISO", "country_code", "Country ISO3", "Code pays", "Código del país", "admin0Pcode"
+_COUNTRY_CODE = re.compile(
+    rf"{_COUNTRY} ?(code|iso ?3?|iso ?alpha ?3|pcode|p code)|(iso|code|codigo|cod) (iso )?(du |de |del "
+    rf"|do |da )?(la )?{_COUNTRY}( iso ?3?)?|iso ?3?|iso ?alpha ?3|iso 3166( 1)?( alpha ?3)?|"
+    r"(admin|adm) ?0 ?(p ?code|code)")
+# "Country", "country_name", "Pays", "País", "Nom du pays", "Nombre del país", "admin0Name"
+_COUNTRY_NAME = re.compile(
+    rf"{_COUNTRY}( (name|nom|nombre|nome))?|(name|nom|nombre|nome) (of |du |de |del |do )?(the |la )?"
+    rf"{_COUNTRY}|(admin|adm) ?0( name)?")
+# the year of country-year data: "year", "Année", "Año", "Ano", "yr", "Reporting year", "yearReportingDate"
+_YEAR_WORDS = r"(year|annee|ano|anio|yr)"
+_YEAR = re.compile(
+    rf"{_YEAR_WORDS}( (of )?(the )?(report|reporting|reported|reference|data)( date| period)?)?|"
+    rf"(reporting|report|reference|data) {_YEAR_WORDS}|{_YEAR_WORDS} (de |del |do |da )?(la )?"
+    r"(rapport|reporte|relatorio|informe|reference|referencia)")
+_WEIGHT = re.compile(r"\b(weights?|weighting|poids|pesos?|ponderacion|ponderation|ponderacao)\b")
+
+
 def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
     raw = str(header)
     h = fold(_camel(raw))
@@ -253,9 +308,14 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
     origin = bool(re.search(r"\b(origin|orig|origine|from|departure|provenance|origem|"
                              r"procedencia|proveniencia)\b", h))
     prefix = "origin_" if origin else ""
-    if re.fullmatch(r"(country|pays)( ?(code|iso ?3|iso|pcode))?|admin 0 (p ?code|name)|iso ?3|"
-                    r"admin 0", h):
-        return ("country_code" if re.search(r"code|iso", h) else "country_name"), None, 5
+    if _WEIGHT.search(h):
+        return "ignore", None, 0  # a survey weight is no count, place or date
+    if _COUNTRY_CODE.fullmatch(h):
+        return "country_code", None, 5
+    if _COUNTRY_NAME.fullmatch(h):
+        return "country_name", None, 5
+    if _YEAR.fullmatch(h):
+        return "reporting_year", None, 3
     for level, words in _LEVEL_WORDS.items():
         if re.search(rf"\b({words})\b", h):
             if re.search(rf"\b({_CODE_WORDS})\b", h) or re.search(r"pcod", h):
@@ -289,9 +349,9 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
         return "round", None, 5
     if re.fullmatch(r"operation( name)?", h):
         return "operation", None, 5
-    if re.search(r"\b(displacement reasons?|displacement causes?|reasons? (for|of) (the )?"
-                 r"displacement|causes?|raisons?|motifs?|causas?|motivos?|razao|razoes|razon|"
-                 r"razones)\b", h) and \
+    if (re.search(r"\b(displacement reasons?|displacement causes?|reasons? (for|of) (the )?"
+                  r"displacement|causes?|raisons?|motifs?|causas?|motivos?|razao|razoes|razon|"
+                  r"razones)\b", h) or re.fullmatch(r"(main |primary )?reasons?", h)) and \
             not re.search(r"\b(ind|hh|individuals|households|yes ?no|bool)\b", h):
         return "cause_text", None, 4
     _place = r"(local|sitio|centro|albergue|acampamento|campamento|campo)"
@@ -313,7 +373,9 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
         return "admin_level", None, 5
     spec = _value_spec_from_header(h)
     if spec is not None:
-        return "value", spec, 4
+        # a rounded twin gives way to the exact count (see ROUNDED): same key, lower priority, so
+        # the profile step keeps the exact one and reports the other as a duplicate
+        return "value", spec, 3 if ROUNDED.search(h) else 4
     return "ignore", None, 0
 
 
@@ -349,17 +411,44 @@ def group_word(h: str) -> str | None:
     return group
 
 
+# Counts of people that are not displacement figures: people reached, targeted or assisted by
+# activities (4W), beneficiaries, people in need (HNO). "IDPs reached" is not a count of IDPs.
+_NOT_DISPLACEMENT = re.compile(
+    r"\b(reached|reach|targeted|targets?|beneficiar(y|ies)|beneficiaires?|beneficiari[oa]s?|benef|"
+    r"assisted|served|pin|cibles?|ciblee?s?|atteinte?s?|alcanzad[oa]s?|alcancad[oa]s?|"
+    r"atendid[oa]s?|assistid[oa]s?|besoins?|necesidad(es)?|necessidades?|necesitad[oa]s?|"
+    r"necessitad[oa]s?)\b|\bin need\b")
+# A count that says it is rounded repeats another count (IDMC's ``new_displacement_rounded``)
+ROUNDED = re.compile(r"\b(rounded|round off|arrondie?s?|redondead[oa]s?|arredondad[oa]s?|approx|"
+                     r"approximate|approximately|approximatif|approximative|aprox|aproximad[oa]s?)\b")
+# Displacement named as a noun ("Total displacement", IDMC's ``total_displacement``): people displaced
+_DISPLACEMENT_NOUN = re.compile(r"\b(displacements?|deplacements?|desplazamientos?|deslocamentos?)\b")
+_COUNT_WORDS = (r"(number|nombre|total|estimated|estimate|count|nb|nbr|num|numero|cantidad|"
+                r"quantidade|effectifs?|stock|cnt|qty)")
+_UNIT_ONLY_WORDS = (r"(households?|hhs?|individuals?|inds?|menages?|individus|personnes|pessoas|"
+                    r"personas|familias|families|familles|hogares|agregados familiares|agregados)")
+# a header naming a unit and nothing else ("Households", "nb_menages", "hh_count", "total_ind",
+# "Nombre de personnes", "effectif_menages"): the group is assumed (IDPs) — weak evidence
+_UNIT_ONLY = re.compile(rf"((total|estimated) )?({_COUNT_WORDS}( (of|de|des|d|da|do|del|dos|das))? )?"
+                        rf"(the )?{_UNIT_ONLY_WORDS}( {_COUNT_WORDS})?")
+
+
 def _value_spec_from_header(h: str) -> ValueSpec | None:
     if re.search(r"\b(first time|1st time|arriving from|secondary)\b", h):
         return None  # breakdowns of the total by displacement history: not added to stocks
+    if _NOT_DISPLACEMENT.search(h):
+        return None
     # "No. of IDPs", "Nº de pessoas", "N° de ménages": a number sign, not a yes/no answer
     h = re.sub(r"(?:^|\b)(no|n|nb|nbr|num)( o)? (of|de|d|da|do|del|des)\b", "number of", h)
     words = set(h.split())
-    if words & {"yes", "no", "pct", "percent", "percentage", "ratio", "rank", "year", "id", "code"}:
+    if words & {"yes", "no", "pct", "percent", "percentage", "ratio", "rank", "year", "id", "code",
+                "date", "dates", "duration", "score"}:
         return None
     if "%" in h or "proportion" in h:
         return None
     group = group_word(h)
+    if group is None and _DISPLACEMENT_NOUN.search(h):
+        group = "idps"
     hh = bool(re.search(r"\b(hh|hhs|households?|menages?|families|familles|fam|familias|"
                         r"agregados?|hogares|hogar)\b", h))
     # people named outright, or only implied by "nombre de" / "number of IDPs": households win
@@ -382,20 +471,51 @@ def _value_spec_from_header(h: str) -> ValueSpec | None:
         group = group or "idps"
     if group is None and not (hh or ind):
         return None
-    if group is None and metric is None and re.fullmatch(
-            r"(total )?(number of )?(households|individuals|hh|ind|menages|individus|personnes|"
-            r"pessoas|personas|familias|hogares|agregados familiares)( total)?", h) is None:
+    if group is None and metric is None and _UNIT_ONLY.fullmatch(_without_rounding(h)) is None:
         return None
     # counts of people should say they are counts: plain 'idp category' is not
     if group is not None and metric is None and not (
-            hh or ind or re.search(r"\b(number|nombre|total|estimated|count|nb|num|numero|"
-                                   r"cantidad|quantidade)\b", h)):
+            hh or ind or re.search(rf"\b{_COUNT_WORDS}\b", h)):
         return None
     spec = ValueSpec(group or "idps", "households" if hh and not explicit else "individuals",
                      sex=sex)
     if metric:
         spec = replace(spec, metric=metric)
+    cause, hazard = _cause_word(h)
+    if cause:
+        spec = replace(spec, cause=cause, hazard=hazard)
     return spec
+
+
+_HEADER_CONFLICT = re.compile(r"\b(conflict|conflicts|conflit|conflits|conflicto|conflictos|conflito|"
+                              r"conflitos|violence|violencia|insecurity|insecurite|inseguridad|"
+                              r"inseguranca)\b")
+_HEADER_HAZARDS = {"flood": r"floods?|flooding|inondations?|inundaci[oa]n(es)?|inundacao|inundacoes|"
+                            r"cheias?",
+                   "drought": r"droughts?|secheresse|sequia|seca",
+                   "storm": r"storms?|cyclones?|hurricanes?|tempetes?|tormentas?|ciclones?|huracan(es)?|"
+                            r"furacao",
+                   "earthquake": r"earthquakes?|seismes?|terremotos?|sismos?"}
+_HEADER_DISASTER = re.compile(r"\b(disasters?|catastrophes?|desastres?|natural hazards?|"
+                              r"catastrofes?)\b")
+
+
+def _cause_word(h: str) -> tuple[str | None, str | None]:
+    """The cause a count's folded header names ("Conflict stock displacement", "Disaster new
+    displacements", "IDPs (floods)"), as HXL's ``+conflict``/``+disaster`` attributes say it.
+    Why: two counts differing only by cause would otherwise claim the same key, and one of them
+    would be dropped as a duplicate."""
+    hazard = next((hz for hz, words in _HEADER_HAZARDS.items() if re.search(rf"\b({words})\b", h)),
+                  None)
+    if hazard or _HEADER_DISASTER.search(h):
+        return "disaster", hazard
+    if _HEADER_CONFLICT.search(h):
+        return "conflict", None
+    return None, None
+
+
+def _without_rounding(h: str) -> str:
+    return re.sub(r"\s+", " ", ROUNDED.sub(" ", h)).strip()
 
 
 def _metric_word(h: str, group: str | None) -> str | None:
@@ -417,6 +537,9 @@ def _metric_word(h: str, group: str | None) -> str | None:
     units = (r"(menages|households?|hhs?|individus|individuals?|ind|personnes|persons|people|"
              r"familles|families|familias|hogares|pessoas|personas|agregados)\b")
     if re.search(new + displaced, h) or (group == "idps" and re.search(new + units, h)):
+        return "new_displacement"
+    # IDMC's word for the displacements of a year: "Conflict Internal Displacements"
+    if re.search(r"\binternal displacements\b", h):
         return "new_displacement"
     return None
 
@@ -454,6 +577,49 @@ def guess_roles(headers: list[str], tags: list[Tag | None]) -> list[ColumnAssign
         out.append(ColumnAssignment(i, str(header), tag.raw if tag else None, role, spec, basis,
                                     prio))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# How sure a count's meaning is
+
+
+def count_evidence(col: ColumnAssignment, sheet_names: list[str] | tuple[str, ...] = ()
+                   ) -> str | None:
+    """``strong`` or ``weak`` for a count column, None for any other role.
+
+    *strong*: a mapping said so; an HXL count tag (``#affected+idps``, ``#idp_num``; the
+    publisher tagged the column as people affected, and flow-monitoring exports tag their counts
+    plain ``#affected+ind``); a header names a population group (in its words, its Kobo group
+    path, or the name of the sheet it was read from, ``sheet_names``) and is a count — the header
+    rules only read a group as a count with a count, unit or flow word beside it ("IDP
+    individuals", "Number of returnees", "total_displacement", "Newly displaced households").
+    *weak*: header words that name no group, which was assumed to be IDPs — a unit word only
+    ("Households", ``nb_menages``, ``hh_count``), a bare "Male"/"Female" column, a bare "Total".
+    """
+    if col.role != "value" or col.value is None:
+        return None
+    if col.basis in ("mapping", "hxl"):
+        return "strong"
+    path = [header_words(seg) for seg in xml_path(col.header)]
+    if is_bare_sex(path[-1]) or re.fullmatch(r"(grand |sub ?)?totals?", path[-1]):
+        return "weak"
+    named = any(group_word(seg) is not None or _DISPLACEMENT_NOUN.search(seg) for seg in path) \
+        or any(group_word(fold(n)) == col.value.population_group for n in sheet_names)
+    return "strong" if named else "weak"
+
+
+def weak_counts(plan) -> list[ColumnAssignment]:  # noqa: ANN001 - an ImportPlan or a ColumnPlan
+    """The count columns of ``plan`` whose meaning is weak (:func:`count_evidence`).
+
+    Why: a count whose population group was only assumed ("Households", "Total", ``num_hh``) is
+    right in a DTM export and wrong in a 4W, a needs table or a survey that slipped past
+    :mod:`idpkit.ingest.kinds`. One such column beside strong ones is fine; an import whose counts
+    are *all* weak could be any kind of number about people, so the plausibility stage refuses
+    it unless a mapping (strong by definition) says what the columns count.
+    """
+    cplan = plan.columns if isinstance(getattr(plan, "columns", None), ColumnPlan) else plan
+    sheets = list(getattr(plan, "sheet_names", []) or [])
+    return [c for c in cplan.values() if count_evidence(c, sheets) == "weak"]
 
 
 @dataclass

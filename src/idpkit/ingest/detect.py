@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from idpkit.errors import MappingError, NoDataFoundError
 from idpkit.ingest.columns import ColumnAssignment, fold, group_word, guess_roles
 from idpkit.ingest.hxl import Tag, looks_like_hxl_row, parse_tag
+from idpkit.ingest.kinds import mapping_names_counts, refuse_other_kind
+from idpkit.ingest.kobo import kobo_meta_role
 from idpkit.ingest.readers import Sheet, SourceFile, cell_text
 
 if TYPE_CHECKING:
@@ -325,12 +327,40 @@ _PERIOD_HEADER = re.compile(
     r"dec)[a-z]*[\s\-_/]*(\d{2}|\d{4})\b|\b(19|20)\d{2}[\-/](0?[1-9]|1[0-2])\b")
 
 
+# a cell that is a date or a timestamp (a value under a header, not a header)
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?|"
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?")
+
+
+def _period_columns(rows: list[list[str]]) -> set[int]:
+    """Columns that may hold period headers: not Kobo/ODK meta columns (``start``, ``end``,
+    ``today``, ``_submission_time``…, named in any row) and not columns whose cells are mostly
+    dates or timestamps. Why: a Kobo export's ``start``/``end``/``today`` values look like months
+    ("2022-06-15T10:02:11"), and read as headers they made a plain export look pivoted by period."""
+    ncols = max((len(r) for r in rows), default=0)
+    keep = set()
+    for j in range(ncols):
+        cells = [r[j].strip() for r in rows if j < len(r) and r[j] and r[j].strip()]
+        if any(kobo_meta_role(c) is not None for c in cells):
+            continue
+        if cells and sum(1 for c in cells if _TIMESTAMP.fullmatch(c)) / len(cells) >= 0.5:
+            continue
+        keep.add(j)
+    return keep
+
+
 def _pivot_hint(source: SourceFile) -> str:
     """When no sheet has counts: a header row naming several rounds or months ("Round 35 IDPs",
-    "Round 36 IDPs") is a table pivoted by period, which idpkit does not read; say so."""
+    "Round 36 IDPs") is a table pivoted by period, which idpkit does not read; say so. Kobo meta
+    columns and columns of dates are never period headers (:func:`_period_columns`)."""
     for sheet in source.sheets:
-        for row in sheet.preview[:SCAN_ROWS]:
-            hits = [c.strip() for c in row if c and _PERIOD_HEADER.search(c) and not _is_number(c)]
+        rows = sheet.preview[:SCAN_ROWS]
+        columns = _period_columns(rows)
+        for row in rows:
+            hits = [c.strip() for j, c in enumerate(row) if j in columns and c and
+                    _PERIOD_HEADER.search(c) and not _is_number(c) and
+                    not _TIMESTAMP.fullmatch(c.strip())]
             if len(hits) >= 2:
                 shown = ", ".join(repr(h) for h in hits[:3])
                 return (f". Columns {shown} look like one count per round or month (a table "
@@ -343,7 +373,12 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None,
                   mapping: Mapping | None = None) -> Layout:
     """The best data sheet (or the one asked for), with notes on the sheets passed over. A
     mapping that says where the table is gives the layout (:func:`layout_from_mapping`); its
-    columns count when sheets are compared."""
+    columns count when sheets are compared.
+
+    A file that is not displacement figures (a 3W/4W/5W report, people in need, survey microdata)
+    is refused with the command that imports it (:mod:`idpkit.ingest.kinds`), unless the mapping
+    names count columns."""
+    refuse = not mapping_names_counts(mapping)
     if sheet_name is not None:
         match = [s for s in source.sheets if s.name == sheet_name]
         if not match:
@@ -351,6 +386,8 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None,
             raise NoDataFoundError(f"no sheet named {sheet_name!r} (sheets: {names})",
                                    location=str(source.path))
         layout = detect_layout(match[0], mapping, require_counts=False)
+        if refuse:
+            refuse_other_kind(replace(source, sheets=match), layout)
         if layout is not None and layout.score < 0:
             raise NoDataFoundError(f"sheet {sheet_name!r} has no data rows below row "
                                    f"{layout.data_start}", location=str(source.path))
@@ -360,6 +397,8 @@ def choose_layout(source: SourceFile, sheet_name: str | None = None,
                                       else ""), location=str(source.path))
         return layout
     layouts, repeat_notes = candidate_layouts(source, mapping)
+    if refuse:
+        refuse_other_kind(source, layouts[0] if layouts else None)
     if not layouts:
         raise NoDataFoundError(
             "no sheet with recognisable displacement counts (HXL tags such as #affected+idps+ind, "

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 import pycountry
 
 from idpkit.ingest.clean import Cleaned
-from idpkit.ingest.columns import ColumnAssignment, fold, group_word, is_bare_sex
+from idpkit.ingest.columns import ColumnAssignment, count_evidence, weak_counts
 from idpkit.ingest.context import ImportContext
 from idpkit.ingest.plan import ImportPlan, sample_rows
 
@@ -43,11 +43,10 @@ class Implausible:
 def weak_count(c: ColumnAssignment, sheet: str) -> bool:
     """A count whose meaning is a guess: read from header words that name no population group
     (a unit word only, "Total", a bare Male/Female), in a sheet not named after a group either.
-    Tags and mappings are never weak."""
-    if c.basis != "header" or (c.value is not None and c.value.metric == "new_displacement"):
-        return False  # tagged or mapped; "new displacements" name displaced people themselves
-    h = fold(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", c.header))  # numPresentIdpInd, grp/idp_ind
-    return group_word(h) is None and group_word(fold(sheet)) is None or is_bare_sex(h)
+    Tags and mappings are never weak, nor are headers naming displacement ("new displacements",
+    "total_displacement"). One rule for the whole of idpkit:
+    :func:`idpkit.ingest.columns.count_evidence`."""
+    return count_evidence(c, [sheet]) == "weak"
 
 
 def _file_name_country(name: str) -> str | None:
@@ -132,7 +131,7 @@ def assess(ctx: ImportContext, plan: ImportPlan, cleaned: Cleaned, findings: ir.
             + (f"; the file name suggests --country {hint}" if hint else "")))
     # weak evidence
     values = plan.columns.values()
-    if values and all(weak_count(c, plan.layout.sheet) for c in values):
+    if values and len(weak_counts(plan)) == len(values):
         shown = ", ".join(f"{c.header!r} ({c.value.unit}, group assumed {c.value.population_group})"
                           for c in values[:3])
         out.append(Implausible(
