@@ -447,7 +447,7 @@ def _blank(cell: str) -> bool:
 @example(rows=[("NG008", "0", "2015-01-01"), ("NG008", "6.589929372589677e+217", "2024-05-23")],
          blank_lines=[])  # an absurd count, ten times the one before it
 def test_ingest_counts_every_row_once(template_warehouse, rows, blank_lines):
-    from idpkit.ingest.pipeline import ingest_file
+    from idpkit.ingest.pipeline import IngestOptions, ingest_file
     from idpkit.warehouse import connect
 
     rows = [list(r) for r in rows]
@@ -472,7 +472,8 @@ def test_ingest_counts_every_row_once(template_warehouse, rows, blank_lines):
                     ingest_file(wh, p)
                 return
             try:
-                r = ingest_file(wh, p)
+                # rows are counted once whatever the plausibility stage thinks of the whole
+                r = ingest_file(wh, p, IngestOptions(accept_as_is=True))
             except NoDataFoundError:
                 assert no_numbers  # the only count column holds no numbers: nothing to import
                 assert int(wh.table("datasets").count().execute()) == 0

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import random
+from datetime import date
 
 import openpyxl
 import pytest
 
 from conftest import dataset_rows
-from idpkit.ingest.pipeline import ingest_file
+from idpkit.ingest.pipeline import IngestOptions, ingest_file
 
 
 def _write(path, ncols: int, rows: int, seed: int) -> tuple[float, float]:
@@ -52,7 +53,7 @@ def _write(path, ncols: int, rows: int, seed: int) -> tuple[float, float]:
 def test_wide_sheets_import(wh, tmp_path, ncols, suffix):
     f = tmp_path / f"wide_{ncols}{suffix}"
     ind, hh = _write(f, ncols, 30, seed=ncols)
-    r = ingest_file(wh, f)
+    r = ingest_file(wh, f, IngestOptions(reporting_date=date(2024, 5, 31)))
     assert r.status == "imported"
     assert r.rows_read == 30 == r.rows_accepted + r.rows_quarantined
     o = dataset_rows(wh, "observations", r.dataset_id)
