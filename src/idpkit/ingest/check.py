@@ -51,6 +51,11 @@ class RowChecker:
             flags = {f"_k{i}": c.fill_null(False) for i, c in enumerate(conds)}
             anyk = any_of(list(flags.values()))
             flagged = self.ctx.materialize(w.select(w._row, **flags).filter(anyk))
+            # which checks fired at all (one small aggregate): only those get a part, so a clean
+            # file compiles no finding queries (compiling them cost more than running them)
+            fired = flagged.aggregate(**{k: flagged[k].any() for k in flags}).execute()
+            fired = {k for k in flags if len(fired) and bool(fired[k].iloc[0])}
+        if conds and fired:
             sub = w.inner_join(flagged, "_row")
             # only the raw cells messages quote (fewer columns read from the staged rows)
             quoted = sorted({c.index for c in plan.values()} | {
@@ -60,6 +65,8 @@ class RowChecker:
             raw = self.raw.select("_row", *[f"c{j}" for j in quoted])
             sub = self.ctx.materialize(sub.inner_join(raw, "_row"))
             for i, (_, code, column, value, message) in enumerate(self._row_checks(sub, plan)):
+                if f"_k{i}" not in fired:
+                    continue
                 sel = sub.filter(sub[f"_k{i}"])
                 value, message = value(), message()
                 parts.append(sel.select(

@@ -321,7 +321,8 @@ def _join_areas(ctx: ImportContext, raw: ir.Table, t: ir.Table, plan: ColumnPlan
     t = t.left_join(lk, pred).drop(f"{prefix}_key")
     fschema = {"aid": "int64", "code": "string", "column_name": "string", "value": "string",
                "message": "string"}
-    findings_out[prefix] = ctx.lookup(pd.DataFrame(findings, columns=list(fschema)), fschema)
+    if any(f["code"] != "area-from-name" for f in findings):  # else: no part to compile
+        findings_out[prefix] = ctx.lookup(pd.DataFrame(findings, columns=list(fschema)), fschema)
     if prefix:
         out["origin_pcode"] = t[f"{prefix}_area"]
         out["origin_name"] = t[f"{prefix}_name"] if name_role else NULL_STR

@@ -61,11 +61,10 @@ def guess_kind(plan: ImportPlan) -> str:
 
 def dataset_meta(stats: ir.Table) -> dict[str, object]:
     """Operation, round, date and country of the dataset, where all its rows share one."""
-    meta: dict[str, object] = {}
-    for col in ("operation", "round", "reporting_date", "iso3"):
-        vals = stats.select(col).distinct().limit(2).execute()[col].dropna().tolist()
-        meta[col] = vals[0] if len(vals) == 1 else None
-    return meta
+    cols = ("operation", "round", "reporting_date", "iso3")
+    row = stats.aggregate(**{k: e for c in cols for k, e in (
+        (f"{c}_n", stats[c].nunique()), (f"{c}_v", stats[c].max()))}).execute().iloc[0]
+    return {c: (row[f"{c}_v"] if int(row[f"{c}_n"]) == 1 else None) for c in cols}
 
 
 def new_sites(ctx: ImportContext, plan: ImportPlan, w: ir.Table) -> ir.Table | None:

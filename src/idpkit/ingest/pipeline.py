@@ -168,7 +168,8 @@ def run_import(ctx: ImportContext, plan: ImportPlan | None = None) -> ImportResu
     issue_counts = {(r.code, r.severity): int(r.n) for r in counts.itertuples()}
     for i in ctx.issues:
         issue_counts[(i.code, i.severity)] = issue_counts.get((i.code, i.severity), 0) + 1
-    problems = [] if opt.accept_as_is else assess(ctx, plan, cleaned, all_issues, rows_read)
+    problems = [] if opt.accept_as_is else assess(ctx, plan, cleaned, all_issues, rows_read,
+                                                     n_quarantined)
     if problems and not opt.dry_run:
         raise ImplausibleImportError(
             "not imported, the result looks wrong: " + "; and ".join(p.message for p in problems)

@@ -65,7 +65,7 @@ def _mapping_line(c: ColumnAssignment) -> str:
 
 
 def assess(ctx: ImportContext, plan: ImportPlan, cleaned: Cleaned, findings: ir.Table,
-           rows_read: int) -> list[Implausible]:
+           rows_read: int, rows_quarantined: int) -> list[Implausible]:
     """Every reason this import is implausible (empty when it is not)."""
     out: list[Implausible] = []
     name = ctx.file_name
@@ -85,7 +85,7 @@ def assess(ctx: ImportContext, plan: ImportPlan, cleaned: Cleaned, findings: ir.
     ).execute().iloc[0]
     n = int(stats.n)
     # one rule quarantining most rows
-    if rows_read >= MIN_ROWS:
+    if rows_read >= MIN_ROWS and rows_quarantined > MOST * rows_read:
         err = findings.filter(findings.severity == "error")
         per = err.group_by("code").aggregate(rows=err.row.nunique(), first=err.row.min())
         for r in per.execute().itertuples():

@@ -266,8 +266,9 @@ class Gazetteer:
             return cached
         df = embedded_gazetteer()
         cls._embedded = cls([Area(p, n or None, int(lv), pp or None, i or None)
-                             for p, n, lv, pp, i in zip(df.pcode, df.name, df.admin_level,
-                                                        df.parent_pcode, df.iso3)])
+                             for p, n, lv, pp, i in zip(
+                                 df.pcode.tolist(), df.name.tolist(), df.admin_level.tolist(),
+                                 df.parent_pcode.tolist(), df.iso3.tolist())])
         return cls._embedded
 
     def __len__(self) -> int:
