@@ -79,7 +79,9 @@ SPECS: dict[str, Spec] = {s.path.name: s for s in [
     _corpus("needs", "afg_hno_2024_pin_by_admin2_cluster.csv"),
 ]}
 
-# Files idpkit imports (the others it refuses): the metamorphic properties compare imports.
+# The files with displacement figures idpkit reads (the others it refuses: no header row,
+# who-does-what-where, needs): the metamorphic properties compare their imports. Some need
+# --accept-as-is (the IDMC files have years but no reporting date).
 IMPORTED = [
     "dtm-api-v3-admin0-2-afg-hti-tcd.csv", "ethiopia_site_assessment_round_28.xlsx",
     "iraq_idps_master_list_round_123.xlsx", "nigeria_baseline_assessment_round_38.xlsx",
@@ -98,7 +100,7 @@ Row = tuple
 @dataclass(frozen=True)
 class Sheet:
     name: str
-    data: tuple[Row, ...]  # every row of a sheet other than the data sheet
+    data: tuple[Row, ...]  # the data rows (of a sheet other than the data sheet: every row)
     above: tuple[Row, ...] = ()  # title rows
     header: Row | None = None
     hxl: Row | None = None
