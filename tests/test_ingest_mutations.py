@@ -44,7 +44,7 @@ from idpkit.ingest.pipeline import ImportResult, IngestOptions, ingest_file
 from idpkit.model.tables import CORE_TABLES
 from idpkit.warehouse import connect
 from table_mutations import (IMPORTED, SPECS, AddSheet, Book, Csv, DropColumns, DropHxl,
-                             DuplicateColumn, Footnote, RenameHeaders, RenameSheet,
+                             DuplicateColumn, Footnote, MoveColumn, RenameHeaders, RenameSheet,
                              ReorderColumns, ShuffleRows, TitleRows, Widen, Xlsx, any_mutation,
                              apply, blank_rows, file_format, footnote, load, neutral_mutation,
                              notes_sheet, pivot_sheet, rename_sheet, reproducer, shuffle_rows,
@@ -52,13 +52,9 @@ from table_mutations import (IMPORTED, SPECS, AddSheet, Book, Csv, DropColumns, 
 
 # Known findings (tests/test_ingest_mutation_findings.py, strict xfails): the properties here
 # leave these cases out until the findings pass; then remove them from here.
-# - the column order decides which columns are read: 'new_displacement' or its '_rounded' twin
-#   (IDMC GIDD); 'reportingDate' or 'yearReportingDate'/'monthReportingDate' (DTM API: then
-#   every row is quarantined as invalid-date); 'Disaster New Displacements' or 'Disaster Stock
-#   Displacement' (IDMC HXL files: +newdisp/+internaldisp read as stocks, the first one kept)
-COLUMN_ORDER_MATTERS = {"idmc_gidd_conflict_new_displacements.csv",
-                        "idmc_gidd_disaster_events.csv", "dtm-api-v3-admin0-2-afg-hti-tcd.csv",
-                        "idmc_hdx_displacement_data.csv", "idmc_displacement_all_dataset.xlsx"}
+# - with 'monthReportingDate' (#date+month+reported) before 'reportingDate' (#date+reported), the
+#   month column is read as the date and every row of the DTM API extract is quarantined
+COLUMN_ORDER_MATTERS = {"dtm-api-v3-admin0-2-afg-hti-tcd.csv"}
 
 _EXPLORE = int(os.environ.get("IDPKIT_MUTATION_EXAMPLES", "0"))
 
@@ -243,7 +239,7 @@ native = st.none()  # the fixture's own format (CSV stays CSV, a workbook stays 
          fmt=Xlsx(), dry_run=True, accept_as_is=False)
 @example(fixture="idmc_hdx_displacement_data.csv", mutations=[ShuffleRows(2)], fmt=None,
          dry_run=True, accept_as_is=False)  # refused as implausible (no date): foretold
-# found here: the country as the only place crashed the jump check (RelationError)
+# found here, fixed on main: the country as the only place crashed the jump check (RelationError)
 @example(fixture="ukr_returnees_r13.xlsx", mutations=[DropColumns((4, 5))], fmt=None,
          dry_run=False, accept_as_is=True)
 def test_mutated_file_imports_or_is_refused(lab, fixture, mutations, fmt, dry_run, accept_as_is):
@@ -313,11 +309,17 @@ def neutral_for(fixture: str):
     return neutral_mutation
 
 
-@budget(6)
+@budget(5)
 @given(st.sampled_from(IMPORTED).flatmap(lambda f: st.tuples(
     st.just(f), st.lists(neutral_for(f), min_size=1, max_size=3))))
 @example(("dtm-api-v3-admin0-2-afg-hti-tcd.csv", [ShuffleRows(1)]))
 @example(("nigeria_baseline_assessment_round_38.xlsx", [ReorderColumns(3)]))
+# found here, fixed on main: the first of two columns of one count was stored ('_rounded' twin
+# before the exact count; IDMC +newdisp read as a stock like +stock beside it); the year column
+# before the full date was read as the date
+@example(("idmc_gidd_disaster_events.csv", [MoveColumn(17, 16)]))
+@example(("idmc_hdx_displacement_data.csv", [MoveColumn(6, 5)]))
+@example(("dtm-api-v3-admin0-2-afg-hti-tcd.csv", [MoveColumn(11, 10)]))
 @example(("ethiopia_site_assessment_round_28.xlsx",
           [RenameSheet("Feuil1"), AddSheet("notes", True, "Read me")]))
 @pytest.mark.xdist_group("mutation-baselines")
@@ -345,7 +347,8 @@ layout_mutation = st.one_of(title_rows, blank_rows, footnote, pivot_sheet)
 @example(("ukr_returnees_r13.xlsx", [TitleRows(("Displacement Tracking Matrix", "")),
                                      Footnote("Source: IOM DTM")], None))
 @example(("iraq_idps_master_list_round_123.xlsx", [AddSheet("pivot", True, "Summary")], None))
-# found here: a note under a table placed by country codes only was accepted as a data row
+# found here, fixed on main: a note under a table placed by country codes only was accepted
+# as a data row
 @example(("idmc_gidd_conflict_new_displacements.csv", [Footnote("Source: IOM DTM", False)], None))
 @pytest.mark.xdist_group("mutation-baselines")
 def test_titles_blank_rows_footnotes_and_pivots_keep_accepted_rows_and_totals(
