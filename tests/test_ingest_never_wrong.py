@@ -293,3 +293,24 @@ def test_the_data_sheet_wins_over_a_small_sheet_of_counts(tmp_path_factory, firs
         r = ingest_file(wh, f)
         assert r.sheet == "Data"
         assert _totals(wh, r.dataset_id) == {("idps", "individuals"): total}
+
+
+def test_unplaced_rows_form_their_own_cell_at_every_level(tmp_path):
+    """A row with no area forms the '(area unknown, NGA)' cell at admin 1 and 2, so both add up
+    to the national total — except a row reported for a whole state (no LGA), which at admin 2
+    is reported at a coarser level than asked and left out (rule 5 of the figures)."""
+    from idpkit.figures.stock import StockQuery, stock_frames
+
+    rows = [["NG002", "NG002001", 100], ["NG002", "NG002002", 200], ["NG003", "", 50],
+            ["", "", 7]]
+    f = _write_csv(tmp_path / "levels.csv", ["State Pcode", "LGA Pcode", "IDP individuals"],
+                   rows)
+    with _dwh(tmp_path) as wh:
+        ingest_file(wh, f, IngestOptions(reporting_date=date(2024, 6, 30), country="NGA"))
+        frames = stock_frames(wh, StockQuery(date(2024, 6, 30), by=()), [0, 1, 2])
+    assert [float(frames[lv].value.sum()) for lv in (0, 1, 2)] == [357.0, 357.0, 307.0]
+    at1 = frames[1].set_index(frames[1].adm1_name).value.to_dict()
+    assert at1 == {"Adamawa": 300.0, "Akwa Ibom": 50.0, "(area unknown, NGA)": 7.0}
+    at2 = frames[2]
+    assert at2[at2.adm2_pcode.isna()].value.sum() == 7.0
+    assert set(at2[at2.adm2_pcode.isna()].adm2_name) == {"(area unknown, NGA)"}

@@ -17,7 +17,9 @@ The rules, in the order they are applied (each one exists because real data brea
    read at the finest level it gives in each admin-1 area. Rows reported at admin 1 or finer
    whose area is unknown (*unplaced*) are parts, not repeats: they count in the national total.
 5. *Roll-up.* Rows are added up to the requested level; a row reported at a coarser level than
-   requested cannot be placed and is left out (``explain`` lists it). ``coverage`` is the share of
+   requested cannot be placed and is left out (``explain`` lists it). Rows reported at the level
+   or finer whose area is unknown there (*unplaced*) form one cell per country with no P-code
+   and the name "(area unknown)", so every level adds up to the national total. ``coverage`` is the share of
    the area's child areas (one level down in the gazetteer) that the round assessed; a number
    reported for the area as a whole has coverage 1.
 6. *Staleness.* A round older than ``max_age_days`` before the reference date is *stale*: it is
@@ -55,6 +57,10 @@ DEFAULT_PRIORITY: tuple[str, ...] = ("baseline_area", "site", "registration", "s
 assessment only those living in sites, so the baseline is preferred where both exist."""
 
 BY_CHOICES = ("group", "cause", "site_type")
+UNPLACED = "unplaced:"
+"""Internal key of a country's *unplaced* cell (rows whose area is unknown at the level asked);
+public tables show it with no P-code and the name "(area unknown, ISO3)"."""
+UNPLACED_NAME = "(area unknown)"
 LEVELS = (0, 1, 2, 3, 4)
 
 
@@ -350,7 +356,11 @@ def stock_expr(wh: Warehouse, q: StockQuery, *, all_sources: bool = False,
         o = o.mutate(derived=ibis.literal(False))
     area = area_column(q.level)
     o = o.filter(o.reported_level.fill_null(0) >= q.level)
-    o = o.mutate(area=o[area]).filter(lambda t: t.area.notnull())
+    # rows reported at this level or finer whose area is unknown at it (unplaced: "Residence
+    # location unknown", an unknown P-code) form one cell per country, so every level adds up to
+    # the national total
+    o = o.mutate(area=o[area] if q.level == 0 else ibis.coalesce(
+        o[area], ibis.literal(UNPLACED) + o.iso3)).filter(lambda t: t.area.notnull())
     if "site_type" in q.by:
         s = wh.table("sites")
         s = s.group_by("site_id").aggregate(site_type=s.site_type.max())
@@ -457,6 +467,12 @@ def _public_stock(df: pd.DataFrame, q: StockQuery, all_sources: bool) -> pd.Data
     from idpkit.figures.schema import stock_columns
 
     n = q.level
+    unplaced = df["area"].astype(str).str.startswith(UNPLACED)
+    df = df[~unplaced | (df["value"].fillna(0) != 0)].copy()  # an empty unplaced cell says nothing
+    unplaced = df["area"].astype(str).str.startswith(UNPLACED)
+    df.loc[unplaced, "area_name"] = [f"{UNPLACED_NAME[:-1]}, {a[len(UNPLACED):]})"
+                                     for a in df.loc[unplaced, "area"]]
+    df.loc[unplaced, "area"] = None
     df = df.rename(columns={"area": f"adm{n}_pcode", "area_name": f"adm{n}_name"})
     if n == 0:
         df[f"adm{n}_name"] = df[f"adm{n}_name"].fillna(df[f"adm{n}_pcode"].map(_country_name))

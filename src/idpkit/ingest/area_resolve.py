@@ -257,7 +257,8 @@ class AreaResolver:
             found = gaz.known(codes[finest]).iso3 if gaz.known(codes[finest]) else None
             iso3 = explicit or found or iso3  # the codes' own country beats a file-wide guess
         if given_level is not None and finest is None and gaz.covers(iso3, 1) and \
-                not any(f.code == "unknown-pcode" for f in out.findings):
+                not any(f.code in ("unknown-pcode", "pcode-parent-mismatch")
+                        for f in out.findings):
             role = next(r for lv in LEVELS for r in (f"{p}adm{lv}_pcode", f"{p}adm{lv}_name")
                         if row.get(r))
             out.findings.append(AreaFinding(

@@ -188,6 +188,8 @@ def role_from_tag(tag: Tag) -> tuple[str, ValueSpec | None, int]:
     if h == "date":
         if "year" in a and a <= _DATE_YEAR_QUALIFIERS:
             return "reporting_year", None, 10 if a & {"reported", "report", "reference"} else 8
+        if a & {"month", "week", "day"}:
+            return "ignore", None, 0  # one part of a date (#date+month+reported: 3), not a date
         if "reported" in a or "report" in a or "snapshot" in a:
             return "reporting_date", None, 10
         if not a - {"month", "year"} and ({"month", "year"} & a):
@@ -330,6 +332,11 @@ def _role_from_words(header: str) -> tuple[str, ValueSpec | None, int]:
         return "latitude", None, 5
     if re.search(r"\b(longitude|lon|long|lng)\b", h):
         return "longitude", None, 5
+    if re.search(r"\b(month|mois|mes|mez|week|semaine|semana|day|jour|dia)\b", h) and \
+            re.search(r"\b(reporting|report|reported|snapshot)\b", h) and \
+            not re.search(r"\b(end|ending|fin|final)\b", h):
+        # one part of the date ("monthReportingDate": 3), not the date; "Month End" is a date
+        return "ignore", None, 0
     if re.search(r"\b(reporting|report|snapshot|reported)\b.*\bdate\b|\bdate\b.*\b(report|rapport)|"
                  r"\b(data|fecha)\b.*\b(relatorio|reporte|informe)\b", h):
         return "reporting_date", None, 5
