@@ -125,6 +125,9 @@ class DuckDBBackend(Backend):
         con.raw_sql(f"SET memory_limit = '{limit}'")
         # Let big imports spill to disk rather than run out of memory.
         con.raw_sql("SET preserve_insertion_order = true")
+        # DuckDB's own progress bar writes to the terminal around idpkit's console (one console
+        # for all output; long steps show idpkit's progress instead)
+        con.raw_sql("SET enable_progress_bar = false")
 
     @property
     def raw(self):  # the duckdb.DuckDBPyConnection
