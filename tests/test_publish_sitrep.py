@@ -71,13 +71,12 @@ def test_html_has_map_trend_and_breakdowns_from_the_release(release):
     assert "@page{size:A4" in page and "break-inside:avoid" in page
     assert "http://" not in page.replace("http://www.w3.org", "") and "https://" not in page
 
-    stock = pd.read_csv(out / f"stock_adm{min(_levels(out))}.csv", skiprows=[1])
-    idps = stock[(stock.population_group == "idps") & (stock.unit == "individuals")]
-    # the cause bars add up to the key figure: both are sums of the release's own cells
+    national = pd.read_csv(out / "stock_adm0.csv", skiprows=[1])
+    idps = national[(national.population_group == "idps") & (national.unit == "individuals")]
+    # the cause table is the release's national cause cells (one country in the demo)
     for cause, v in idps.groupby("cause").value.sum(min_count=1).items():
         label = cause.capitalize()
         assert re.search(rf"<td>{label}</td><td class=\"n\">{v:,.0f}</td>", page), (cause, v)
-    assert f"<b>{idps.value.sum():,.0f}</b>" in page
     # the trend table holds the line's points, rounded like every public number
     months = re.findall(r"<tr><td>(\d{4}-\d{2})</td>", page)
     assert months == sorted(months) and len(months) >= 3
@@ -86,6 +85,85 @@ def test_html_has_map_trend_and_breakdowns_from_the_release(release):
 
 def _levels(out: Path) -> list[int]:
     return [int(p.stem.removeprefix("stock_adm")) for p in out.glob("stock_adm*.csv")]
+
+
+def _idmc(v: float) -> float:
+    """IDMC's rounding written out independently of idpkit: exact up to 100, then to the nearest
+    10 (to 1,000), 100 (below 10,000), 1,000."""
+    step = 1 if v <= 100 else 10 if v <= 1000 else 100 if v < 10000 else 1000
+    return round(v / step) * step
+
+
+def _sitrep_tables(page: str) -> dict:
+    """The numbers a reader sees: key figures, cause and group tables, top areas, the trend."""
+    num = lambda t: float(html.unescape(t).replace(",", ""))  # noqa: E731
+    kpi = dict(re.findall(r'<div class="kpi">([^<]+)<b>([\d,]+)</b>', page))
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([A-Z]{2}[0-9]+)</td><td class=\"n\">"
+                      r"([\d,]+)</td></tr>", page)
+    trend = re.findall(r"<tr><td>(\d{4}-\d{2})</td><td class=\"n\">([\d,]+)</td>", page)
+    return {"kpi": {k.strip(): num(v) for k, v in kpi.items()},
+            "top": {code: num(v) for _, code, v in rows},
+            "trend": {m: num(v) for m, v in trend}}
+
+
+def test_one_number_everywhere_sitrep_api_release(release, tmp_path):
+    """Every headline and table cell of the situation report is the number the public API and
+    the release files give for the same cell — totals rounded once from exact totals, never
+    sums of rounded parts (issue 21: "IDPs 168,530" beside a trend of 170,000)."""
+    from fastapi.testclient import TestClient
+
+    from idpkit.api.app import create_app
+    from idpkit.figures.stock import StockQuery, stock_frame
+    from idpkit.warehouse import connect
+
+    rel, db = release
+    out = rel.folder
+    page = (out / "sitrep.html").read_text(encoding="utf-8")
+    shown = _sitrep_tables(page)
+    served = tmp_path / "served.duckdb"  # the server holds its file: other tests use the original
+    served.write_bytes(Path(db).read_bytes())
+    client = TestClient(create_app(str(served)), raise_server_exceptions=False)
+
+    def api(level: int, by: str) -> pd.DataFrame:
+        r = client.get("/api/figures/stock", params={"level": level, "by": by, "limit": 10000})
+        assert r.status_code == 200 and r.json()["public_rules"]
+        return pd.DataFrame(r.json()["data"])
+
+    # key figure = the API's national total = the release's total file = the exact total,
+    # rounded once (the exact total from the analyst's unrounded stock, rounded here by hand)
+    with connect(db) as wh:
+        exact = stock_frame(wh, StockQuery(rel.reference_date, level=0, by=()))
+    exact_idps = exact[(exact.population_group == "idps") & (exact.unit == "individuals")]
+    headline = shown["kpi"]["IDPs (individuals)"]
+    assert headline == _idmc(exact_idps.value.sum())
+    nat = api(0, "group")
+    nat = nat[(nat.population_group == "idps") & (nat.unit == "individuals")]
+    assert nat.value.sum() == headline
+    rel_total = pd.read_csv(out / "stock_total_adm0.csv", skiprows=[1])
+    assert rel_total[(rel_total.population_group == "idps")
+                     & (rel_total.unit == "individuals")].value.sum() == headline
+    # the trend's last month is the same total
+    assert shown["trend"][rel.reference_date.isoformat()[:7]] == headline
+    # top areas: the API's area totals and the release's total file, cell by cell
+    level = max(_levels(out))
+    while not (out / f"areas_adm{level}.geojson").exists():
+        level -= 1
+    areas = api(level, "group")
+    areas = areas[(areas.population_group == "idps") & (areas.unit == "individuals")]
+    from_api = dict(zip(areas[f"adm{level}_pcode"], areas.value, strict=True))
+    totals = pd.read_csv(out / f"stock_total_adm{level}.csv", skiprows=[1])
+    totals = totals[(totals.population_group == "idps") & (totals.unit == "individuals")]
+    from_release = dict(zip(totals[f"adm{level}_pcode"], totals.value, strict=True))
+    assert shown["top"] and len(shown["top"]) == 10
+    for code, v in shown["top"].items():
+        assert from_api[code] == v == from_release[code], code
+    # the cause table: the API's national cause cells
+    causes = api(0, "group,cause")
+    causes = causes[(causes.population_group == "idps") & (causes.unit == "individuals")]
+    for cause, v in zip(causes.cause, causes.value, strict=True):
+        if v == v:
+            assert re.search(rf"<td>{cause.capitalize()}</td><td class=\"n\">{v:,.0f}</td>",
+                             page), (cause, v)
 
 
 @needs_chromium

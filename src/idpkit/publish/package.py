@@ -2,8 +2,11 @@
 
 What goes out, and why it is safe to publish:
 
-* ``stock_adm{N}.csv`` — IDP and returnee stocks per admin area at the reference date, HXL-tagged
-  (second row), with IDMC rounding and small-cell suppression applied: never the raw numbers;
+* ``stock_adm{N}.csv`` — IDP and returnee stocks per admin area (``adm0``: per country) and cause
+  at the reference date, HXL-tagged (second row), with IDMC rounding and small-cell suppression
+  applied: never the raw numbers; ``stock_total_adm{N}.csv`` — the same per area over all causes
+  (``cause = all``), each total rounded from the exact total, never summed from rounded cells
+  (:mod:`idpkit.figures.published`: every public number comes from that one rounded table);
 * ``areas_adm{N}.geojson`` — boundaries (where loaded) with the published stock as properties, for
   maps;
 * ``solution_gaps.csv`` — the stored progress measure of each survey (estimates, gaps, CIs):
@@ -32,8 +35,8 @@ import pandas as pd
 from idpkit import __version__
 from idpkit.figures.output import to_csv
 from idpkit.figures.publication import DEFAULT_SUPPRESS_BELOW, apply_publication_rules
+from idpkit.figures.published import published_stock
 from idpkit.figures.schema import table_schema
-from idpkit.figures.stock import StockQuery, stock_frame
 from idpkit.warehouse.warehouse import Warehouse
 
 HXL_DIALECT = {"headerRows": [1], "commentRows": [2]}
@@ -110,21 +113,26 @@ def publish(wh: Warehouse, out: Path, *, on: date | None = None,
     rel = Release(out, ref)
     resources: list[dict] = []
     sheets: dict[str, pd.DataFrame] = {}
+    pub = None
     if ref is None:
         rel.notes.append("no stock figures in the warehouse: stocks not published")
     else:
-        for level in _levels(wh):
-            df = stock_frame(wh, StockQuery(ref, level=level, by=("cause",)))
-            if df.empty:
+        # one rounded table for every public number (cells, area totals, key figures)
+        pub = published_stock(wh, ref, _levels(wh), suppress_below=suppress_below)
+        for level in sorted(pub.by_cause):
+            if pub.by_cause[level].empty:
                 continue
-            df = apply_publication_rules(df, ("value",), suppress_below)
-            name = f"stock_adm{level}"
-            (out / f"{name}.csv").write_text(to_csv(df, hxl=True), encoding="utf-8")
-            resources.append(_tabular(name.replace("_", "-"), f"{name}.csv",
-                                      f"IDP and returnee stock by admin {level} area, "
-                                      f"{ref.isoformat()}", df))
-            sheets[name] = df
-            _geojson(wh, df, level, out / f"areas_adm{level}.geojson", rel)
+            for name, df, what in (
+                    (f"stock_adm{level}", pub.by_cause[level], "by cause"),
+                    (f"stock_total_adm{level}", pub.totals[level], "all causes")):
+                (out / f"{name}.csv").write_text(to_csv(df, hxl=True), encoding="utf-8")
+                area = "country" if level == 0 else f"admin {level} area"
+                resources.append(_tabular(name.replace("_", "-"), f"{name}.csv",
+                                          f"IDP and returnee stock by {area}, {what}, "
+                                          f"{ref.isoformat()}", df))
+                sheets[name] = df
+            if level > 0:
+                _geojson(wh, pub.totals[level], level, out / f"areas_adm{level}.geojson", rel)
     _solutions(wh, out, resources, sheets)
     _register(wh, out, resources, sheets, suppress_below)
     with pd.ExcelWriter(out / "idpkit-release.xlsx") as xw:
@@ -149,13 +157,11 @@ def publish(wh: Warehouse, out: Path, *, on: date | None = None,
     rel.resources = [r["path"] for r in resources]
     from idpkit.publish.sitrep import write_sitrep
 
-    stocks = {int(k.removeprefix("stock_adm")): v for k, v in sheets.items()
-              if k.startswith("stock_adm")}
     criteria = None
     if "solution_criteria" in wh.con.list_tables():
         criteria = wh.table("solution_criteria").execute()
     trend = _trend(wh, ref, suppress_below) if ref is not None else None
-    page = write_sitrep(out, ref, stocks, criteria, suppress_below, __version__, trend)
+    page = write_sitrep(out, pub, criteria, suppress_below, __version__, trend)
     if page is None:
         rel.notes.append("no stock figures: no situation report")
         if pdf:
@@ -179,13 +185,18 @@ TREND_MONTHS = 24
 
 
 def _trend(wh: Warehouse, ref: date, suppress_below: int) -> pd.DataFrame:
-    """The national monthly series of the last two years to ``ref``, under the public rules."""
+    """The monthly series of the last two years to ``ref`` over every country, under the public
+    rules."""
     from idpkit.figures.series import monthly_series
 
     months_back = TREND_MONTHS - 1
     y, m = divmod(ref.year * 12 + ref.month - 1 - months_back, 12)
     df = monthly_series(wh, date(y, m + 1, 1), ref, level=0)
-    return apply_publication_rules(df, ("value",), suppress_below) if len(df) else df
+    if df.empty:
+        return df
+    # exact sums over countries first, rounded once (as the key figures are)
+    df = df.groupby(["population_group", "unit", "month"]).value.sum(min_count=1).reset_index()
+    return apply_publication_rules(df, ("value",), suppress_below)
 
 
 def _geojson(wh: Warehouse, df: pd.DataFrame, level: int, path: Path, rel: Release) -> None:
@@ -197,8 +208,8 @@ def _geojson(wh: Warehouse, df: pd.DataFrame, level: int, path: Path, rel: Relea
         rel.notes.append(f"no boundaries loaded for admin {level}: no GeoJSON")
         return
     code = f"adm{level}_pcode"
-    idps = df[(df.population_group == "idps") & (df.unit == "individuals")]
-    totals = idps.groupby(code).value.sum(min_count=1).to_dict() if code in idps else {}
+    idps = df[(df.population_group == "idps") & (df.unit == "individuals") & df[code].notna()]
+    totals = dict(zip(idps[code], idps.value, strict=True))  # area totals, rounded once
     feats = [{"type": "Feature", "id": g.pcode, "geometry": json.loads(g.geometry),
               "properties": {"pcode": g.pcode, "name": g.name,
                              "idps": None if totals.get(g.pcode) != totals.get(g.pcode)

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from jinja2 import Template
 
+from idpkit.figures.published import PublishedStock
+
 SHADES = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
 
 TEMPLATE = Template("""<!doctype html>
@@ -248,52 +250,49 @@ def _trend_parts(trend: pd.DataFrame | None) -> dict:
             "trend_span": f"{months[0]} to {months[-1]}" if months else ""}
 
 
-def _breakdowns(coarse: pd.DataFrame) -> dict:
-    """Bars and tables of IDPs by cause and of people by group (individuals, coarsest level)."""
+def _breakdowns(pub: PublishedStock) -> dict:
+    """Bars and tables of IDPs by cause and of people by group (individuals, every country),
+    each number rounded from its exact total (:mod:`idpkit.figures.published`)."""
     from markupsafe import Markup
 
     def ordered(sums: pd.Series, labels: dict[str, str]) -> list[tuple[str, float]]:
         keys = [*[k for k in labels if k in sums.index], *sorted(set(sums.index) - set(labels))]
         return [(labels.get(k, str(k)), float(sums[k])) for k in keys]
 
-    idps = coarse[coarse.population_group == "idps"]
-    causes = ordered(idps.groupby("cause").value.sum(min_count=1), CAUSE_LABELS) \
-        if "cause" in idps and len(idps) else []
-    groups = ordered(coarse.groupby("population_group").value.sum(min_count=1), GROUP_LABELS)
+    causes = ordered(pub.causes("idps").dropna(), CAUSE_LABELS)
+    h = pub.headline[pub.headline.unit == "individuals"]
+    groups = ordered(h.set_index("population_group").value.dropna(), GROUP_LABELS)
     return {"cause_bars": Markup(_bar_chart(causes, SHADES[3], "IDPs by cause")),
             "causes": [(label, _fmt(v)) for label, v in causes],
             "group_bars": Markup(_bar_chart(groups, "#2b6cb0", "people by population group")),
             "groups": [(label, _fmt(v)) for label, v in groups]}
 
 
-def write_sitrep(out: Path, ref: date | None, stocks: dict[int, pd.DataFrame],
-                 criteria: pd.DataFrame | None, suppress: int, version: str,
-                 trend: pd.DataFrame | None = None) -> Path | None:
-    """``sitrep.html`` in ``out`` from the release's public tables; None without stocks.
+def write_sitrep(out: Path, pub: PublishedStock | None, criteria: pd.DataFrame | None,
+                 suppress: int, version: str, trend: pd.DataFrame | None = None) -> Path | None:
+    """``sitrep.html`` in ``out`` from the release's published stock; None without stocks.
     ``trend`` is a public monthly series (``monthly_series`` under the publication rules)."""
     from markupsafe import Markup
 
-    if not stocks or ref is None:
+    levels = [lv for lv in sorted(pub.totals) if not pub.totals[lv].empty] if pub else []
+    if not levels:
         return None
-    level = max(lv for lv in stocks if (out / f"areas_adm{lv}.geojson").exists()) if any(
-        (out / f"areas_adm{lv}.geojson").exists() for lv in stocks) else min(stocks)
-    df = stocks[level]
+    ref = pub.reference_date
+    mapped = [lv for lv in levels if (out / f"areas_adm{lv}.geojson").exists()]
+    level = max(mapped) if mapped else max(levels)
+    df = pub.totals[level]
     code, name = f"adm{level}_pcode", f"adm{level}_name"
-    ind = df[df.unit == "individuals"]
-    idps = ind[ind.population_group == "idps"].groupby([code, name]).value.sum(min_count=1)
-    # totals from the coarsest level: finer levels can miss people reported for a whole area
-    coarse = stocks[min(stocks)]
-    coarse = coarse[coarse.unit == "individuals"]
-    total_idps = coarse[coarse.population_group == "idps"].value.sum()
-    ret = coarse[coarse.population_group == "returnees"].value.sum()
-    top = [{"pcode": c, "name": n, "value": _fmt(v)}
-           for (c, n), v in idps.sort_values(ascending=False).head(10).items()]
+    idps = df[(df.unit == "individuals") & (df.population_group == "idps")]
+    idps = idps.set_index([code, name]).value  # area totals, each rounded from its exact total
+    total_idps, ret = pub.total("idps"), pub.total("returnees")
+    top = [{"pcode": c if c == c else "", "name": n, "value": _fmt(v)}
+           for (c, n), v in idps.dropna().sort_values(ascending=False).head(10).items()]
     svg, legend = "", []
     geo = out / f"areas_adm{level}.geojson"
     if geo.exists():
         feats = json.loads(geo.read_text(encoding="utf-8"))["features"]
-        svg, legend = _svg(feats, {c: float(v) for (c, _), v in idps.items()})
-    charts = {**_trend_parts(trend), **_breakdowns(coarse)}
+        svg, legend = _svg(feats, {c: float(v) for (c, _), v in idps.items() if c == c})
+    charts = {**_trend_parts(trend), **_breakdowns(pub)}
     solutions = []
     if criteria is not None and not criteria.empty:
         for (area, area_name), part in criteria.groupby(["area_pcode", "area_name"],
