@@ -60,7 +60,7 @@ def test_areas_as_geojson_and_hxl(api):
     assert any(f["geometry"] for f in fc["features"])
     rows = list(csv.reader(io.StringIO(client.get("/api/areas", params={
         "level": 1, "format": "hxl"}).text)))
-    assert rows[1][:2] == ["#adm+code", "#adm+name"]
+    assert rows[1][:2] == ["#loc+code", "#loc+name"]
 
 
 def test_stock_public_is_rounded_analyst_is_exact(api):

@@ -65,7 +65,7 @@ def test_alerts_with_reasons_and_hxl(forecast_api):
     data = client.get("/api/forecasts/alerts").json()["data"]
     assert data[0]["reason"].startswith("forecast 2.5x") and data[0]["value"] == 1200
     hxl = client.get("/api/forecasts/alerts", params={"format": "hxl"}).text.splitlines()
-    assert "#adm+code" in hxl[1]
+    assert "#loc+code" in hxl[1]
     bad = client.get("/api/forecasts", params={"level": 9})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid-request"
 

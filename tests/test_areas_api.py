@@ -76,7 +76,7 @@ def test_profiles_table_and_formats(area_api):
             "unique_reached", "priority_rank", "consultations"} <= set(rows[0])
     hxl = client.get("/api/needs/severity?sector=intersectoral&format=hxl", headers=auth)
     lines = hxl.text.splitlines()
-    assert "#adm+code" in lines[1].split(",") and len(lines) > 2
+    assert "#loc+code" in lines[1].split(",") and len(lines) > 2
     df = pd.read_csv(io.StringIO(client.get("/api/needs/pin?format=csv", headers=auth).text))
     assert {"people_in_need", "ci_low", "ci_high", "se"} <= set(df.columns)
 

@@ -219,15 +219,10 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 def _render(df: pd.DataFrame, fmt: Format, *, hxl_tags: dict[str, str] | None = None,
             meta: dict[str, Any] | None = None) -> tuple[bytes, str]:
     if fmt == Format.csv or fmt == Format.hxl:
-        buf = io.StringIO()
-        if fmt == Format.hxl:
-            tags = hxl_tags or {}
-            pd.DataFrame([[tags.get(c, "") for c in df.columns]], columns=df.columns).pipe(
-                lambda h: pd.concat([h, df.astype("object")])).to_csv(buf, index=False,
-                                                                      lineterminator="\n")
-        else:
-            df.to_csv(buf, index=False, lineterminator="\n")
-        return buf.getvalue().encode("utf-8"), "text/csv; charset=utf-8"
+        from idpkit.figures.output import to_csv  # the one CSV/HXL writer (CLI, API, release)
+
+        text = to_csv(df, hxl=fmt == Format.hxl, tags=hxl_tags)
+        return text.encode("utf-8"), "text/csv; charset=utf-8"
     body = {"data": _records(df), **(meta or {})}
     return json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json"
 
@@ -361,8 +356,9 @@ def create_app(target: str) -> FastAPI:
                 body = {"type": "FeatureCollection", "features": feats}
                 return json.dumps(body, ensure_ascii=False).encode(), "application/geo+json"
             return _render(df.drop(columns="geometry"), format,
-                           hxl_tags={"pcode": "#adm+code", "name": "#adm+name",
-                                     "admin_level": "#adm+level", "parent_pcode": "#adm+code+parent",
+                           hxl_tags={"pcode": "#loc+code", "name": "#loc+name",
+                                     "admin_level": "#indicator+adminlevel",
+                                     "parent_pcode": "#loc+code+parent",
                                      "iso3": "#country+code"})
         return respond(request, str(request.url.path) + str(request.url.query), compute)
 

@@ -33,15 +33,15 @@ Fmt = Annotated[Format, Query(description="json, csv or hxl.")]
 LevelQ = Annotated[int | None, Query(ge=0, le=4, description="Admin level 0-4.")]
 
 HXL: dict[str, str] = {
-    "area_pcode": "#adm+code", "area_name": "#adm+name", "population_group": "#population+group",
+    "area_pcode": "#loc+code", "area_name": "#loc+name", "population_group": "#population+group",
     "sector": "#sector", "phase": "#severity", "people_in_need": "#inneed",
     "ci_low": "#inneed+ci+low", "ci_high": "#inneed+ci+high", "se": "#inneed+se",
     "population": "#population", "organisation": "#org", "activity": "#activity",
     "reached": "#reached", "targeted": "#targeted", "coverage": "#reached+pct",
     "site_id": "#loc+code", "site_name": "#loc+name", "tier": "#severity+site",
     "reasons": "#severity+reasons", "individuals": "#population+ind", "status": "#status",
-    "consultation_date": "#date", "priority": "#indicator+priority", "rank": "#priority",
-    "score": "#priority+score", "unique_reached": "#reached+unique",
+    "consultation_date": "#date", "priority": "#indicator+priority", "rank": "#indicator+rank",
+    "score": "#indicator+priority+score", "unique_reached": "#reached+unique",
 }
 COUNT_COLUMNS = ("people_in_need", "ci_low", "ci_high", "population", "reached", "targeted",
                  "unique_reached", "reported_reach", "registered_people", "individuals", "pin",

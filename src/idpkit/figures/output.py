@@ -42,14 +42,19 @@ def to_text_frame(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: _cell_text(df[c]) for c in df.columns}, index=df.index)
 
 
-def to_csv(df: pd.DataFrame, *, hxl: bool = False) -> str:
-    """CSV text; with ``hxl`` the hashtag row follows the header (HXL standard)."""
+def to_csv(df: pd.DataFrame, *, hxl: bool = False, tags: dict[str, str] | None = None) -> str:
+    """CSV text; with ``hxl`` the hashtag row follows the header (HXL standard).
+
+    The one writer of CSV and HXL for the CLI, the API, the dashboard's downloads and the release:
+    every output formats cells alike (integers without ``.0``, ISO dates, ``true``/``false``,
+    empty for missing) and tags every column. ``tags`` names a column's hashtag where the
+    figure vocabulary (:func:`idpkit.figures.schema.hxl_tag`) does not know it."""
     text = to_text_frame(df)
     if hxl:
         group, unit = _single(df, "population_group"), _single(df, "unit")
-        tags = pd.DataFrame([[hxl_tag(c, group=group, unit=unit) for c in df.columns]],
-                            columns=df.columns)
-        text = pd.concat([tags, text], ignore_index=True)
+        given = tags or {}
+        row = [given.get(c) or hxl_tag(c, group=group, unit=unit) for c in df.columns]
+        text = pd.concat([pd.DataFrame([row], columns=df.columns), text], ignore_index=True)
     return text.to_csv(index=False, lineterminator="\n")
 
 

@@ -42,8 +42,8 @@ _TAGS: dict[str, str] = {
     "from_date": "#date+start",
     "to_date": "#date+end",
     "derived": "#status+derived",
-    "origin_pcode": "#adm+code+origin",
-    "destination_pcode": "#adm+code",
+    "origin_pcode": "#loc+code+origin",
+    "destination_pcode": "#loc+code+dest",
     "suppressed": "#status+suppressed",
 }
 

@@ -38,7 +38,7 @@ FORECAST_BACKTESTS = ibis.schema({
     "skill_vs_naive": dt.float64, "rmse_skill_vs_mean": dt.float64})
 TABLES = {"forecasts": FORECASTS, "forecast_alerts": FORECAST_ALERTS,
           "forecast_backtests": FORECAST_BACKTESTS}
-HXL = {"area_pcode": "#adm+code", "area_name": "#adm+name", "population_group": "#group",
+HXL = {"area_pcode": "#loc+code", "area_name": "#loc+name", "population_group": "#group",
        "target_month": "#date+forecast", "value": "#affected+idps+forecast",
        "lo80": "#affected+idps+forecast+lo80", "hi80": "#affected+idps+forecast+hi80",
        "lo95": "#affected+idps+forecast+lo95", "hi95": "#affected+idps+forecast+hi95"}

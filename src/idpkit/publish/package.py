@@ -36,7 +36,7 @@ from idpkit import __version__
 from idpkit.figures.output import to_csv
 from idpkit.figures.publication import DEFAULT_SUPPRESS_BELOW, apply_publication_rules
 from idpkit.figures.published import published_stock
-from idpkit.figures.schema import table_schema
+from idpkit.figures.schema import hxl_tag, table_schema
 from idpkit.warehouse.warehouse import Warehouse
 
 HXL_DIALECT = {"headerRows": [1], "commentRows": [2]}
@@ -81,7 +81,7 @@ def _plain_schema(df: pd.DataFrame, tags: dict[str, str]) -> dict:
         t = "number" if pd.api.types.is_float_dtype(df[c]) else \
             "integer" if pd.api.types.is_integer_dtype(df[c]) else \
             "boolean" if pd.api.types.is_bool_dtype(df[c]) else "string"
-        f = {"name": c, "type": t, "hxl": tags.get(c, "")}
+        f = {"name": c, "type": t, "hxl": tags.get(c) or hxl_tag(c)}
         if t == "boolean":
             f["trueValues"], f["falseValues"] = ["true"], ["false"]
         fields.append(f)
@@ -89,12 +89,7 @@ def _plain_schema(df: pd.DataFrame, tags: dict[str, str]) -> dict:
 
 
 def _write_plain(df: pd.DataFrame, path: Path, tags: dict[str, str]) -> None:
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_bool_dtype(out[c]):
-            out[c] = out[c].map({True: "true", False: "false"})
-    hxl_row = pd.DataFrame([[tags.get(c, "") for c in out.columns]], columns=out.columns)
-    pd.concat([hxl_row, out.astype("object")]).to_csv(path, index=False, lineterminator="\n")
+    path.write_text(to_csv(df, hxl=True, tags=tags), encoding="utf-8")
 
 
 def publish(wh: Warehouse, out: Path, *, on: date | None = None,
@@ -226,7 +221,7 @@ def _solutions(wh: Warehouse, out: Path, resources: list[dict],
     df = wh.table("solution_gaps").order_by(["survey_id", "area_pcode", "indicator"]).execute()
     if df.empty:
         return
-    tags = {"survey_id": "#survey+id", "area_pcode": "#adm+code", "area_name": "#adm+name",
+    tags = {"survey_id": "#meta+survey+id", "area_pcode": "#loc+code", "area_name": "#loc+name",
             "indicator": "#indicator+code", "gap": "#indicator+gap", "status": "#status"}
     _write_plain(df, out / "solution_gaps.csv", tags)
     resources.append(_tabular("solution-gaps", "solution_gaps.csv",
@@ -247,8 +242,8 @@ def _register(wh: Warehouse, out: Path, resources: list[dict], sheets: dict[str,
     if df.empty:
         return
     df = apply_publication_rules(df, ("people", "households"), suppress_below)
-    tags = {"area_pcode": "#adm+code", "people": "#affected+registered+ind",
-            "households": "#affected+registered+hh"}
+    tags = {"area_pcode": "#loc+code", "people": "#affected+registered+ind",
+            "households": "#affected+registered+hh", "suppressed": "#status+suppressed"}
     _write_plain(df, out / "register_counts.csv", tags)
     resources.append(_tabular("register-counts", "register_counts.csv",
                               "Unique registered people and households per area (rounded, "
