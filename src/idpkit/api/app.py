@@ -20,8 +20,10 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import date
 from enum import Enum
@@ -39,6 +41,8 @@ from idpkit.warehouse.warehouse import Warehouse, connect
 
 MAX_LIMIT = 10_000
 VERSION_TTL_SECONDS = 1.0
+IDLE_RELEASE_SECONDS = 1.0
+"""A DuckDB warehouse is closed after this long without a request (``IDPKIT_SERVE_IDLE``)."""
 GZIP_MIN_BYTES = 1400
 
 
@@ -107,15 +111,51 @@ class State:
     every ``version_ttl`` seconds (imports by another process, e.g. the CLI, are seen within that
     time) and at once after :meth:`changed` (imports through this process)."""
 
-    def __init__(self, target: str, *, version_ttl: float = VERSION_TTL_SECONDS) -> None:
-        self.wh: Warehouse = connect(target)
+    def __init__(self, target: str, *, version_ttl: float = VERSION_TTL_SECONDS,
+                 idle_release: float | None = None) -> None:
+        self.target = target
         self.lock = threading.RLock()  # re-entrant: version() may run under it
+        self._wh: Warehouse | None = connect(target)  # opened now: a bad target fails at start
+        # A DuckDB file admits one writing process: the server lets go of it when idle, so the
+        # CLI (imports, tokens create / revoke) works while it runs (see ``wh``).
+        if idle_release is None:
+            idle_release = float(os.environ.get("IDPKIT_SERVE_IDLE", IDLE_RELEASE_SECONDS))
+        self.idle_release = idle_release if "://" not in target else None
+        self._last_use = time.monotonic()
+        if self.idle_release is not None:
+            threading.Thread(target=_release_when_idle, args=(weakref.ref(self),), daemon=True,
+                             name="idpkit-warehouse-release").start()
         self.version_ttl = version_ttl
         self._generation = 0
         self._version: tuple[str, float] | None = None  # (version, monotonic time checked)
         self.cache: dict[str, Cached] = ResponseCache(self)
         # anonymous GETs already answered: (path, query) -> (version, ETag, response)
         self.front: dict[tuple[str, bytes], tuple[str, str, Cached]] = {}
+
+    @property
+    def wh(self) -> Warehouse:
+        """The warehouse, opened again if it was released while idle. Use it under ``lock``:
+        the release thread closes it only when it can take that lock."""
+        self._last_use = time.monotonic()
+        if self._wh is None:
+            self._wh = connect(self.target)  # waits for a CLI import's lock, then says so
+            self._version = None  # another process may have changed the data meanwhile
+        return self._wh
+
+    def release_if_idle(self) -> None:
+        """Close the DuckDB connection if unused for ``idle_release`` seconds and no request
+        holds the lock, so other processes can open the file; the next request reopens it."""
+        if self._wh is None or self.idle_release is None or \
+                time.monotonic() - self._last_use < self.idle_release:
+            return
+        if not self.lock.acquire(blocking=False):
+            return
+        try:
+            if self._wh is not None and time.monotonic() - self._last_use >= self.idle_release:
+                self._wh.close()
+                self._wh = None
+        finally:
+            self.lock.release()
 
     def changed(self) -> None:
         """The data changed through this process: the next request re-reads the version."""
@@ -168,6 +208,18 @@ class State:
             if parts else []
         text = "|".join(str(x) for x in row) + f"|{self._generation}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _release_when_idle(ref: weakref.ref) -> None:
+    """The release thread of a :class:`State` (ends with it): checks a few times a second."""
+    while True:
+        state = ref()
+        if state is None:
+            return
+        pause = max((state.idle_release or 1.0) / 4, 0.05)
+        state.release_if_idle()
+        del state
+        time.sleep(pause)
 
 
 def _cached_response(hit: Cached, etag: str, accept_encoding: str) -> Response:

@@ -23,7 +23,10 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     from idpkit.warehouse.warehouse import default_target
 
     app = create_app(db or default_target())
-    err.print(f"Serving http://{host}:{port}/api (docs: /docs). Ctrl-C stops.")
+    base = f"http://{host}:{port}"
+    err.print(f"Dashboard: {base}/  ·  API: {base}/api  ·  API docs: {base}/docs\n"
+              "The warehouse stays usable from the CLI while this runs (the server lets go of "
+              "it when idle). Ctrl-C stops.", soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -105,6 +105,40 @@ class Backend(ABC):
             self.ibis.disconnect()
 
 
+LOCK_WAIT_SECONDS = 15.0
+"""How long opening a DuckDB warehouse waits for another process's lock (``IDPKIT_LOCK_WAIT``):
+``idpkit serve`` lets go of the file within a second of its last request; an import holds it
+until it ends."""
+
+
+def _open_duckdb(path: str):
+    """``ibis.duckdb.connect``, waiting up to :data:`LOCK_WAIT_SECONDS` while another process
+    holds the file, then a message that says who and what to do (never DuckDB's raw text)."""
+    import re
+    import time
+
+    wait = float(os.environ.get("IDPKIT_LOCK_WAIT", LOCK_WAIT_SECONDS))
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    while True:
+        try:
+            return ibis.duckdb.connect(path)
+        except Exception as exc:  # duckdb raises IOException for locks and corrupt files
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                pid = re.search(r"PID (\d+)", text)
+                who = f"process {pid.group(1)}" if pid else "another process"
+                raise WarehouseError(
+                    f"the warehouse {path} is in use by {who} (waited {wait:g} s). An "
+                    "`idpkit serve` lets go of it within a second when no request is running; "
+                    "an import or a deduplication holds it until it ends. Retry when it has "
+                    "finished, or set IDPKIT_LOCK_WAIT to wait longer.") from exc
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 class DuckDBBackend(Backend):
     name = "duckdb"
     dialect = "duckdb"
@@ -112,10 +146,7 @@ class DuckDBBackend(Backend):
 
     def __init__(self, path: str) -> None:
         self.path = path
-        try:
-            con = ibis.duckdb.connect(path)
-        except Exception as exc:  # duckdb raises IOException for locks and corrupt files
-            raise WarehouseError(f"cannot open DuckDB warehouse {path}: {exc}") from exc
+        con = _open_duckdb(path)
         super().__init__(con)
         threads = os.environ.get("IDPKIT_THREADS")
         if threads:
