@@ -87,3 +87,26 @@ def test_missing_or_folder_input_is_one_line_error(tmp_path):
             r = idpkit(*args, db=db)
             assert r.returncode == 1, (args, r.stdout, r.stderr)
             assert "Traceback" not in r.stderr and str(target) in r.stderr + r.stdout, (args, r.stderr)
+
+
+def test_a_mistyped_db_is_an_error_not_a_new_empty_warehouse(tmp_path):
+    """Issue 21: a mistyped --db created an empty warehouse and `summary` printed an empty table
+    with exit 0. Reading commands now refuse a path with no warehouse (naming it), imports still
+    create one, `--create` lets any command create it, and dry runs leave nothing behind."""
+    typo = tmp_path / "warehuose.duckdb"
+    for args in (("summary",), ("figures", "stock"), ("datasets", "list"), ("tokens", "list")):
+        r = idpkit(*args, db=str(typo))
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert f"no warehouse at {typo}" in " ".join(r.stderr.split()), (args, r.stderr)
+        assert not typo.exists(), args
+    f = tmp_path / "f.csv"
+    f.write_text("p,ind,date\n#adm1+code,#affected+idps+ind,#date+reported\n"
+                 "NG002,100,2021-07-30\n", encoding="utf-8")
+    assert idpkit("validate", str(f), db=str(typo)).returncode == 0
+    assert not typo.exists()  # a dry run leaves no warehouse behind
+    r = subprocess.run([sys.executable, "-c", "from idpkit.cli.app import main; main()",
+                        "--create", "summary", "--db", str(typo)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and typo.exists(), r.stderr
+    typo.unlink()
+    assert idpkit("ingest", str(f), db=str(typo)).returncode == 0 and typo.exists()

@@ -148,6 +148,13 @@ def test_a_bad_input_error_and_a_bug_exit_2_and_debug_shows_the_traceback(
 # (b) CLI: main()'s last resort, for every command
 
 
+def _new_warehouse(db: str) -> None:
+    """An empty warehouse file: read-only commands refuse a --db that names none."""
+    from idpkit.warehouse import connect
+
+    connect(db).close()
+
+
 def test_main_turns_any_bug_into_one_line_and_exit_2(tmp_path, crash_dir, monkeypatch, capsys):
     import idpkit.warehouse.summary as summary
     from idpkit.cli import app as cli
@@ -157,6 +164,7 @@ def test_main_turns_any_bug_into_one_line_and_exit_2(tmp_path, crash_dir, monkey
 
     monkeypatch.setattr(summary, "summary_expr", broken)
     db = str(tmp_path / "w.duckdb")
+    _new_warehouse(db)
     monkeypatch.setattr(sys, "argv", ["idpkit", "summary", "--format", "json", "--db", db])
     with pytest.raises(SystemExit) as exit_:
         cli.main()
@@ -183,6 +191,7 @@ def test_main_reports_an_oserror_without_a_file_name(tmp_path, crash_dir, monkey
         raise ConnectionResetError(104, "Connection reset by peer")
 
     monkeypatch.setattr(summary, "summary_expr", broken)
+    _new_warehouse(str(tmp_path / "w.duckdb"))
     monkeypatch.setattr(sys, "argv", ["idpkit", "summary", "--db", str(tmp_path / "w.duckdb")])
     with pytest.raises(SystemExit) as exit_:
         cli.main()

@@ -9,14 +9,17 @@ file is still read), in :func:`main` for every command.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -45,8 +48,12 @@ class Fmt(str, Enum):
 
 
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+          create: Annotated[bool, typer.Option(
+              "--create", help="Let any command create a new, empty warehouse where --db names "
+              "none (imports create one anyway).")] = False) -> None:
     STATE["debug"] = debug
+    STATE["create"] = create
 
 
 def print_unexpected(exc: BaseException, *, command: str, file: Path | None = None) -> None:
@@ -85,10 +92,57 @@ class Failures:
         return 2 if self.crashes else 1 if self.errors else 0
 
 
-def _open(db: str | None):
-    from idpkit.warehouse import connect
+CREATING_COMMANDS = {"ingest", "demo", "import", "load"}
+"""Commands that may create a new DuckDB warehouse (they put data into it); every other command
+refuses a path where no warehouse exists, unless ``idpkit --create`` is given."""
 
-    return connect(db)
+
+def _creating_command() -> bool:
+    """Whether the running command adds data (the last word of its command path)."""
+    try:  # Typer (0.29+) runs commands in its own copy of click, with its own context stack
+        from typer._click.globals import get_current_context
+    except ImportError:  # older Typer: click's
+        from click import get_current_context
+
+    ctx = get_current_context(silent=True)
+    return bool(STATE.get("create")) or ctx is None or \
+        ctx.command_path.split()[-1] in CREATING_COMMANDS
+
+
+def _open(db: str | None, *, create: bool | None = None):
+    """The warehouse of ``--db`` (or ``$IDPKIT_DB`` / ``./idpkit.duckdb``). A DuckDB path with no
+    file is an error for commands that only read: a mistyped ``--db`` used to create an empty
+    warehouse and answer "nothing here" with exit 0."""
+    from idpkit.errors import WarehouseError
+    from idpkit.warehouse import connect
+    from idpkit.warehouse.warehouse import default_target
+
+    target = db or default_target()
+    if create is None:
+        create = _creating_command()
+    if ":" not in target.split("/")[0] and not Path(target).exists() and not create:
+        raise WarehouseError(
+            f"no warehouse at {target}: check --db (or $IDPKIT_DB). `idpkit ingest FILE --db "
+            f"{target}` creates one with data; `idpkit --create …` creates an empty one.")
+    return connect(target)
+
+
+@contextlib.contextmanager
+def _dry_run_warehouse(db: str | None, *, throwaway: bool = False) -> Iterator[Any]:
+    """The warehouse a dry run reads (``validate``, ``inspect``): the one ``--db`` names (its
+    areas and earlier rounds), else the default one if it exists (unless ``throwaway``); where
+    none exists yet, a throwaway DuckDB file with the embedded gazetteer — what an import into a
+    new warehouse would meet. A dry run never writes, and never leaves a new warehouse behind."""
+    from idpkit.warehouse.warehouse import default_target
+
+    target = db if db is not None else None if throwaway else default_target()
+    if target is not None and (":" in target.split("/")[0] or Path(target).exists()):
+        with _open(target, create=False) as wh:
+            yield wh
+        return
+    with tempfile.TemporaryDirectory(prefix="idpkit-dry-run-") as tmp, \
+            _open(str(Path(tmp) / "dry-run.duckdb"), create=True) as wh:
+        yield wh
 
 
 def _progress() -> Progress:
@@ -119,7 +173,7 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
     results = []
     failures = Failures()
     command = "validate" if dry_run else "ingest"
-    with _open(db) as wh, _progress() as prog:
+    with (_dry_run_warehouse(db) if dry_run else _open(db)) as wh, _progress() as prog:
         for f in files:
             task = prog.add_task(f"{escape(f.name)}: starting", total=None)
             try:

@@ -57,8 +57,10 @@ def _latest_date(wh) -> date:
     o = wh.table("observations")
     d = o.filter(o.metric == "present_stock").reporting_date.max().execute()
     if d is None or d != d:
-        raise NoDataFoundError("the warehouse holds no stock figures yet; import assessments first "
-                               "(idpkit ingest FILE)")
+        where = getattr(wh.backend, "path", None) or wh.backend.name
+        raise NoDataFoundError(f"the warehouse {where} holds no stock figures yet; import "
+                               "assessments first (idpkit ingest FILE), or name another "
+                               "warehouse with --db")
     return d.date() if hasattr(d, "date") else d
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -28,14 +27,9 @@ class InspectFmt(str, Enum):
 def _warehouse(db: str | None) -> Iterator[Any]:
     """The warehouse a dry run reads: the one named by ``--db`` (its areas and earlier rounds),
     else a throwaway DuckDB file (the embedded gazetteer). A dry run never writes to it."""
-    from idpkit.cli.app import _open
+    from idpkit.cli.app import _dry_run_warehouse
 
-    if db is not None:
-        with _open(db) as wh:
-            yield wh
-        return
-    with tempfile.TemporaryDirectory(prefix="idpkit-inspect-") as tmp, \
-            _open(str(Path(tmp) / "inspect.duckdb")) as wh:
+    with _dry_run_warehouse(db, throwaway=True) as wh:
         yield wh
 
 
