@@ -110,3 +110,24 @@ def test_a_mistyped_db_is_an_error_not_a_new_empty_warehouse(tmp_path):
     assert r.returncode == 0 and typo.exists(), r.stderr
     typo.unlink()
     assert idpkit("ingest", str(f), db=str(typo)).returncode == 0 and typo.exists()
+
+
+def test_version_and_how_to_run_idpkit_again(monkeypatch, tmp_path):
+    """Issue 21, the first hour: after `make demo` the bare `idpkit` was "command not found" and
+    the demo's closing hint used it; hints now name the program as it was run."""
+    from idpkit.cli.app import self_command
+
+    r = subprocess.run([sys.executable, "-c", "from idpkit.cli.app import main; main()",
+                        "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("idpkit ")
+    script = tmp_path / "venv" / "bin" / "idpkit"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the venv is not on PATH
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
+    assert self_command() == "venv/bin/idpkit"
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")
+    assert self_command() == "idpkit"
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert ".venv/bin/idpkit" in readme.split("## What works")[0]

@@ -47,11 +47,21 @@ class Fmt(str, Enum):
     json = "json"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from idpkit import __version__
+
+        console.print(f"idpkit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
           create: Annotated[bool, typer.Option(
               "--create", help="Let any command create a new, empty warehouse where --db names "
-              "none (imports create one anyway).")] = False) -> None:
+              "none (imports create one anyway).")] = False,
+          version: Annotated[bool, typer.Option("--version", help="Print the version and exit.",
+                                                is_eager=True, callback=_print_version)] = False) -> None:
     STATE["debug"] = debug
     STATE["create"] = create
 
@@ -90,6 +100,24 @@ class Failures:
     @property
     def exit_code(self) -> int:
         return 2 if self.crashes else 1 if self.errors else 0
+
+
+def self_command() -> str:
+    """How the user can run idpkit again, as they ran it: ``idpkit`` when that name on PATH is
+    this program, else its path (``.venv/bin/idpkit`` after ``make demo``, where the bare name is
+    "command not found")."""
+    import shutil
+
+    exe = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if exe is None or exe.name != "idpkit":
+        return f"{sys.executable} -m idpkit.cli"
+    found = shutil.which("idpkit")
+    if found and Path(found).resolve() == exe.resolve():
+        return "idpkit"
+    try:
+        return str(exe.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(exe)
 
 
 CREATING_COMMANDS = {"ingest", "demo", "import", "load"}
@@ -433,8 +461,9 @@ def demo(
         rel = do_publish(wh, out / "release")
     console.print(f"Warehouse: {db}\nValidation report: {report}\nGround truth: {op.truth_dir}\n"
                   f"Public release ({len(rel.resources)} tables, datapackage.json): "
-                  f"{out / 'release'}\nDashboard: idpkit serve --db {db}  then open "
-                  f"http://127.0.0.1:8000/ (API docs: http://127.0.0.1:8000/docs)")
+                  f"{out / 'release'}\nDashboard: {self_command()} serve --db {db}  then open "
+                  f"http://127.0.0.1:8000/ (API docs: http://127.0.0.1:8000/docs)",
+                  soft_wrap=True)
     if failures:
         raise typer.Exit(failures.exit_code)
 

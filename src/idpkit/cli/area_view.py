@@ -392,6 +392,7 @@ def demo_areas(out: Path, op, db: str, seed: int) -> None:
     from idpkit.areas.priority import rank_areas
     from idpkit.areas.sites import import_sites, site_risk
     from idpkit.areas.voice import import_consultations
+    from idpkit.cli.app import self_command
     from idpkit.testing.demo_areas import generate_areas
     from idpkit.warehouse.areas import read_gazetteer_csv
 
@@ -423,4 +424,4 @@ def demo_areas(out: Path, op, db: str, seed: int) -> None:
                   f"; priority areas {', '.join(top)} (at least {kept} of the top 10 stay under "
                   f"other weights); {int((risk.tier == 'high').sum())} of {len(risk)} sites at "
                   f"high risk; {int((cont.status == 'gap').sum()) if len(cont) else 0} continuity "
-                  "gaps. Try: idpkit areas profile " + (top[0] if top else "PCODE"))
+                  "gaps. Try: " + self_command() + " areas profile " + (top[0] if top else "PCODE"))
