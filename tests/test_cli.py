@@ -123,6 +123,7 @@ def test_version_and_how_to_run_idpkit_again(monkeypatch, tmp_path):
     script = tmp_path / "venv" / "bin" / "idpkit"
     script.parent.mkdir(parents=True)
     script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the venv is not on PATH
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "argv", [str(script), "demo"])
