@@ -132,3 +132,24 @@ def test_version_and_how_to_run_idpkit_again(monkeypatch, tmp_path):
     assert self_command() == "idpkit"
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert ".venv/bin/idpkit" in readme.split("## What works")[0]
+
+
+def test_bad_option_values_are_refused_with_the_valid_ones(tmp_path):
+    """Issue 21: `ingest --kind nonsense` was stored, `forecast alerts --format jsn` and `validate
+    --format csv` printed a table, an unknown --country said "No figures" with exit 0."""
+    db = str(tmp_path / "w.duckdb")
+    f = tmp_path / "f.csv"
+    f.write_text("p,ind,date\n#adm1+code,#affected+idps+ind,#date+reported\n"
+                 "NG002,100,2021-07-30\n", encoding="utf-8")
+    r = idpkit("ingest", str(f), "--kind", "nonsense", db=db)
+    assert r.returncode == 2 and "baseline_area" in r.stderr and "flow_monitoring" in r.stderr
+    assert idpkit("ingest", str(f), "--kind", "baseline_area", db=db).returncode == 0
+    for args in (("validate", str(f), "--format", "csv"), ("forecast", "alerts", "--format",
+                                                           "jsn")):
+        r = idpkit(*args, db=db)
+        assert r.returncode == 2 and "'table'" in r.stderr and "'json'" in r.stderr, args
+    r = idpkit("figures", "stock", "--country", "XXX", db=db)
+    assert r.returncode == 2 and "no dataset has 'XXX'" in " ".join(r.stderr.split())
+    assert "NGA" in r.stderr
+    r = idpkit("figures", "stock", "--operation", "Nowhere", db=db)
+    assert r.returncode == 2 and "--operation" in r.stderr

@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from idpkit.cli.options import Kind, TableOrJson
 from idpkit.errors import IdpkitError
 
 app = typer.Typer(help="idpkit — internal-displacement data, end to end.", no_args_is_help=True,
@@ -306,8 +307,8 @@ def _print_result(r) -> None:
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files to import (CSV, XLSX, DTM API JSON/CSV, a ZIP or folder of ODK CSV files).")],
-    kind: Annotated[str | None, typer.Option(help="Assessment type: baseline_area, site, "
-                                             "flow_monitoring, registration, survey, other.")] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Assessment type (default: recognised from "
+                                              "the file).")] = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping overriding column guesses.")] = None,
     source: Annotated[str | None, typer.Option(help="Source organisation, e.g. 'IOM DTM'.")] = None,
     sheet: Annotated[list[str] | None, typer.Option(help="Sheet to import; repeat for several sheets of one table (default: the data sheet and the sheets that continue it, found automatically).")] = None,
@@ -327,7 +328,8 @@ def ingest(
     db: DbOption = None,
 ) -> None:
     """Import assessment files into the warehouse: validated, atomic, never double counted."""
-    _, failures = _ingest(files, db, dry_run=False, kind=kind, mapping=mapping, source=source,
+    _, failures = _ingest(files, db, dry_run=False, kind=kind.value if kind else None,
+                          mapping=mapping, source=source,
                           sheet=sheet, on_date=on_date, report=report,
                           household_size=household_size, jump_factor=jump_factor,
                           country=country, accept_as_is=accept_as_is, replace=replace)
@@ -340,7 +342,8 @@ def validate(
     files: Annotated[list[Path], typer.Argument(help="Files to check.")],
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping overriding column guesses.")] = None,
     sheet: Annotated[list[str] | None, typer.Option(help="Sheet to check; repeat for several.")] = None,
-    fmt: Annotated[Fmt, typer.Option("--format", help="table, or json on standard output.")] = Fmt.table,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table, or json on standard "
+                                             "output.")] = TableOrJson.table,
     report: Annotated[Path | None, typer.Option(help="Also write the report (.html or .json).")] = None,
     household_size: HouseholdSize = None,
     jump_factor: JumpFactor = None,
@@ -350,10 +353,11 @@ def validate(
 ) -> None:
     """Dry run: check files as `ingest` would, change nothing. Exit 1 if any row has an error."""
     results, failures = _ingest(files, db, dry_run=True, kind=None, mapping=mapping, source=None,
-                                sheet=sheet, on_date=on_date, report=report, quiet=fmt == Fmt.json,
+                                sheet=sheet, on_date=on_date, report=report,
+                                quiet=fmt == TableOrJson.json,
                                 household_size=household_size, jump_factor=jump_factor,
                                 country=country)
-    if fmt == Fmt.json:
+    if fmt == TableOrJson.json:
         from idpkit.validate.report import report_dict
 
         print(json.dumps(report_dict(results), indent=2, ensure_ascii=False, default=str))

@@ -51,6 +51,19 @@ def _parse_date(text: str | None, hint: str) -> date | None:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=hint) from None
 
 
+def known_filter(wh, column: str, value: str | None, option: str) -> None:
+    """A filter value that no dataset has is a typo, not "no figures" with exit 0: refuse it and
+    list the values the warehouse holds."""
+    if value is None:
+        return
+    d = wh.table("datasets")
+    values = sorted(str(v) for v in d.select(column).distinct().execute()[column].dropna())
+    if value not in values:
+        shown = ", ".join(values[:20]) + (" …" if len(values) > 20 else "")
+        raise typer.BadParameter(f"no dataset has {value!r}; the warehouse holds: "
+                                 f"{shown or '(none)'}", param_hint=option)
+
+
 def _latest_date(wh) -> date:
     from idpkit.errors import NoDataFoundError
 
@@ -147,6 +160,8 @@ def stock(
     prio = tuple(p.strip() for p in priority.split(",")) if priority else DEFAULT_PRIORITY
     with _open(db) as wh:
         ref = ref or _latest_date(wh)
+        known_filter(wh, "operation", operation, "--operation")
+        known_filter(wh, "iso3", country.upper() if country else None, "--country")
         try:
             q = StockQuery(ref, level=level, by=by_list, max_age_days=max_age, priority=prio,
                            operation=operation, dataset=dataset, iso3=country,

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from idpkit.cli.options import DbOpt
+from idpkit.cli.options import DbOpt, TableOrJson
 
 forecast_app = typer.Typer(help="Backtested displacement forecasts, intervals and alerts.",
                            no_args_is_help=True)
@@ -33,7 +33,8 @@ IndOpt = Annotated[list[Path] | None, typer.Option("--indicators", help="Monthly
 StepsOpt = Annotated[str, typer.Option("--steps", help="month, or round (irregular assessment "
                                        "rounds: a horizon is a number of rounds).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table or json (on standard output).")]
+FormatOpt = Annotated[TableOrJson, typer.Option("--format", help="table or json (on standard "
+                                                "output).")]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write the report (.html or "
                                                 ".json).")]
 RatioOpt = Annotated[float, typer.Option("--ratio", help="Alert when the forecast exceeds this × "
@@ -116,7 +117,7 @@ def backtest_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: 
                  models: ModelsOpt = DEFAULT_MODELS, conflict: ConflictOpt = None,
                  indicators: IndOpt = None, steps: StepsOpt = "month", seed: SeedOpt = 0,
                  ratio: RatioOpt = 1.5, min_size: MinSizeOpt = 100, peak_months: PeakOpt = 0,
-                 cooldown: CooldownOpt = 2, fmt: FormatOpt = "table", report: ReportOpt = None,
+                 cooldown: CooldownOpt = 2, fmt: FormatOpt = TableOrJson.table, report: ReportOpt = None,
                  db: DbOpt = None) -> None:
     """Rolling-origin backtest of every baseline and candidate; scores, skill and alert F1."""
     from idpkit.cli.app import _open, console
@@ -130,7 +131,7 @@ def backtest_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: 
     al = evaluate(bt.predictions, bt.panel, rule)
     with _open(db) as wh:
         run_id = save(wh, backtests=bt.scores.assign(target=target, admin_level=level))
-    if fmt == "json":
+    if fmt == TableOrJson.json:
         d = rep.report_dict(bt)
         d["alert_rule"] = rule.describe()
         d["alert_scores"] = json.loads(al.to_json(orient="records"))
@@ -205,14 +206,14 @@ def _print_alerts(alerts) -> None:
 
 
 @forecast_app.command("alerts")
-def alerts_cmd(fmt: FormatOpt = "table", db: DbOpt = None) -> None:
+def alerts_cmd(fmt: FormatOpt = TableOrJson.table, db: DbOpt = None) -> None:
     """The alerts of the latest ``forecast run``, per area, with forecast, interval and reason."""
     from idpkit.cli.app import _open
     from idpkit.forecast.store import latest
 
     with _open(db) as wh:
         df = latest(wh, "forecast_alerts")
-    if fmt == "json":
+    if fmt == TableOrJson.json:
         print(df.to_json(orient="records", force_ascii=False, date_format="iso"))
         return
     _print_alerts(df)
