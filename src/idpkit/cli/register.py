@@ -37,19 +37,31 @@ def import_cmd(
     file: Annotated[Path, typer.Argument(help="Registration export (CSV or XLSX), one row per "
                                          "person.")],
     phone_region: Annotated[str | None, typer.Option("--phone-region", help="ISO country code "
-                                                     "for local phone numbers, e.g. SD.")] = None,
+                                                     "for local phone numbers, e.g. SD (replaces "
+                                                     "the mapping's phone_region).")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Register mapping (YAML): "
+                                                 "columns by header, position or HXL tag, date "
+                                                 "formats, phone regions, registration event "
+                                                 "(docs/registration.md).")] = None,
     db: DbOpt = None,
 ) -> None:
     """Import registrations: personal fields into the protected store, pseudonymised units into
     the warehouse."""
     from idpkit.cli.app import console, err
     from idpkit.linkage.register import import_register
+    from idpkit.linkage.register_mapping import RegisterMapping
 
+    m = RegisterMapping.load(mapping) if mapping else None
     with _open(db) as wh, err.status(f"importing {file.name}"):
-        res = import_register(wh, file, phone_region=phone_region, warehouse_target=db)
+        res = import_register(wh, file, phone_region=phone_region, warehouse_target=db,
+                              mapping=m)
     for i in res.issues[:20]:
-        err.print(f"[red]{i.severity}[/red] {escape(i.file or '')}, row {i.row}, column "
-                  f"{i.column!r}: {i.code}: {escape(i.message)}", soft_wrap=True)
+        colour = "red" if i.severity == "error" else "yellow"
+        err.print(f"[{colour}]{i.severity}[/{colour}] {escape(i.file or '')}, row {i.row}, "
+                  f"column {escape(repr(i.column))}: {i.code}: {escape(i.message)}",
+                  soft_wrap=True)
+    if len(res.issues) > 20:
+        err.print(f"… and {len(res.issues) - 20:,} more finding(s)")
     console.print(f"Registered {res.records:,} records; {res.quarantined:,} quarantined.")
 
 
