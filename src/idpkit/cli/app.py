@@ -45,8 +45,15 @@ class Fmt(str, Enum):
 
 
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+          verbose: Annotated[bool, typer.Option(
+              "--verbose", help="Show library logs (Splink's training …) on stderr too; they "
+              "always go to the log file ($IDPKIT_LOG or ~/.cache/idpkit/idpkit.log).")] = False
+          ) -> None:
+    from idpkit.logs import setup
+
     STATE["debug"] = debug
+    setup(verbose=verbose)
 
 
 def print_unexpected(exc: BaseException, *, command: str, file: Path | None = None) -> None:
