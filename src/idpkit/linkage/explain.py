@@ -158,10 +158,11 @@ class Explainer:
             if gamma is None or _missing(gamma):
                 continue
             bf = _factor(res, name) * _factor(res, f"tf_adj_{name}")
-            label = levels.get(int(gamma), "")
-            out.append(Contribution(COMPARISON_LABELS.get(name, name.replace("_", " ")
-                                                          .capitalize()),
-                                    level_label(label), bf))
+            title = COMPARISON_LABELS.get(name, name.replace("_", " ").capitalize())
+            words = level_label(levels.get(int(gamma), ""))
+            if words.casefold().startswith(title.casefold() + " "):  # "Sex: missing"
+                words = words[len(title) + 1:]
+            out.append(Contribution(title, words, bf))
         return Explanation(float(res["match_probability"]), out)
 
 
