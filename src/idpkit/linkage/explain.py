@@ -7,9 +7,9 @@ not a bare probability, and should see fields by their names on a form ("Father'
 
 Each comparison's contribution is Splink's Bayes factor for the level the pair falls in (times
 its term-frequency adjustment, when the level has one): the model's prior odds multiplied by
-every factor give the pair's match odds. They come from ``compare_two_records`` on the saved
-model (``score_pair`` in Splink 5,
-``compare_two_records`` in 4), with the whole register as the linker's table (so term frequencies are the register's).
+every factor give the pair's match odds. They come from scoring the one pair with the saved
+model (``score_pair`` in Splink 5, ``compare_two_records`` in 4), with the whole register as the
+linker's table (so term frequencies are the register's).
 Level names are translated from Splink's own labels by pattern, so comparisons added to the
 model later are explained too (in plainer words where a pattern is known).
 """
