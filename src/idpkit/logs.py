@@ -40,6 +40,14 @@ def log_path() -> Path:
     return base / "idpkit" / "idpkit.log"
 
 
+class _QuietFileHandler(logging.handlers.RotatingFileHandler):
+    """A log file that never interrupts work: a line that cannot be written (disk full, the
+    folder removed) is dropped rather than printed to stderr with a traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        pass
+
+
 def _file_handler(path: Path) -> logging.Handler | None:
     """A rotating, private log file; None when it cannot be written (a read-only home must not
     stop a command: the logs are a convenience)."""
@@ -47,8 +55,8 @@ def _file_handler(path: Path) -> logging.Handler | None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
             path.touch(mode=0o600)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
-                                                       encoding="utf-8", delay=True)
+        handler = _QuietFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8",
+                                    delay=True)
     except OSError:
         return None
     handler.setFormatter(logging.Formatter(FORMAT))
