@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idpkit.errors import IdpkitError, MappingError
 from idpkit.linkage.register import RegisterError, import_register
@@ -232,3 +234,38 @@ def test_cli_import_with_mapping_prints_findings(tmp_path, env):
     assert "Registered 3 records" in r.output
     assert "register-unparsed-date" in r.output and "row 4" in r.output
     assert "register-unmapped-columns" in r.output and "Notes" in r.output
+
+
+FORMATS = ["%Y%m%d", "%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y", "%m/%d/%Y"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(dates=st.lists(st.one_of(st.none(), st.dates(min_value=pd.Timestamp("1900-01-01").date(),
+                                                      max_value=pd.Timestamp("2099-12-31").date()),
+                                st.sampled_from(["", "n/a", "31/02/2001", "2001-00-10"])),
+                      min_size=1, max_size=30),
+       fmt=st.sampled_from(FORMATS), header_row=st.integers(1, 3))
+def test_dates_in_the_mappings_format_and_unread_values_by_row(tmp_path_factory, dates, fmt,
+                                                               header_row):
+    """Each date written in the mapping's format is stored as ISO; each other non-empty value is
+    stored empty and reported at its spreadsheet row (header row + its position)."""
+    from idpkit.linkage.register_table import read_register
+
+    folder = tmp_path_factory.mktemp("d")
+    cells = [d.strftime(fmt) if hasattr(d, "strftime") else d for d in dates]
+    lines = ["title,,"] * (header_row - 1) + ["record_id,first_name,date_of_birth"]
+    lines += [f"R{i},Ali,{'' if c is None else c}" for i, c in enumerate(cells)]
+    (folder / "r.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "m.yml").write_text(f"header_row: {header_row}\ndate_formats: ['{fmt}']\n",
+                                  encoding="utf-8")
+    t = read_register(folder / "r.csv", RegisterMapping.load(folder / "m.yml"))
+    # expected, written out: ISO for real dates, None for the rest; rows of the non-empty rest
+    want = [d.isoformat() if hasattr(d, "isoformat") else None for d in dates]
+    got = dict(zip(t.frame.record_id, t.frame.date_of_birth, strict=True))
+    for i, w in enumerate(want):
+        if f"R{i}" in got:
+            assert got[f"R{i}"] == w, (cells[i], fmt)
+    bad_rows = sorted(header_row + 1 + i for i, (d, c) in enumerate(zip(dates, cells,
+                                                                        strict=True))
+                      if not hasattr(d, "isoformat") and c not in (None, ""))
+    assert sorted(i.row for i in t.issues if i.code == "register-unparsed-date") == bad_rows

@@ -195,8 +195,34 @@ def test_verbose_shows_library_logs_and_default_keeps_them_in_the_file(tmp_path)
              if any(w in ln for w in LOG_NOISE)]
     assert not noisy, noisy[:5]
     log = Path(env["IDPKIT_LOG"])
-    assert "Estimating u" in log.read_text(encoding="utf-8")
+    text = log.read_text(encoding="utf-8")
+    assert "Estimating u" in text
     assert (log.stat().st_mode & 0o077) == 0  # private, like the pseudonymisation key
+    personal = set()
+    for col in ("first_name", "father_name", "family_name", "phone", "id_number",
+                "date_of_birth"):
+        personal |= {v for v in reg.records[col].dropna().astype(str) if len(v) >= 5}
+    assert not [v for v in personal if v in text]  # log lines name columns, never values
     loud = idpkit("--verbose", "dedup", "run", "--db", db)
     assert loud.returncode == 0, loud.stderr
     assert "Estimating u" in loud.stderr
+
+
+def test_run_reports_its_stages_in_order(register, monkeypatch):
+    from idpkit.linkage.register import open_protected
+    from idpkit.warehouse import connect
+
+    env, _, _ = register
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    stages: list[str] = []
+    db = str(Path(env["IDPKIT_REGISTER_DB"]).with_name("w.duckdb"))
+    from idpkit.linkage.runs import run
+
+    with connect(db) as wh:
+        prot = open_protected(db)
+        try:
+            run(wh, prot, progress=stages.append)
+        finally:
+            prot.close()
+    assert stages == ["preparing", "training", "scoring", "clustering"]
