@@ -269,3 +269,27 @@ def test_dates_in_the_mappings_format_and_unread_values_by_row(tmp_path_factory,
                                                                         strict=True))
                       if not hasattr(d, "isoformat") and c not in (None, ""))
     assert sorted(i.row for i in t.issues if i.code == "register-unparsed-date") == bad_rows
+
+
+ROUNDS = """\
+record_id,household_id,partner,date_of_registration,first_name
+R1,H1,NGO-A,2024-01-10,Ali
+R2,H1,NGO-A,2024-01-10,Asha
+R3,H1,NGO-A,2024-06-02,Ali
+R4,H1,NGO-B,2024-01-10,Ali
+R5,,NGO-A,2024-01-10,Omar
+"""
+
+
+def test_events_default_split_rounds_and_organisations(tmp_path, env):
+    _import(tmp_path, "rounds.csv", ROUNDS)
+    ev = _people(env).set_index("record_id").registration_event
+    # one household id, three events: the first round (R1, R2), a later round, another partner
+    assert ev["R1"] == ev["R2"]
+    assert len({ev["R1"], ev["R3"], ev["R4"], ev["R5"]}) == 4
+
+
+def test_events_from_the_mapping(tmp_path, env):
+    _import(tmp_path, "rounds.csv", ROUNDS, "event: [household_ref]\n")
+    ev = _people(env).set_index("record_id").registration_event
+    assert ev["R1"] == ev["R2"] == ev["R3"] == ev["R4"] != ev["R5"]

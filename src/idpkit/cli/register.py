@@ -158,10 +158,7 @@ def review_cmd(
             a, b = record(prot, pair.record_l), record(prot, pair.record_r)
             console.print(pair_table(a, b, n, len(queue), pair.match_probability))
             if explainer is not None:
-                why = explainer.explain(pair.record_l, pair.record_r)
-                console.print("Why this score (× raises, ÷ lowers the odds):")
-                for c in why.contributions:
-                    console.print(f"  {escape(c.text())}")
+                _print_why(console, explainer, pair.record_l, pair.record_r)
             if not interactive:
                 continue
             answer = typer.prompt("[m]atch, [n]on-match, [s]kip, [q]uit", default="s").lower()
@@ -194,6 +191,22 @@ def pair_table(a, b, n: int, total: int, probability: float) -> Table:
     return t
 
 
+def _print_why(console, explainer, record_l: str, record_r: str) -> None:
+    """Each comparison's factor; a breakdown that fails (a model saved by another version, …)
+    is one line pointing to the log, and the clerk can still decide on the records shown."""
+    import logging
+
+    try:
+        why = explainer.explain(record_l, record_r)
+    except Exception:  # the review goes on without the breakdown; the log keeps the cause
+        logging.getLogger(__name__).exception("score breakdown failed")
+        console.print("(score breakdown unavailable for this pair; see the log file)")
+        return
+    console.print("Why this score (× raises, ÷ lowers the odds):")
+    for c in why.contributions:
+        console.print(f"  {escape(c.text())}")
+
+
 def _explainer(prot):
     """The score breakdown for this session (None when no model is saved)."""
     from idpkit.linkage.explain import Explainer
@@ -203,10 +216,15 @@ def _explainer(prot):
     if "reg_model" not in prot.con.list_tables():
         return None
     import json
+    import logging
 
     model = json.loads(prot.table("reg_model").execute().iloc[0].model)
     frame = model_frame(prot.table("reg_people").execute())
-    return Explainer(model, frame[MODEL_COLUMNS])
+    try:
+        return Explainer(model, frame[MODEL_COLUMNS])
+    except Exception:  # as in _print_why: the review itself must not depend on it
+        logging.getLogger(__name__).exception("score breakdown unavailable")
+        return None
 
 
 @dedup_app.command("decide")

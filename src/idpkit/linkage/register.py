@@ -207,7 +207,10 @@ def import_register(wh: Warehouse, path: str | Path, *, phone_region: str | None
     if phone_region:
         phone_region = phone_region.strip().upper()
     df["phone_region"] = phone_regions(df, mapping, phone_region)
-    df["registration_event"] = registration_events(df, by=mapping.event if mapping else None)
+    # a file's own event column wins where filled (the organisation knows its rounds)
+    df["registration_event"] = df["registration_event"].where(
+        df["registration_event"].notna(),
+        registration_events(df, by=mapping.event if mapping else None))
     ok, row_issues = _check(df, path.name, table.rows)
     issues += row_issues
     key = pseudonym_key()
