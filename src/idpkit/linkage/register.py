@@ -8,9 +8,12 @@ The warehouse gets ``register_units``: one row per registered person with keyed 
 (:mod:`idpkit.linkage.protect`), cluster pseudonyms after deduplication, area, site, sex, age group,
 organisation and registration date — enough to count unique IDPs per area and site.
 
-Protected tables: ``reg_people`` (the register, with normalised columns for matching),
-``reg_pairs`` (scored candidate pairs of the last run), ``reg_decisions`` (a clerk's match /
-non-match decisions, respected on every run) and ``reg_audit`` (who did what, when, why).
+Protected tables: ``reg_people`` (the register as written, with its registration events, phone
+regions and normalised columns), ``reg_pairs`` (scored candidate pairs of the last run),
+``reg_clusters`` (each record's person and household cluster and the link that joined it),
+``reg_model``, ``reg_decisions`` (a clerk's match / non-match decisions, respected on every run)
+and ``reg_audit`` (who did what, when, why). Reading a file into the register's columns (mapping,
+aliases, dates) is :mod:`idpkit.linkage.register_table`.
 """
 
 from __future__ import annotations
@@ -115,10 +118,6 @@ def alias_fields(headers: list[str], taken: set[str] | None = None) -> dict[str,
             taken.add(target)
     return out
 
-
-def _standard_headers(df: pd.DataFrame) -> pd.DataFrame:
-    """Rename headers to the register's columns with :func:`alias_fields`."""
-    return df.rename(columns=alias_fields([str(c) for c in df.columns]))
 
 PROTECTED_TABLES: dict[str, ibis.Schema] = {
     "reg_decisions": ibis.schema({"record_l": S, "record_r": S, "decision": S, "clerk": S,
