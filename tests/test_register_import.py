@@ -293,3 +293,11 @@ def test_events_from_the_mapping(tmp_path, env):
     _import(tmp_path, "rounds.csv", ROUNDS, "event: [household_ref]\n")
     ev = _people(env).set_index("record_id").registration_event
     assert ev["R1"] == ev["R2"] == ev["R3"] == ev["R4"] != ev["R5"]
+
+
+def test_a_windows_export_in_cp1252_reads(tmp_path, env):
+    (tmp_path / "w.csv").write_bytes("record_id,Prénom\nR1,Aïcha\n".encode("cp1252"))
+    db = str(tmp_path / "w.duckdb")
+    with connect(db) as wh:
+        assert import_register(wh, tmp_path / "w.csv", warehouse_target=db).records == 1
+    assert _people(env).first_name[0] == "Aïcha"

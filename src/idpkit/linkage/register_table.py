@@ -44,8 +44,10 @@ def _raw(path: Path, sheet: str | None) -> pd.DataFrame:
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             df = pd.read_excel(path, sheet_name=sheet or 0, header=None, dtype=str)
         else:
-            df = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
-                             na_values=[], encoding="utf-8-sig", skip_blank_lines=False)
+            try:
+                df = _csv(path, "utf-8-sig")
+            except UnicodeDecodeError:  # exports saved by Excel on Windows: cp1252
+                df = _csv(path, "cp1252")
     except ValueError as exc:
         if sheet and "not found" in str(exc).lower():
             raise _error(f"no sheet {sheet!r} in the workbook", path) from exc
@@ -53,6 +55,11 @@ def _raw(path: Path, sheet: str | None) -> pd.DataFrame:
     except Exception as exc:  # pandas raises many types for broken files
         raise _error(f"cannot read the register: {exc}", path) from exc
     return df
+
+
+def _csv(path: Path, encoding: str) -> pd.DataFrame:
+    return pd.read_csv(path, header=None, dtype=str, keep_default_na=False, na_values=[],
+                       encoding=encoding, skip_blank_lines=False)
 
 
 def _unique(headers: list[str]) -> list[str]:
