@@ -61,10 +61,17 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
           create: Annotated[bool, typer.Option(
               "--create", help="Let any command create a new, empty warehouse where --db names "
               "none (imports create one anyway).")] = False,
+          verbose: Annotated[bool, typer.Option(
+              "--verbose", help="Show library logs (Splink's training …) on stderr too; they "
+              "always go to the log file ($IDPKIT_LOG or ~/.cache/idpkit/idpkit.log).")] = False,
           version: Annotated[bool, typer.Option("--version", help="Print the version and exit.",
-                                                is_eager=True, callback=_print_version)] = False) -> None:
+                                                is_eager=True, callback=_print_version)] = False
+          ) -> None:
+    from idpkit.logs import setup
+
     STATE["debug"] = debug
     STATE["create"] = create
+    setup(verbose=verbose)
 
 
 def print_unexpected(exc: BaseException, *, command: str, file: Path | None = None) -> None:

@@ -6,6 +6,8 @@ are for protection staff. Everything else in idpkit sees only pseudonymised unit
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -21,11 +23,6 @@ dedup_app = typer.Typer(help="Deduplicate the register (Splink) and review uncer
 DbOpt = Annotated[str | None, typer.Option("--db", help="Warehouse (default $IDPKIT_DB or "
                                            "./idpkit.duckdb); personal data go to the protected "
                                            "store beside it or $IDPKIT_REGISTER_DB")]
-SHOWN = ["first_name", "father_name", "family_name", "sex_as_written", "date_of_birth", "age",
-         "phone_as_written", "id_number_as_written", "relationship", "household_ref", "area_pcode", "site_id", "organisation",
-         "registration_date"]
-
-
 def _open(db: str | None):
     from idpkit.warehouse import connect
 
@@ -37,19 +34,31 @@ def import_cmd(
     file: Annotated[Path, typer.Argument(help="Registration export (CSV or XLSX), one row per "
                                          "person.")],
     phone_region: Annotated[str | None, typer.Option("--phone-region", help="ISO country code "
-                                                     "for local phone numbers, e.g. SD.")] = None,
+                                                     "for local phone numbers, e.g. SD (replaces "
+                                                     "the mapping's phone_region).")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Register mapping (YAML): "
+                                                 "columns by header, position or HXL tag, date "
+                                                 "formats, phone regions, registration event "
+                                                 "(docs/registration.md).")] = None,
     db: DbOpt = None,
 ) -> None:
     """Import registrations: personal fields into the protected store, pseudonymised units into
     the warehouse."""
     from idpkit.cli.app import console, err
     from idpkit.linkage.register import import_register
+    from idpkit.linkage.register_mapping import RegisterMapping
 
+    m = RegisterMapping.load(mapping) if mapping else None
     with _open(db) as wh, err.status(f"importing {file.name}"):
-        res = import_register(wh, file, phone_region=phone_region, warehouse_target=db)
+        res = import_register(wh, file, phone_region=phone_region, warehouse_target=db,
+                              mapping=m)
     for i in res.issues[:20]:
-        err.print(f"[red]{i.severity}[/red] {escape(i.file or '')}, row {i.row}, column "
-                  f"{i.column!r}: {i.code}: {escape(i.message)}", soft_wrap=True)
+        colour = "red" if i.severity == "error" else "yellow"
+        err.print(f"[{colour}]{i.severity}[/{colour}] {escape(i.file or '')}, row {i.row}, "
+                  f"column {escape(repr(i.column))}: {i.code}: {escape(i.message)}",
+                  soft_wrap=True)
+    if len(res.issues) > 20:
+        err.print(f"… and {len(res.issues) - 20:,} more finding(s)")
     console.print(f"Registered {res.records:,} records; {res.quarantined:,} quarantined.")
 
 
@@ -73,14 +82,36 @@ def run_cmd(
         api = splink_api(engine, protected_target(db))
         prot = open_protected(db)
         try:
-            with err.status(f"deduplicating on {engine} (training, scoring, clustering)"):
-                s = run(wh, prot, threshold=threshold, db_api=api)
+            with _stages(err, f"deduplicating on {engine}") as step:
+                s = run(wh, prot, threshold=threshold, db_api=api, progress=step)
         finally:
             prot.close()
     console.print(f"{s.records:,} records → {s.person_clusters:,} people; "
                   f"{s.household_registrations:,} household registrations → "
                   f"{s.household_clusters:,} households; {s.review_queue:,} pairs to review "
                   f"(`idpkit dedup review`).")
+
+
+RUN_STAGES = ("preparing", "training", "scoring", "clustering")
+
+
+@contextmanager
+def _stages(err, title: str):
+    """A progress display on stderr (only on a terminal) that a run advances by stage name."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                               TextColumn, TimeElapsedColumn)
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+                  disable=not err.is_terminal) as bar:
+        task = bar.add_task(f"{title}: {RUN_STAGES[0]}", total=len(RUN_STAGES))
+
+        def step(stage: str) -> None:
+            done = RUN_STAGES.index(stage) if stage in RUN_STAGES else 0
+            bar.update(task, description=f"{title}: {stage}", completed=done)
+
+        yield step
+        bar.update(task, completed=len(RUN_STAGES))
 
 
 @dedup_app.command("link-new")
@@ -122,18 +153,12 @@ def review_cmd(
         if queue.empty:
             console.print("The review queue is empty.")
             return
+        explainer = _explainer(prot)
         for n, pair in enumerate(queue.itertuples(), 1):
             a, b = record(prot, pair.record_l), record(prot, pair.record_r)
-            t = Table(title=f"Pair {n}/{len(queue)} — match probability "
-                            f"{pair.match_probability:.3f}")
-            t.add_column("field")
-            t.add_column(escape(str(a.record_id)))
-            t.add_column(escape(str(b.record_id)))
-            for f in SHOWN:
-                va, vb = _text(a.get(f)), _text(b.get(f))
-                style = "" if va == vb else "bold yellow"
-                t.add_row(f, escape(va), escape(vb), style=style)
-            console.print(t)
+            console.print(pair_table(a, b, n, len(queue), pair.match_probability))
+            if explainer is not None:
+                _print_why(console, explainer, pair.record_l, pair.record_r)
             if not interactive:
                 continue
             answer = typer.prompt("[m]atch, [n]on-match, [s]kip, [q]uit", default="s").lower()
@@ -146,6 +171,60 @@ def review_cmd(
                        reason=reason or None)
     finally:
         prot.close()
+
+
+def pair_table(a, b, n: int, total: int, probability: float) -> Table:
+    """Two records side by side under a clerk's field names; fields empty on both sides are left
+    out, and fields that differ are highlighted."""
+    from idpkit.linkage.explain import FIELD_LABELS, REVIEW_FIELDS
+
+    t = Table(title=f"Pair {n}/{total} — match probability {probability:.3f}")
+    t.add_column("Field")
+    t.add_column(escape(str(a.record_id)))
+    t.add_column(escape(str(b.record_id)))
+    for f in REVIEW_FIELDS:
+        va, vb = _text(a.get(f)), _text(b.get(f))
+        if not va and not vb:
+            continue
+        t.add_row(FIELD_LABELS.get(f, f), escape(va), escape(vb),
+                  style="" if va == vb else "bold yellow")
+    return t
+
+
+def _print_why(console, explainer, record_l: str, record_r: str) -> None:
+    """Each comparison's factor; a breakdown that fails (a model saved by another version, …)
+    is one line pointing to the log, and the clerk can still decide on the records shown."""
+    import logging
+
+    try:
+        why = explainer.explain(record_l, record_r)
+    except Exception:  # the review goes on without the breakdown; the log keeps the cause
+        logging.getLogger(__name__).exception("score breakdown failed")
+        console.print("(score breakdown unavailable for this pair; see the log file)")
+        return
+    console.print("Why this score (× raises, ÷ lowers the odds):")
+    for c in why.contributions:
+        console.print(f"  {escape(c.text())}")
+
+
+def _explainer(prot):
+    """The score breakdown for this session (None when no model is saved)."""
+    from idpkit.linkage.explain import Explainer
+    from idpkit.linkage.model import MODEL_COLUMNS
+    from idpkit.linkage.runs import model_frame
+
+    if "reg_model" not in prot.con.list_tables():
+        return None
+    import json
+    import logging
+
+    model = json.loads(prot.table("reg_model").execute().iloc[0].model)
+    frame = model_frame(prot.table("reg_people").execute())
+    try:
+        return Explainer(model, frame[MODEL_COLUMNS])
+    except Exception:  # as in _print_why: the review itself must not depend on it
+        logging.getLogger(__name__).exception("score breakdown unavailable")
+        return None
 
 
 @dedup_app.command("decide")
@@ -213,3 +292,39 @@ def evaluate_cmd(
     if out is not None:
         curve.rows.to_csv(out, index=False)
         console.print(f"curve written to {escape(str(out))}")
+
+
+class ClusterFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+@dedup_app.command("clusters")
+def clusters_cmd(
+    fmt: Annotated[ClusterFormat, typer.Option("--format", help="csv or json.")
+                   ] = ClusterFormat.csv,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write to this file "
+                                             "(default: the terminal).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """The people found by the last run: one row per record with its person id, cluster size,
+    household cluster and the link that joined it (protected: record ids are personal data)."""
+    from idpkit.cli.app import err
+    from idpkit.linkage.clusters import cluster_table
+    from idpkit.linkage.register import open_protected
+
+    prot = open_protected(db)
+    try:
+        table = cluster_table(prot)
+    finally:
+        prot.close()
+    if fmt is ClusterFormat.json:
+        text = table.to_json(orient="records", force_ascii=False, indent=1)
+    else:
+        text = table.to_csv(index=False)
+    if out is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    out.write_text(text, encoding="utf-8")
+    err.print(f"{len(table):,} records, {table.person_id.nunique():,} people written to "
+              f"{escape(str(out))}")

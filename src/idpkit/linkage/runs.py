@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from idpkit.linkage.dedup import (DEFAULT_THRESHOLD, REVIEW_BAND, _components,
                                   _no_shared_registration, deduplicate, household_clusters)
+from idpkit.linkage.events import registration_events
 from idpkit.linkage.model import MODEL_COLUMNS
 from idpkit.linkage.protect import pseudonym_key, pseudonymise
 from idpkit.linkage.register import PROTECTED_TABLES, UNITS, RegisterError, _age_group, _append, \
-    _audit
+    _audit, as_registered, prepare_by_region
 from idpkit.warehouse.warehouse import Warehouse
 
 
@@ -67,19 +70,67 @@ def splink_api(engine: str, protected_target: str) -> Any:
     return postgres_db_api(protected_target.replace("postgres://", "postgresql://", 1))
 
 
+def model_frame(people: pd.DataFrame) -> pd.DataFrame:
+    """The model's columns for ``reg_people`` rows, prepared afresh from the records as written
+    (so every run uses the current normalisation and model columns, whatever version imported
+    them), keyed by registration event: two records of one event are two people, and a family
+    registered again in a later round under the same household id is a different event."""
+    records = as_registered(people)
+    if "registration_event" not in records or records.registration_event.isna().all():
+        records["registration_event"] = registration_events(records)  # imported before events
+    frame = prepare_by_region(records)
+    frame["household_key"] = records.registration_event.astype(str).values
+    return frame
+
+
+class _Stages(dict):
+    """``deduplicate``'s ``timings`` dict, turned into progress: it records each phase when the
+    phase ends, so the end of ``setup`` starts training and the end of ``train`` scoring."""
+
+    NEXT = {"setup": "training", "train": "scoring"}
+
+    def __init__(self, step: Callable[[str], None]) -> None:
+        super().__init__()
+        self._step = step
+
+    def __setitem__(self, key: str, value: float) -> None:
+        super().__setitem__(key, value)
+        if key in self.NEXT:
+            self._step(self.NEXT[key])
+
+
+def best_links(edges: pd.DataFrame) -> pd.DataFrame:
+    """Per record, the best link that joined it to its cluster: the other record, the match
+    probability, and ``model`` or ``decision`` (a clerk's match, stored with probability 2)."""
+    both = pd.concat([edges[["a", "b", "match_probability"]],
+                      edges[["b", "a", "match_probability"]].set_axis(
+                          ["a", "b", "match_probability"], axis=1)])
+    best = both.sort_values("match_probability", ascending=False, kind="stable") \
+        .drop_duplicates("a")
+    by_clerk = best.match_probability > 1
+    return pd.DataFrame({"record_id": best.a.values, "linked_record": best.b.values,
+                         "link_probability": best.match_probability.where(~by_clerk).values,
+                         "link_source": np.where(by_clerk, "decision", "model")})
+
+
 def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
         review_band: tuple[float, float] = REVIEW_BAND, seed: int = 1,
-        max_pairs: float = 2e6, db_api: Any = None) -> RunSummary:
+        max_pairs: float = 2e6, db_api: Any = None,
+        progress: Callable[[str], None] | None = None) -> RunSummary:
     """Deduplicate the whole register; store pairs, clusters and the review queue. ``db_api``:
-    where Splink's SQL runs (default an in-memory DuckDB; see :func:`splink_api`)."""
+    where Splink's SQL runs (default an in-memory DuckDB; see :func:`splink_api`).
+    ``progress`` is told each stage as it starts: preparing, training, scoring, clustering."""
     if "reg_people" not in prot.con.list_tables():
         raise RegisterError("the register is empty: import registrations first "
                             "(idpkit register import FILE)")
+    step = progress or (lambda stage: None)
+    step("preparing")
     people = prot.table("reg_people").execute()
-    frame = people.rename(columns={"record_id": "unique_id"})
-    frame["household_key"] = people.household_key
+    frame = model_frame(people)
     res = deduplicate(frame[MODEL_COLUMNS], threshold=threshold, seed=seed, max_pairs=max_pairs,
-                      pair_floor=min(review_band[0], threshold), db_api=db_api)
+                      pair_floor=min(review_band[0], threshold), db_api=db_api,
+                      timings=_Stages(step))
+    step("clustering")
     pairs = res.pairs.copy()
     pairs["a"] = pairs[["unique_id_l", "unique_id_r"]].min(axis=1)
     pairs["b"] = pairs[["unique_id_l", "unique_id_r"]].max(axis=1)
@@ -94,21 +145,24 @@ def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
         edges = pd.concat([dec.loc[dec.decision == "match", ["a", "b"]].assign(
             match_probability=2.0), edges])
     edges = edges.sort_values("match_probability", ascending=False, kind="stable")
-    hh = pd.Series(people.household_key.values, index=people.record_id.values)
+    hh = pd.Series(frame.household_key.values, index=people.record_id.values)
     edges = _no_shared_registration(edges.reset_index(drop=True), hh)
     comp = _components(people.record_id, edges.a, edges.b).rename(
         columns={"household_key": "record_id", "household_cluster": "root"})
-    people = people.merge(comp, on="record_id")
+    people = people.merge(comp, on="record_id").merge(best_links(edges), on="record_id",
+                                                      how="left")
     people["cluster_id"] = pseudonymise(people.root, pseudonym_key(), prefix="c")
     queue = decided[(decided.match_probability >= review_band[0]) &
                     (decided.match_probability < review_band[1]) & decided.decision.isna()]
     stored_pairs = decided[["a", "b", "match_probability", "decision"]].rename(
         columns={"a": "record_l", "b": "record_r"})
     stored_pairs["in_review_queue"] = stored_pairs.index.isin(queue.index)
+    stored_pairs["linked"] = decided.linked.fillna(False).astype(bool).values
     _replace(prot, "reg_pairs", stored_pairs)
     _replace(prot, "reg_model", pd.DataFrame([{
         "model": json.dumps(res.model), "threshold": threshold,
         "trained_at": datetime.now(timezone.utc).replace(tzinfo=None)}]))
+    people["registration_event"] = frame.household_key.values
     summary = _store(wh, prot, people, threshold, len(queue))
     _audit(prot, "dedup run", f"{summary}")
     return summary
@@ -121,7 +175,12 @@ def _store(wh: Warehouse, prot: Warehouse, people: pd.DataFrame, threshold: floa
     hh = household_clusters(people[["household_key", "cluster_id"]])
     hh["household_cluster"] = pseudonymise(hh.household_cluster, pseudonym_key(), prefix="g")
     people = people.merge(hh, on="household_key")
-    _replace(prot, "reg_clusters", people[["record_id", "cluster_id", "household_cluster"]])
+    for c, kind in (("linked_record", object), ("link_probability", float),
+                    ("link_source", object)):
+        if c not in people.columns:
+            people[c] = pd.Series(None, index=people.index, dtype=kind)
+    _replace(prot, "reg_clusters", people[["record_id", "cluster_id", "household_cluster",
+                                           *CLUSTER_LINK_COLUMNS]])
     units = pd.DataFrame({
         "person_key": people.person_key, "household_key": people.household_key,
         "person_cluster": people.cluster_id, "household_cluster": people.household_cluster,
@@ -130,7 +189,9 @@ def _store(wh: Warehouse, prot: Warehouse, people: pd.DataFrame, threshold: floa
         "registration_date": pd.to_datetime(people.registration_date, errors="coerce").dt.date})
     wh.ensure_tables({"register_units": UNITS})
     _replace(wh, "register_units", units, schema=UNITS)
-    return RunSummary(len(people), people.cluster_id.nunique(), people.household_key.nunique(),
+    events = people.registration_event if "registration_event" in people else \
+        people.household_key
+    return RunSummary(len(people), people.cluster_id.nunique(), events.nunique(),
                       people.household_cluster.nunique(), queue, threshold)
 
 
@@ -148,8 +209,10 @@ def link_new_records(wh: Warehouse, prot: Warehouse, *,
     threshold = float(saved.threshold)
     is_old = people.record_id.isin(clusters.record_id)
     if is_old.all():
-        return _store(wh, prot, people.merge(clusters[["record_id", "cluster_id"]]), threshold, 0)
-    frame = people.rename(columns={"record_id": "unique_id"})
+        kept = [c for c in ("record_id", "cluster_id", *CLUSTER_LINK_COLUMNS)
+                if c in clusters.columns]
+        return _store(wh, prot, people.merge(clusters[kept]), threshold, 0)
+    frame = model_frame(people)
     dec = _decisions(prot)
     comp, pairs = link_new(frame[is_old.values], frame[~is_old.values],
                            clusters.rename(columns={"record_id": "unique_id"})[
@@ -160,6 +223,8 @@ def link_new_records(wh: Warehouse, prot: Warehouse, *,
     comp["cluster_id"] = comp.cluster_id.fillna(fresh)
     people = people.merge(comp.rename(columns={"unique_id": "record_id"})[
         ["record_id", "cluster_id"]], on="record_id")
+    people["registration_event"] = frame.household_key.values
+    people = people.merge(_links_after_link_new(clusters, pairs, dec), on="record_id", how="left")
     queue = pairs[(pairs.match_probability >= review_band[0]) &
                   (pairs.match_probability < review_band[1])]
     new_pairs = pairs[["a", "b", "match_probability"]].rename(
@@ -171,6 +236,26 @@ def link_new_records(wh: Warehouse, prot: Warehouse, *,
     summary = _store(wh, prot, people, threshold, len(queue))
     _audit(prot, "dedup link-new", f"{int((~is_old).sum())} new records; {summary}")
     return summary
+
+
+CLUSTER_LINK_COLUMNS = ("linked_record", "link_probability", "link_source")
+
+
+def _links_after_link_new(clusters: pd.DataFrame, pairs: pd.DataFrame,
+                          dec: pd.DataFrame) -> pd.DataFrame:
+    """The best link per record after linking new records: a new linked pair or a clerk's
+    match outranks the link an existing record had (it may now join a bigger cluster)."""
+    edges = pairs.loc[pairs.linked, ["a", "b", "match_probability"]] if "linked" in pairs \
+        else pairs.iloc[:0][["a", "b", "match_probability"]]
+    if not dec.empty:
+        edges = pd.concat([dec.loc[dec.decision == "match", ["a", "b"]].assign(
+            match_probability=2.0), edges])
+    fresh = best_links(edges)
+    old = clusters[[c for c in ("record_id", *CLUSTER_LINK_COLUMNS) if c in clusters.columns]]
+    if "linked_record" not in old.columns:
+        return fresh
+    old = old[old.linked_record.notna() & ~old.record_id.isin(fresh.record_id)]
+    return pd.concat([fresh, old], ignore_index=True)
 
 
 def _replace(wh: Warehouse, table: str, df: pd.DataFrame, *, schema=None) -> None:

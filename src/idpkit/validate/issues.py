@@ -157,8 +157,14 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
               "in the design."),
     # registration (issue 5): an error quarantines the record
     IssueType("register-missing-field", "error", "Registration record incomplete",
-              "The record has no record id, no household reference, or neither a first nor a "
-              "family name, so it cannot be registered or matched."),
+              "The record has no record id, or nothing to match it by (no name, date of birth, "
+              "phone or document number), so it cannot be registered or matched."),
+    IssueType("register-unparsed-date", "warning", "Registration date value not read",
+              "A date of birth or registration date is not a date in the mapping's date_formats "
+              "(default: ISO, d/m/Y, YYYYMMDD); the record is kept with that date empty."),
+    IssueType("register-unmapped-columns", "warning", "Register columns not imported",
+              "Columns of the file that the mapping and the header aliases map to no register "
+              "field; they are not imported (list them under 'ignore:' or map them)."),
     IssueType("register-duplicate-id", "error", "Record id used twice",
               "Two rows of the file carry the same record id; only the first is registered."),
     IssueType("survey-unknown-pcode", "error", "Survey area not in the gazetteer",
