@@ -123,7 +123,10 @@ def page(browser, server):
     failed (the dashboard is offline and its errors are shown, not thrown)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    # every wait is on a condition (data-ready, data-shown, a selector), so a generous limit costs
+    # nothing when the machine is quick; area pages take up to ~10 s on a loaded 2-core machine
+    # and the limit must hold at 3x slower (a fresh-clone run timed out at 15 s)
+    pg.set_default_timeout(float(os.environ.get("IDPKIT_BROWSER_TIMEOUT_MS", 90_000)))
     outside: list[str] = []
     errors: list[str] = []
     pg.on("request", lambda r: None if r.url.startswith(server["base"]) or
