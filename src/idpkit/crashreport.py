@@ -127,7 +127,7 @@ def report_unexpected(exc: BaseException, *, command: str, file: Path | None = N
             err.print(escape(report_unexpected(exc, command="inspect", file=path)))
             raise typer.Exit(2)
 
-    (In the CLI, :func:`idpkit.cli.app.print_unexpected` does this and honours ``--debug``.)
+    (In the CLI, :func:`idpkit.cli.console.print_unexpected` does this and honours ``--debug``.)
     """
     shown = str(file) if file is not None else None
     try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import os
 import threading
@@ -26,7 +25,6 @@ import time
 import weakref
 from collections.abc import Callable
 from datetime import date
-from enum import Enum
 from typing import Annotated, Any
 
 import pandas as pd
@@ -35,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from idpkit.api.auth import GRANTS, role_of
+from idpkit.api.render import ApiError, Format, error_response, render
 from idpkit.dashboard import mount_dashboard
 from idpkit.errors import IdpkitError
 from idpkit.warehouse.warehouse import Warehouse, connect
@@ -46,28 +45,10 @@ IDLE_RELEASE_SECONDS = 1.0
 GZIP_MIN_BYTES = 1400
 
 
-class Format(str, Enum):
-    json = "json"
-    csv = "csv"
-    hxl = "hxl"
-    geojson = "geojson"
-
-
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page.")]
 Offset = Annotated[int, Query(ge=0, description="First row (0-based).")]
 Fmt = Annotated[Format, Query(description="json, csv, hxl or geojson (areas).")]
 Level = Annotated[int, Query(ge=0, le=4, description="Admin level 0-4.")]
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, location: str | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.location = status, code, message, location
-
-
-def _error(status: int, code: str, message: str, location: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "location": location}},
-                        status_code=status)
 
 
 class ResponseCache(dict):
@@ -264,21 +245,6 @@ class FrontCache:
         await self.app(scope, receive, send)
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(df.to_json(orient="records", date_format="iso", force_ascii=False))
-
-
-def _render(df: pd.DataFrame, fmt: Format, *, hxl_tags: dict[str, str] | None = None,
-            meta: dict[str, Any] | None = None) -> tuple[bytes, str]:
-    if fmt == Format.csv or fmt == Format.hxl:
-        from idpkit.figures.output import to_csv  # the one CSV/HXL writer (CLI, API, release)
-
-        text = to_csv(df, hxl=fmt == Format.hxl, tags=hxl_tags)
-        return text.encode("utf-8"), "text/csv; charset=utf-8"
-    body = {"data": _records(df), **(meta or {})}
-    return json.dumps(body, ensure_ascii=False).encode("utf-8"), "application/json"
-
-
 def no_control_characters(request: Request) -> None:
     """No query parameter may hold control characters (NUL, escape, …): no P-code, date or name
     has them, and SQL engines refuse some of them inside literals. A clear 422, never a 500."""
@@ -312,22 +278,22 @@ def create_app(target: str) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.location)
+        return error_response(exc.status, exc.code, exc.message, exc.location)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return _error(422, "invalid-request", first.get("msg", "invalid request"), where)
+        return error_response(422, "invalid-request", first.get("msg", "invalid request"), where)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # never a traceback
-        return _error(500, "internal-error", f"the server failed: {type(exc).__name__}"
+        return error_response(500, "internal-error", f"the server failed: {type(exc).__name__}"
                       f"{_crash_report_note(request, exc)}")
 
     @app.exception_handler(IdpkitError)
     async def _idpkit_error(_: Request, exc: IdpkitError) -> JSONResponse:
-        return _error(400, exc.code, exc.message, exc.location)
+        return error_response(400, exc.code, exc.message, exc.location)
 
     def role(request: Request) -> str:
         header = request.headers.get("authorization", "")
@@ -407,7 +373,7 @@ def create_app(target: str) -> FastAPI:
                          for row in df.itertuples()]
                 body = {"type": "FeatureCollection", "features": feats}
                 return json.dumps(body, ensure_ascii=False).encode(), "application/geo+json"
-            return _render(df.drop(columns="geometry"), format,
+            return render(df.drop(columns="geometry"), format,
                            hxl_tags={"pcode": "#loc+code", "name": "#loc+name",
                                      "admin_level": "#indicator+adminlevel",
                                      "parent_pcode": "#loc+code+parent",
@@ -421,7 +387,7 @@ def create_app(target: str) -> FastAPI:
             t = state.wh.table("datasets")
             df = t.drop("column_mapping", "file_hash").order_by("imported_at").execute()
             part, meta = page(df, limit, offset)
-            return _render(part, format, meta=meta)
+            return render(part, format, meta=meta)
         return respond(request, str(request.url), compute)
 
     @app.get("/api/datasets/{dataset_id}/issues", summary="Validation findings of one dataset")
@@ -436,7 +402,7 @@ def create_app(target: str) -> FastAPI:
             t = state.wh.table("issues")
             df = t.filter(t.dataset_id == dataset_id).order_by(["row", "code"]).execute()
             part, meta = page(df, limit, offset)
-            return _render(part, format, meta=meta)
+            return render(part, format, meta=meta)
         return respond(request, str(request.url), compute)
 
     @app.get("/api/figures/stock", summary="Stock per area at a reference date")
@@ -467,7 +433,7 @@ def create_app(target: str) -> FastAPI:
                 df = apply_publication_rules(df, ("value",))
             part, meta = page(df.reset_index(drop=True), limit, offset)
             tags = {c: hxl_tag(c) for c in df.columns}
-            return _render(part, format, hxl_tags=tags,
+            return render(part, format, hxl_tags=tags,
                            meta={**meta, "reference_date": ref.isoformat(),
                                  "public_rules": "analyst" not in GRANTS[r]})
         return respond(request, f"{request.url}|{r in ('analyst', 'admin')}", compute)
@@ -484,7 +450,7 @@ def create_app(target: str) -> FastAPI:
             df = frame()
             if "analyst" not in GRANTS[r] and "value" in df:
                 df = apply_publication_rules(df, ("value",))
-            return _render(df, fmt)
+            return render(df, fmt)
         return respond(request, f"{request.url}|{r in ('analyst', 'admin')}", compute)
 
     @app.get("/api/figures/series", summary="Monthly stock per area (gaps explicit)")
@@ -519,14 +485,14 @@ def create_app(target: str) -> FastAPI:
         from idpkit.dashboard.queries import reference_dates
 
         return respond(request, str(request.url),
-                       lambda: _render(reference_dates(state.wh), Format.json))
+                       lambda: render(reference_dates(state.wh), Format.json))
 
     @app.get("/api/areas/levels", summary="Admin levels, their areas and boundaries")
     def area_levels(request: Request, r: str = Depends(role)) -> Response:
         from idpkit.dashboard.queries import admin_levels
 
         return respond(request, str(request.url),
-                       lambda: _render(admin_levels(state.wh), Format.json))
+                       lambda: render(admin_levels(state.wh), Format.json))
 
     @app.get("/api/quality", summary="Validation findings per dataset, code and severity (counts)")
     def quality(request: Request, area: str | None = None, format: Fmt = Format.json,
@@ -534,7 +500,7 @@ def create_app(target: str) -> FastAPI:
         from idpkit.dashboard.queries import quality as quality_frame
 
         return respond(request, str(request.url),
-                       lambda: _render(quality_frame(state.wh, area), format))
+                       lambda: render(quality_frame(state.wh, area), format))
 
     @app.get("/api/solutions", summary="Surveys and their stored results")
     def surveys(request: Request, r: str = Depends(role)) -> Response:
@@ -542,7 +508,7 @@ def create_app(target: str) -> FastAPI:
         from idpkit.solutions.store import list_surveys
 
         return respond(request, str(request.url),
-                       lambda: _render(list_surveys(state.wh), Format.json))
+                       lambda: render(list_surveys(state.wh), Format.json))
 
     def _solution_table(table: str):
         def endpoint(request: Request, survey_id: str, area: str | None = None,
@@ -565,7 +531,7 @@ def create_app(target: str) -> FastAPI:
                         state.wh.table(table).survey_id == survey_id).count().execute()):
                     raise ApiError(404, "unknown-survey", f"no results for survey {survey_id!r}")
                 part, meta = page(df, limit, offset)
-                return _render(part, format, meta=meta)
+                return render(part, format, meta=meta)
             return respond(request, str(request.url), compute)
         return endpoint
 
@@ -586,7 +552,7 @@ def create_app(target: str) -> FastAPI:
                 records=t.count(), people=t.person_cluster.nunique(),
                 households=t.household_cluster.nunique()).order_by(
                 ["area_pcode", "site_id"]).execute()
-            return _render(df, Format.json)
+            return render(df, Format.json)
         return respond(request, str(request.url), compute)
 
     from idpkit.api.forecasts import forecast_router  # issue 8: forecasts and early warnings

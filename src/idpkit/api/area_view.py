@@ -22,11 +22,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from idpkit.api.app import (  # imported by create_app, after app.py
-    ApiError,
-    Format,
-    _render,
-)
+from idpkit.api.render import ApiError, Format, render
 from idpkit.api.auth import GRANTS
 
 Fmt = Annotated[Format, Query(description="json, csv or hxl.")]
@@ -100,7 +96,7 @@ def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str],
             if fmt == Format.geojson:
                 raise ApiError(422, "invalid-request", "geojson is served by /api/areas; join "
                                "on area_pcode", "query.format")
-            return _render(df, fmt, hxl_tags={c: HXL.get(c, "#meta+" + c.replace("_", ""))
+            return render(df, fmt, hxl_tags={c: HXL.get(c, "#meta+" + c.replace("_", ""))
                                               for c in df.columns},
                            meta={**(meta() if meta else {}), "public_rules": not exact})
         return respond(request, f"{request.url}|{exact}|{version()}", compute)

@@ -15,7 +15,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from idpkit.api.app import Format, _render
+from idpkit.api.render import Format, render
 from idpkit.api.auth import GRANTS
 
 Fmt = Annotated[Format, Query(description="json, csv or hxl.")]
@@ -59,7 +59,7 @@ def forecast_router(state: Any, role: Callable[..., str],
             if not exact and table != "forecast_backtests":
                 df = _rounded(df)
             tags = {c: HXL.get(c, "#meta+" + c.replace("_", "")) for c in df.columns}
-            return _render(df, fmt, hxl_tags=tags, meta={"run_id": run, "rounded": not exact})
+            return render(df, fmt, hxl_tags=tags, meta={"run_id": run, "rounded": not exact})
         return respond(request, f"{request.url}|{exact}", compute)
 
     @r.get("/api/forecasts", summary="Latest forecasts per area with 80%/95% intervals")

@@ -9,34 +9,37 @@ file is still read), in :func:`main` for every command.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from idpkit.cli.console import (STATE, console, dry_run_warehouse, err, open_warehouse,
+                                parse_country, parse_date, print_unexpected, progress,
+                                self_command)
+from idpkit.cli import area_view
+from idpkit.cli.area_view import areas_app
+from idpkit.cli.datasets import datasets_app
+from idpkit.cli.figures import figures_app
+from idpkit.cli.forecast import forecast_app
+from idpkit.cli.inspect import inspect
 from idpkit.cli.options import Kind, TableOrJson
+from idpkit.cli.register import dedup_app, register_app
+from idpkit.cli.serve import serve, tokens_app
+from idpkit.cli.solutions import solutions_app
 from idpkit.errors import IdpkitError
 
 app = typer.Typer(help="idpkit — internal-displacement data, end to end.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-areas_app = typer.Typer(help="Admin areas: P-code gazetteers and boundaries.", no_args_is_help=True)
 app.add_typer(areas_app, name="areas")
-console = Console(stderr=False, highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # one-line errors, never wrapped
-STATE = {"debug": False}
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Warehouse: DuckDB file or postgresql:// URL "
                                               "(default $IDPKIT_DB or ./idpkit.duckdb)")]
@@ -74,26 +77,6 @@ def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks."
     setup(verbose=verbose)
 
 
-def print_unexpected(exc: BaseException, *, command: str, file: Path | None = None) -> None:
-    """The CLI's boundary for a bug: with ``--debug`` re-raise ``exc`` (the traceback is for
-    developers), else write a crash report and print ``Error: FILE: idpkit could not read this file
-    (internal error: T). A crash report … was written to PATH …``. An
-    :class:`~idpkit.errors.IdpkitError` is re-raised too (it is not a bug: :func:`main` shows it).
-
-    A command that reads a file calls it and exits 2::
-
-        except Exception as exc:
-            print_unexpected(exc, command="inspect", file=path)
-            raise typer.Exit(2)
-    """
-    from idpkit.crashreport import report_unexpected
-
-    if STATE["debug"] or isinstance(exc, IdpkitError):
-        raise exc
-    line = report_unexpected(exc, command=command, file=file)
-    err.print(f"[red]Error:[/red] {escape(line.removeprefix('Error: '))}")
-
-
 @dataclass
 class Failures:
     """Files that failed in one command: ``errors`` (an IdpkitError: bad input, exit 1) and
@@ -110,82 +93,6 @@ class Failures:
         return 2 if self.crashes else 1 if self.errors else 0
 
 
-def self_command() -> str:
-    """How the user can run idpkit again, as they ran it: ``idpkit`` when that name on PATH is
-    this program, else its path (``.venv/bin/idpkit`` after ``make demo``, where the bare name is
-    "command not found")."""
-    import shutil
-
-    exe = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if exe is None or exe.name != "idpkit":
-        return f"{sys.executable} -m idpkit.cli"
-    found = shutil.which("idpkit")
-    if found and Path(found).resolve() == exe.resolve():
-        return "idpkit"
-    try:
-        return str(exe.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(exe)
-
-
-CREATING_COMMANDS = {"ingest", "demo", "import", "load"}
-"""Commands that may create a new DuckDB warehouse (they put data into it); every other command
-refuses a path where no warehouse exists, unless ``idpkit --create`` is given."""
-
-
-def _creating_command() -> bool:
-    """Whether the running command adds data (the last word of its command path)."""
-    try:  # Typer (0.29+) runs commands in its own copy of click, with its own context stack
-        from typer._click.globals import get_current_context
-    except ImportError:  # older Typer: click's
-        from click import get_current_context
-
-    ctx = get_current_context(silent=True)
-    return bool(STATE.get("create")) or ctx is None or \
-        ctx.command_path.split()[-1] in CREATING_COMMANDS
-
-
-def _open(db: str | None, *, create: bool | None = None):
-    """The warehouse of ``--db`` (or ``$IDPKIT_DB`` / ``./idpkit.duckdb``). A DuckDB path with no
-    file is an error for commands that only read: a mistyped ``--db`` used to create an empty
-    warehouse and answer "nothing here" with exit 0."""
-    from idpkit.errors import WarehouseError
-    from idpkit.warehouse import connect
-    from idpkit.warehouse.warehouse import default_target
-
-    target = db or default_target()
-    if create is None:
-        create = _creating_command()
-    if ":" not in target.split("/")[0] and not Path(target).exists() and not create:
-        raise WarehouseError(
-            f"no warehouse at {target}: check --db (or $IDPKIT_DB). `idpkit ingest FILE --db "
-            f"{target}` creates one with data; `idpkit --create …` creates an empty one.")
-    return connect(target)
-
-
-@contextlib.contextmanager
-def _dry_run_warehouse(db: str | None, *, throwaway: bool = False) -> Iterator[Any]:
-    """The warehouse a dry run reads (``validate``, ``inspect``): the one ``--db`` names (its
-    areas and earlier rounds), else the default one if it exists (unless ``throwaway``); where
-    none exists yet, a throwaway DuckDB file with the embedded gazetteer — what an import into a
-    new warehouse would meet. A dry run never writes, and never leaves a new warehouse behind."""
-    from idpkit.warehouse.warehouse import default_target
-
-    target = db if db is not None else None if throwaway else default_target()
-    if target is not None and (":" in target.split("/")[0] or Path(target).exists()):
-        with _open(target, create=False) as wh:
-            yield wh
-        return
-    with tempfile.TemporaryDirectory(prefix="idpkit-dry-run-") as tmp, \
-            _open(str(Path(tmp) / "dry-run.duckdb"), create=True) as wh:
-        yield wh
-
-
-def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err, transient=True, disable=not err.is_terminal)
-
-
 def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | None,
             mapping: Path | None, source: str | None, sheet: list[str] | None,
             on_date: str | None,
@@ -198,7 +105,7 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
     asked = None if not sheet else sheet[0] if len(sheet) == 1 else list(sheet)
     opts = IngestOptions(kind=kind, source=source, sheet=asked, dry_run=dry_run,
                          mapping=Mapping.load(mapping) if mapping else None,
-                         reporting_date=_date(on_date), country=_country(country),
+                         reporting_date=parse_date(on_date), country=parse_country(country),
                          accept_as_is=accept_as_is, replace=replace)
     if household_size:
         opts.household_size_range = _range(household_size)
@@ -209,7 +116,7 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
     results = []
     failures = Failures()
     command = "validate" if dry_run else "ingest"
-    with (_dry_run_warehouse(db) if dry_run else _open(db)) as wh, _progress() as prog:
+    with (dry_run_warehouse(db) if dry_run else open_warehouse(db)) as wh, progress() as prog:
         for f in files:
             task = prog.add_task(f"{escape(f.name)}: starting", total=None)
             try:
@@ -242,24 +149,6 @@ def _ingest(files: list[Path], db: str | None, *, dry_run: bool, kind: str | Non
             write_html(results, report)
         console.print(f"Validation report: {escape(str(report))}")
     return results, failures
-
-
-def _date(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
-
-
-def _country(text: str | None) -> str | None:
-    if not text:
-        return None
-    if not (len(text.strip()) == 3 and text.strip().isalpha() and text.strip().isascii()):
-        raise typer.BadParameter(f"{text!r} is not an ISO3 country code (e.g. NGA)",
-                                 param_hint="--country")
-    return text.strip().upper()
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -381,7 +270,7 @@ def summary(
     """Accepted totals per dataset, admin 1, population group and unit."""
     from idpkit.warehouse.summary import SUMMARY_COLUMNS, summary_expr
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = summary_expr(wh, dataset).execute()
     df = df[SUMMARY_COLUMNS]
     if fmt == Fmt.csv:
@@ -408,7 +297,7 @@ def areas_load(
     """Load P-code gazetteers and boundaries into the areas table."""
     from idpkit.warehouse.areas import load_areas, read_boundaries_geojson, read_gazetteer_csv
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         for f in files:
             df = read_boundaries_geojson(f, level) if f.suffix.lower() in (".geojson", ".json") \
                 else read_gazetteer_csv(f)
@@ -447,7 +336,7 @@ def demo(
             large_gazetteer = write_large_gazetteer_csv(out / "files" / "gazetteer" /
                                                         "large_pcodes.csv")
         files.append(big)
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         if large_gazetteer is not None:  # same fictional country, more units; demo names win
             load_areas(wh, read_gazetteer_csv(large_gazetteer))
         load_areas(wh, read_gazetteer_csv(op.gazetteer_csv))
@@ -468,7 +357,7 @@ def demo(
     area_view.demo_areas(out, op, db, seed)  # issue 7: needs, sites, 4W, consultations
     from idpkit.publish.package import publish as do_publish
 
-    with _open(db) as wh, err.status("writing the public release"):
+    with open_warehouse(db) as wh, err.status("writing the public release"):
         rel = do_publish(wh, out / "release")
     console.print(f"Warehouse: {db}\nValidation report: {report}\nGround truth: {op.truth_dir}\n"
                   f"Public release ({len(rel.resources)} tables, datapackage.json): "
@@ -491,7 +380,7 @@ def _demo_survey(out: Path, gazetteer_csv: Path, db: str, seed: int) -> None:
     adm2 = sorted(areas[areas.admin_level == 2].pcode)[:8]
     with err.status("generating and analysing the demo survey"):
         survey = generate_survey(out / "files" / "survey", adm2, seed=seed)
-        with _open(db) as wh:
+        with open_warehouse(db) as wh:
             res = import_survey(wh, survey.households_csv, SurveySpec.from_yaml(survey.spec_yaml),
                                 replace=True)
             stored = load_survey(wh, res.survey_id)
@@ -522,7 +411,7 @@ def _demo_register(out: Path, gazetteer_csv: Path, db: str, seed: int) -> None:
         target = protected_target(db)
         for suffix in ("", ".wal"):
             Path(target + suffix).unlink(missing_ok=True) if "://" not in target else None
-        with _open(db) as wh:
+        with open_warehouse(db) as wh:
             wh.con.raw_sql('DROP TABLE IF EXISTS "register_units"')
             import_register(wh, path, phone_region="SD", warehouse_target=db)
             prot = open_protected(db)
@@ -543,7 +432,7 @@ def _short_summary(db: str) -> None:
     """Latest baseline totals per admin 1 (the whole per-dataset table is long for a demo)."""
     from idpkit.warehouse.summary import summary_expr
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = summary_expr(wh).execute()
         ds = wh.table("datasets").select("dataset_id", "file_name", "reporting_date").execute()
     df = df.merge(ds, left_on="dataset", right_on="dataset_id")
@@ -560,25 +449,18 @@ def _short_summary(db: str) -> None:
     console.print(t)
 
 
-from idpkit.cli.figures import figures_app  # noqa: E402  (sub-app needs the helpers above)
-
 app.add_typer(figures_app, name="figures")
 
-from idpkit.cli.datasets import datasets_app  # noqa: E402
 
 app.add_typer(datasets_app, name="datasets")
 
-from idpkit.cli.solutions import solutions_app  # noqa: E402
 
 app.add_typer(solutions_app, name="solutions")
 
-from idpkit.cli.register import dedup_app, register_app  # noqa: E402
 
 app.add_typer(register_app, name="register")
 app.add_typer(dedup_app, name="dedup")
 
-import idpkit.cli.area_view as area_view  # noqa: E402  (attaches the `areas` commands)
-from idpkit.cli.serve import serve, tokens_app  # noqa: E402
 
 
 @app.command()
@@ -605,7 +487,7 @@ def publish(
         except ValueError:
             raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)",
                                      param_hint="--date") from None
-    with _open(db) as wh, err.status("publishing"):
+    with open_warehouse(db) as wh, err.status("publishing"):
         rel = do_publish(wh, out, on=ref, suppress_below=suppress_below, pdf=pdf)
     for note in rel.notes:
         err.print(f"[yellow]note[/yellow] {escape(note)}")
@@ -624,7 +506,7 @@ def export_parquet_cmd(
     ``--db spark:DIR`` when figures, surveys or deduplication outgrow one machine."""
     from idpkit.warehouse.spark import export_parquet
 
-    with _open(db) as wh, _progress() as prog:
+    with open_warehouse(db) as wh, progress() as prog:
         task = prog.add_task("exporting", total=None)
         counts = export_parquet(wh, out, progress=lambda n: prog.update(
             task, description=f"exporting {escape(n)}"))
@@ -637,10 +519,8 @@ def export_parquet_cmd(
 
 
 app.command("serve")(serve)
-from idpkit.cli.inspect import inspect  # noqa: E402
 
 app.command("inspect")(inspect)
-from idpkit.cli.forecast import forecast_app  # noqa: E402
 
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(tokens_app, name="tokens")

@@ -1,7 +1,7 @@
 """``idpkit areas …`` — the area view: profiles, needs severity and people in need, priority
 ranking, site risk, 4W activities (coverage, reach, continuity) and community voice.
 
-Commands attach to the ``areas`` Typer of :mod:`idpkit.cli.app` (imported at its end); they parse
+Commands attach to ``areas_app``, which :mod:`idpkit.cli.app` adds as ``idpkit areas``; they parse
 options, call :mod:`idpkit.areas`, and print with Rich.
 """
 
@@ -17,9 +17,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from idpkit.cli.app import _open, _progress, areas_app, console, err
+from idpkit.cli.console import console, err, open_warehouse, progress
 from idpkit.cli.options import DbOpt, OutOpt
 
+areas_app = typer.Typer(help="Admin areas: P-code gazetteers and boundaries.",
+                        no_args_is_help=True)
 needs_app = typer.Typer(help="Multi-sector needs: import, severity, people in need, priority.",
                         no_args_is_help=True)
 sites_app = typer.Typer(help="Site conditions against Sphere minimums: import, risk tiers.",
@@ -108,7 +110,7 @@ def profile(pcode: Annotated[str, typer.Argument(help="P-code of the area.")],
 
     from idpkit.areas.profile import area_profile
 
-    with _open(db) as wh, err.status("building the profile"):
+    with open_warehouse(db) as wh, err.status("building the profile"):
         p = area_profile(wh, pcode.upper(), source_id=source, public=public)
     if fmt == Fmt.json:
         print(json.dumps(p, ensure_ascii=False, indent=2, default=str))
@@ -151,7 +153,7 @@ def profiles(level: Annotated[int, typer.Option("--level", min=0, max=4, help="A
     """One row per area of a level: people by group, needs, reach, sites, data, voice, rank."""
     from idpkit.areas.profile import profiles_table
 
-    with _open(db) as wh, err.status("building area profiles"):
+    with open_warehouse(db) as wh, err.status("building area profiles"):
         df = profiles_table(wh, level, source_id=source, public=public)
     _emit(df, fmt, output, f"Areas at admin {level}")
 
@@ -175,7 +177,7 @@ def needs_import(file: Annotated[Path, typer.Argument(help="Household survey or 
     from idpkit.solutions.store import SurveyImportError
 
     r = SeverityRules.load(rules)
-    with _open(db) as wh, _progress() as prog:
+    with open_warehouse(db) as wh, progress() as prog:
         prog.add_task(f"importing {escape(file.name)}", total=None)
         try:
             res = needs.import_needs(wh, file, needs.NeedsSpec.from_yaml(spec), rules=r,
@@ -213,7 +215,7 @@ def needs_severity(source: Annotated[str | None, typer.Argument(help="Needs sour
     from idpkit.areas.rules import SeverityRules
 
     r = SeverityRules.load(rules) if rules else None
-    with _open(db) as wh, err.status("scoring needs"):
+    with open_warehouse(db) as wh, err.status("scoring needs"):
         res = needs.analyse(wh, source, rules=r, level=level)
     df = res.severity
     if sector:
@@ -230,7 +232,7 @@ def needs_pin(source: Annotated[str | None, typer.Argument(help="Needs source id
     """People in need per area, sector and group (stored results), with design-based CIs."""
     from idpkit.areas.needs import load_source
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         src = load_source(wh, source)
         t = wh.table("need_pin")
         t = t.filter(t.source_id == src.source_id)
@@ -258,7 +260,7 @@ def needs_rank(source: Annotated[str | None, typer.Argument(help="Needs source i
     from idpkit.areas.priority import parse_weights, rank_areas
 
     w = parse_weights(weights)
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         rk = rank_areas(wh, source, w, level=level, top=top)
     if fmt != Fmt.table:
         _emit(rk.table, fmt)
@@ -275,7 +277,7 @@ def sites_import(files: Annotated[list[Path], typer.Argument(help="Site measurem
     """Import site measurements (people, covered and site area, water, latrines, …)."""
     from idpkit.areas.sites import import_sites
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         for f in files:
             console.print(f"[bold]{escape(f.name)}[/bold]: ", end="")
             _findings(import_sites(wh, f))
@@ -293,7 +295,7 @@ def sites_risk(thresholds: Annotated[Path | None, typer.Option(
     from idpkit.areas.sites import RiskConfig, reason_text, site_risk
 
     cfg = RiskConfig.load(thresholds)
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = site_risk(wh, cfg, latest=not all_rounds, flagged_only=flagged, area=area)
     if fmt == Fmt.table:
         df = df.assign(reasons=df.reasons.map(lambda c: reason_text(c, cfg)))[
@@ -309,7 +311,7 @@ def activities_import(files: Annotated[list[Path], typer.Argument(help="4W files
     """Import 4W activity reports; rows with errors are quarantined, the rest kept."""
     from idpkit.areas.activities import import_activities
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         for f in files:
             console.print(f"[bold]{escape(f.name)}[/bold]: ", end="")
             _findings(import_activities(wh, f))
@@ -323,7 +325,7 @@ def activities_coverage(source: SourceOpt = None, level: LevelOpt = None,
     """Reached ÷ people in need per area, sector and group; gaps and overlaps."""
     from idpkit.areas.activities import coverage
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = coverage(wh, source, level=level)
     if status:
         df = df[df.status == status]
@@ -336,7 +338,7 @@ def activities_reach(level: LevelOpt = None, fmt: FmtOpt = Fmt.table, output: Ou
     """Unique people reached per area and group (max across sectors; registry where known)."""
     from idpkit.areas.activities import reach_by_area
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         _emit(reach_by_area(wh, level=level), fmt, output, "People reached")
 
 
@@ -351,7 +353,7 @@ def activities_continuity(level: LevelOpt = None,
     """Areas where humanitarian activities end with no transition or development after them."""
     from idpkit.areas.activities import continuity
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = continuity(wh, level=level, months=months, by_sector=by_sector)
     if gaps and len(df):
         df = df[df.status == "gap"]
@@ -365,7 +367,7 @@ def voice_import(files: Annotated[list[Path], typer.Argument(help="Consultation 
     """Import community consultations (area, date, method, group, priorities)."""
     from idpkit.areas.voice import import_consultations
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         for f in files:
             console.print(f"[bold]{escape(f.name)}[/bold]: ", end="")
             _findings(import_consultations(wh, f))
@@ -377,7 +379,7 @@ def voice_show(area: Annotated[str | None, typer.Option(help="Only this area.")]
     """Priorities raised per group, then the consultations."""
     from idpkit.areas.voice import consultations, priorities
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         _emit(priorities(wh, area), fmt, title="Priorities raised")
         if fmt == Fmt.table:
             _emit(consultations(wh, area), fmt, title="Consultations")
@@ -392,7 +394,7 @@ def demo_areas(out: Path, op, db: str, seed: int) -> None:
     from idpkit.areas.priority import rank_areas
     from idpkit.areas.sites import import_sites, site_risk
     from idpkit.areas.voice import import_consultations
-    from idpkit.cli.app import self_command
+    from idpkit.cli.console import self_command
     from idpkit.testing.demo_areas import generate_areas
     from idpkit.warehouse.areas import read_gazetteer_csv
 
@@ -400,7 +402,7 @@ def demo_areas(out: Path, op, db: str, seed: int) -> None:
     adm2 = sorted(g[g.admin_level == 2].pcode)
     adm3 = sorted(g[g.admin_level == 3].pcode)
     with err.status("generating and analysing the demo's needs, sites, 4W and voices"), \
-            _open(db) as wh:
+            open_warehouse(db) as wh:
         sites = wh.table("sites").select("site_id", "area_pcode").order_by("site_id").execute()
         files = generate_areas(out / "files" / "areas", adm2, adm3, sites, seed=seed)
         hh = needs.import_needs(wh, files.households_csv,

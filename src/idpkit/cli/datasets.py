@@ -35,7 +35,7 @@ FmtOpt = Annotated[Fmt, typer.Option("--format", help="table, csv or json.")]
 @contextlib.contextmanager
 def _one_line_errors() -> Iterator[None]:
     """``Error: …`` and exit 1 here too, not only in ``main()`` (also under a test runner)."""
-    from idpkit.cli.app import STATE, err
+    from idpkit.cli.console import STATE, err
 
     try:
         yield
@@ -48,7 +48,7 @@ def _one_line_errors() -> Iterator[None]:
 
 def _emit(text: str | None, renderables: list[RenderableType], output: Path | None) -> None:
     """Write CSV/JSON ``text``, or else the Rich ``renderables``, to ``output`` or the console."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
 
     if output is None:
         if text is not None:
@@ -98,10 +98,10 @@ def _json(value: object) -> str:
 @datasets_app.command("list")
 def list_cmd(fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
     """One row per imported dataset, newest first: file, sheet, round, date and row counts."""
-    from idpkit.cli.app import _open
+    from idpkit.cli.console import open_warehouse
     from idpkit.warehouse.datasets import list_datasets, records
 
-    with _one_line_errors(), _open(db) as wh:
+    with _one_line_errors(), open_warehouse(db) as wh:
         df = list_datasets(wh)
     if fmt == Fmt.csv:
         import pandas as pd
@@ -193,10 +193,10 @@ def show_cmd(
     db: DbOpt = None,
 ) -> None:
     """One dataset: its file and counts, column mapping, issues, quarantine and stored totals."""
-    from idpkit.cli.app import _open
+    from idpkit.cli.console import open_warehouse
     from idpkit.warehouse.datasets import show_dataset
 
-    with _one_line_errors(), _open(db) as wh:
+    with _one_line_errors(), open_warehouse(db) as wh:
         details = show_dataset(wh, dataset_id)
     if fmt == Fmt.csv:
         _emit(_show_csv(details), [], output)
@@ -222,10 +222,10 @@ def remove_cmd(
 ) -> None:
     """Remove datasets: their observations, issues, quarantined rows, sites no other dataset
     reports, and rows of every other table, in one transaction; recorded in dataset_audit."""
-    from idpkit.cli.app import _open, console, err
+    from idpkit.cli.console import console, err, open_warehouse
     from idpkit.warehouse.datasets import list_datasets, remove_datasets, require_datasets
 
-    with _one_line_errors(), _open(db) as wh:
+    with _one_line_errors(), open_warehouse(db) as wh:
         ids = require_datasets(wh, dataset_ids)
         if not yes:
             if not _interactive():

@@ -79,7 +79,7 @@ def _latest_date(wh) -> date:
 
 def emit(df, fmt: OutFmt, output: Path | None, title: str) -> None:
     """Print or write a figure table in the chosen format (CSV/HXL files get a Table Schema)."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
     from idpkit.figures.output import to_csv, to_json, write_with_schema
 
     if output is not None:
@@ -147,7 +147,7 @@ def stock(
     db: DbOpt = None,
 ) -> None:
     """IDP, returnee … stocks per area at a reference date (latest round of each source)."""
-    from idpkit.cli.app import _open
+    from idpkit.cli.console import open_warehouse
     from idpkit.figures.publication import apply_publication_rules
     from idpkit.figures.stock import DEFAULT_PRIORITY, StockQuery, stock_frame
     from idpkit.figures.units import read_household_sizes
@@ -158,7 +158,7 @@ def stock(
     ref = _parse_date(on, "--date")
     by_list = [b.strip() for b in by.split(",") if b.strip() and b.strip() != "group"]
     prio = tuple(p.strip() for p in priority.split(",")) if priority else DEFAULT_PRIORITY
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         ref = ref or _latest_date(wh)
         known_filter(wh, "operation", operation, "--operation")
         known_filter(wh, "iso3", country.upper() if country else None, "--country")
@@ -202,12 +202,12 @@ def flows(
     db: DbOpt = None,
 ) -> None:
     """Flows of a period: reported (flow monitoring, events) and derived (from stock changes)."""
-    from idpkit.cli.app import _open
+    from idpkit.cli.console import open_warehouse
     from idpkit.figures.flows import flows_frame, identity_frame
     from idpkit.figures.publication import apply_publication_rules
 
     d0, d1 = _period(start, end)
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         if identity:
             df = identity_frame(wh, d0, d1, level, max_age_days=max_age, operation=operation)
         else:
@@ -231,14 +231,14 @@ def series(
     db: DbOpt = None,
 ) -> None:
     """Monthly stock per area and group (month ends); months without fresh data are gaps, not 0."""
-    from idpkit.cli.app import _open
+    from idpkit.cli.console import open_warehouse
     from idpkit.figures.series import monthly_series
 
     d0, d1 = _parse_date(start, "--from"), _parse_date(end, "--to")
     assert d0 is not None and d1 is not None
     if d1 < d0:
         raise typer.BadParameter("--to must not be before --from", param_hint="--to")
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = monthly_series(wh, d0, d1, level, max_age_days=max_age, operation=operation)
     emit(df, fmt, output, f"Monthly stock, admin level {level}")
 
@@ -256,7 +256,7 @@ def explain_cmd(
     """Where a stock figure comes from: sources, datasets, rows used and rows left out (and why)."""
     import json
 
-    from idpkit.cli.app import _open, console
+    from idpkit.cli.console import console, open_warehouse
     from idpkit.figures.explain import explain
     from idpkit.model.vocabulary import POPULATION_GROUPS
 
@@ -265,7 +265,7 @@ def explain_cmd(
     if group not in POPULATION_GROUPS:
         raise typer.BadParameter(f"{group!r}: choose from {', '.join(POPULATION_GROUPS)}",
                                  param_hint="GROUP")
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         e = explain(wh, area.strip().upper(), ref, group, unit=unit, max_age_days=max_age)
     if as_json:
         print(json.dumps(e, ensure_ascii=False, indent=2))
@@ -304,12 +304,12 @@ def od(
     db: DbOpt = None,
 ) -> None:
     """Origin-destination matrix of the period's movements (from flow monitoring and origins)."""
-    from idpkit.cli.app import _open, err
+    from idpkit.cli.console import err, open_warehouse
     from idpkit.figures.od import od_frame
     from idpkit.figures.publication import apply_publication_rules
 
     d0, d1 = _period(start, end)
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = od_frame(wh, d0, d1, level)
     unmatched = int(df["unmatched_origin_names"].sum()) if len(df) else 0
     if unmatched:

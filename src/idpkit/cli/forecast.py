@@ -58,21 +58,21 @@ def _config(horizons, origins, calibration, min_history, models, seed):
 
 def _backtests(db, target, level, conflict, indicators, steps, cfg, *, upper: bool):
     """Backtest the panel (and its parent level for reconciliation) with a progress bar."""
-    from idpkit.cli.app import _open, _progress
+    from idpkit.cli.console import open_warehouse, progress
     from idpkit.forecast.backtest import backtest
     from idpkit.forecast.pipeline import load_panel
     from idpkit.forecast.reconcile import aggregate_panel
 
     if steps not in ("month", "round"):
         raise typer.BadParameter("month or round", param_hint="--steps")
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         panel = load_panel(wh, target, level, conflict=conflict, indicators=indicators or (),
                            steps=steps)
     results = []
     panels = [panel]
     if upper and panel.keys["parent_pcode"].notna().all():
         panels.append(aggregate_panel(panel))
-    with _progress() as prog:
+    with progress() as prog:
         for i, p in enumerate(panels):
             task = prog.add_task("backtest", total=None)
             r = backtest(p, cfg, progress=lambda msg, k, n, t=task, lv=i: prog.update(
@@ -86,7 +86,7 @@ def _backtests(db, target, level, conflict, indicators, steps, cfg, *, upper: bo
 def _print_scores(bt) -> None:
     import pandas as pd
 
-    from idpkit.cli.app import console
+    from idpkit.cli.console import console
 
     t = Table("model", "h", "n", "MAE", "RMSE", "MASE", "cover 80%", "cover 95%", "pinball",
               "skill vs mean", "skill vs naive",
@@ -120,7 +120,7 @@ def backtest_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: 
                  cooldown: CooldownOpt = 2, fmt: FormatOpt = TableOrJson.table, report: ReportOpt = None,
                  db: DbOpt = None) -> None:
     """Rolling-origin backtest of every baseline and candidate; scores, skill and alert F1."""
-    from idpkit.cli.app import _open, console
+    from idpkit.cli.console import console, open_warehouse
     from idpkit.forecast import report as rep
     from idpkit.forecast.alerts import evaluate
     from idpkit.forecast.store import save
@@ -129,7 +129,7 @@ def backtest_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: 
     (bt,) = _backtests(db, target, level, conflict, indicators, steps, cfg, upper=False)
     rule = _rule(ratio, min_size, peak_months, cooldown)
     al = evaluate(bt.predictions, bt.panel, rule)
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         run_id = save(wh, backtests=bt.scores.assign(target=target, admin_level=level))
     if fmt == TableOrJson.json:
         d = rep.report_dict(bt)
@@ -162,7 +162,7 @@ def run_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: Horiz
             cooldown: CooldownOpt = 2, report: ReportOpt = None, db: DbOpt = None) -> None:
     """Backtest, choose a model per series, forecast from the latest month, reconcile districts
     with regions, raise alerts, and write it all to the warehouse."""
-    from idpkit.cli.app import _open, console
+    from idpkit.cli.console import console, open_warehouse
     from idpkit.forecast import report as rep
     from idpkit.forecast.alerts import evaluate
     from idpkit.forecast.run import run
@@ -173,7 +173,7 @@ def run_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: Horiz
     rule = _rule(ratio, min_size, peak_months, cooldown)
     res = run(bts[0], horizons, rule, bts[1] if len(bts) > 1 else None)
     scores = bts[0].scores.assign(target=target, admin_level=level)
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         run_id = save(wh, forecasts=res.forecasts, alerts=res.alerts, backtests=scores)
     _print_scores(bts[0])
     n_alerts = len(res.alerts)
@@ -193,7 +193,7 @@ def run_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: Horiz
 
 
 def _print_alerts(alerts) -> None:
-    from idpkit.cli.app import console
+    from idpkit.cli.console import console
 
     if alerts is None or not len(alerts):
         console.print("No alerts.")
@@ -208,10 +208,10 @@ def _print_alerts(alerts) -> None:
 @forecast_app.command("alerts")
 def alerts_cmd(fmt: FormatOpt = TableOrJson.table, db: DbOpt = None) -> None:
     """The alerts of the latest ``forecast run``, per area, with forecast, interval and reason."""
-    from idpkit.cli.app import _open
+    from idpkit.cli.console import open_warehouse
     from idpkit.forecast.store import latest
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = latest(wh, "forecast_alerts")
     if fmt == TableOrJson.json:
         print(df.to_json(orient="records", force_ascii=False, date_format="iso"))
@@ -223,7 +223,7 @@ def demo_forecast(out: Path, op, db: str, seed: int) -> None:
     """``idpkit demo``: write the operation's drivers, backtest arrivals per admin 2 with them,
     write current forecasts and alerts, and an HTML report. Fast candidates only (the demo has
     twelve months; ETS adds little there and costs most of the time)."""
-    from idpkit.cli.app import _open, console, err
+    from idpkit.cli.console import console, err, open_warehouse
     from idpkit.forecast import report as rep
     from idpkit.forecast.alerts import AlertRule, evaluate
     from idpkit.forecast.backtest import BASELINES, BacktestConfig, backtest
@@ -237,14 +237,14 @@ def demo_forecast(out: Path, op, db: str, seed: int) -> None:
         d = write_demo_drivers(op.truth_dir, op.gazetteer_csv, out / "files" / "drivers", seed)
         cfg = BacktestConfig(horizons=3, origins=4, calibration=2, min_history=4,
                              models=(*BASELINES, "croston_sba", "tsb", "lgbm"), seed=seed)
-        with _open(db) as wh:
+        with open_warehouse(db) as wh:
             panel = load_panel(wh, "arrivals", 2, conflict=d.conflict_csv,
                                indicators=[d.hazard_csv])
         bt = backtest(panel, cfg)
         up = backtest(aggregate_panel(panel), cfg)
         rule = AlertRule()
         res = run(bt, 3, rule, up)
-        with _open(db) as wh:
+        with open_warehouse(db) as wh:
             save(wh, forecasts=res.forecasts, alerts=res.alerts,
                  backtests=bt.scores.assign(target="arrivals", admin_level=2))
         report = out / "forecast-report.html"

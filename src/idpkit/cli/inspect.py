@@ -27,9 +27,9 @@ class InspectFmt(str, Enum):
 def _warehouse(db: str | None) -> Iterator[Any]:
     """The warehouse a dry run reads: the one named by ``--db`` (its areas and earlier rounds),
     else a throwaway DuckDB file (the embedded gazetteer). A dry run never writes to it."""
-    from idpkit.cli.app import _dry_run_warehouse
+    from idpkit.cli.console import dry_run_warehouse
 
-    with _dry_run_warehouse(db, throwaway=True) as wh:
+    with dry_run_warehouse(db, throwaway=True) as wh:
         yield wh
 
 
@@ -58,7 +58,7 @@ def inspect(
     """Show what `ingest` would decide about FILE — sheets, header and HXL rows, each column's
     role with its evidence, the date, row classes, totals — without importing. Exit 1 when the
     file would be refused."""
-    from idpkit.cli.app import STATE, _country, _date, console, err, print_unexpected
+    from idpkit.cli.console import STATE, console, err, parse_country, parse_date, print_unexpected
     from idpkit.ingest.inspect import inspect_file
     from idpkit.ingest.mapping import Mapping
     from idpkit.ingest.pipeline import IngestOptions
@@ -70,7 +70,7 @@ def inspect(
     asked = None if not sheet else sheet[0] if len(sheet) == 1 else list(sheet)
     try:
         opts = IngestOptions(sheet=asked, mapping=Mapping.load(mapping) if mapping else None,
-                             reporting_date=_date(on_date), country=_country(country))
+                             reporting_date=parse_date(on_date), country=parse_country(country))
         with _warehouse(db) as wh:
             insp = inspect_file(wh, file, opts)
     except IdpkitError as exc:  # the mapping or the warehouse: not about the file's content

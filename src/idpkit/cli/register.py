@@ -44,7 +44,7 @@ def import_cmd(
 ) -> None:
     """Import registrations: personal fields into the protected store, pseudonymised units into
     the warehouse."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
     from idpkit.linkage.register import import_register
     from idpkit.linkage.register_mapping import RegisterMapping
 
@@ -74,7 +74,7 @@ def run_cmd(
 ) -> None:
     """Train the model (unsupervised), score candidate pairs, cluster people and households;
     clerks' decisions are applied; uncertain pairs go to the review queue."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
     from idpkit.linkage.register import open_protected, protected_target
     from idpkit.linkage.runs import run, splink_api
 
@@ -118,7 +118,7 @@ def _stages(err, title: str):
 def link_new_cmd(db: DbOpt = None) -> None:
     """Link records imported since the last run against the register, with the saved model
     (existing clusters are kept; no retraining)."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
     from idpkit.linkage.register import open_protected
     from idpkit.linkage.runs import link_new_records
 
@@ -143,7 +143,7 @@ def review_cmd(
     db: DbOpt = None,
 ) -> None:
     """Show uncertain pairs side by side and record match / non-match decisions (audited)."""
-    from idpkit.cli.app import console
+    from idpkit.cli.console import console
     from idpkit.linkage.register import open_protected
     from idpkit.linkage.runs import decide, record, review_queue
 
@@ -237,7 +237,7 @@ def decide_cmd(
     db: DbOpt = None,
 ) -> None:
     """Record a decision on a pair without the interactive review (scripts, bulk corrections)."""
-    from idpkit.cli.app import console
+    from idpkit.cli.console import console
     from idpkit.linkage.register import open_protected
     from idpkit.linkage.runs import decide
 
@@ -266,7 +266,7 @@ def evaluate_cmd(
 ) -> None:
     """Precision, recall and F1 (pairwise and per cluster) across thresholds on a generated
     register with known duplicates, and the threshold with the best pairwise F1."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
     from idpkit.linkage.evaluate import threshold_curve
 
     with err.status(f"generating {records:,} records and deduplicating once for all thresholds"):
@@ -309,7 +309,7 @@ def clusters_cmd(
 ) -> None:
     """The people found by the last run: one row per record with its person id, cluster size,
     household cluster and the link that joined it (protected: record ids are personal data)."""
-    from idpkit.cli.app import err
+    from idpkit.cli.console import err
     from idpkit.linkage.clusters import cluster_table
     from idpkit.linkage.register import open_protected
 

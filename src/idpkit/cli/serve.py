@@ -19,7 +19,7 @@ def serve(host: Annotated[str, typer.Option(help="Interface to listen on.")] = "
     import uvicorn
 
     from idpkit.api.app import create_app
-    from idpkit.cli.app import err
+    from idpkit.cli.console import err
     from idpkit.warehouse.warehouse import default_target
 
     app = create_app(db or default_target())
@@ -37,9 +37,9 @@ def create(name: Annotated[str, typer.Argument(help="Who or what the token is fo
            db: DbOpt = None) -> None:
     """Create a token; it is shown once (only its hash is stored)."""
     from idpkit.api.auth import create_token
-    from idpkit.cli.app import _open, console
+    from idpkit.cli.console import console, open_warehouse
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         try:
             token = create_token(wh, name, role)
         except ValueError as exc:
@@ -51,9 +51,9 @@ def create(name: Annotated[str, typer.Argument(help="Who or what the token is fo
 def list_(db: DbOpt = None) -> None:
     """Tokens (names and roles; secrets are not stored)."""
     from idpkit.api.auth import list_tokens
-    from idpkit.cli.app import _open, console
+    from idpkit.cli.console import console, open_warehouse
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         df = list_tokens(wh)
     console.print(df.to_string(index=False) if len(df) else "No tokens.")
 
@@ -62,8 +62,8 @@ def list_(db: DbOpt = None) -> None:
 def revoke(name: Annotated[str, typer.Argument()], db: DbOpt = None) -> None:
     """Revoke every token with this name."""
     from idpkit.api.auth import revoke as do_revoke
-    from idpkit.cli.app import _open, console
+    from idpkit.cli.console import console, open_warehouse
 
-    with _open(db) as wh:
+    with open_warehouse(db) as wh:
         n = do_revoke(wh, name)
     console.print(f"Revoked {n} token(s).")

@@ -41,7 +41,7 @@ def _open(db: str | None):
 
 
 def _emit(df, fmt: Fmt, output: Path | None, title: str, *, digits: int = 4) -> None:
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
 
     if fmt == Fmt.json:
         text = df.to_json(orient="records", force_ascii=False, indent=1, date_format="iso")
@@ -91,7 +91,7 @@ def import_(
 ) -> None:
     """Import a survey with its design: every design problem is listed; nothing is stored unless
     the whole file fits the design."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
     from idpkit.solutions.store import SurveyImportError, SurveySpec, import_survey
 
     s = SurveySpec.from_yaml(spec)
@@ -110,7 +110,7 @@ def import_(
 
 def _issues_table(issues) -> None:
     """One line per problem, like a compiler: file, row, column, value, code, message."""
-    from idpkit.cli.app import err
+    from idpkit.cli.console import err
 
     for i in issues:
         where = i.file or ""
@@ -148,7 +148,7 @@ def estimate_cmd(
     db: DbOpt = None,
 ) -> None:
     """Weighted estimates with design-based SEs, CIs, CV, design effect, n and weighted N."""
-    from idpkit.cli.app import err
+    from idpkit.cli.console import err
     from idpkit.solutions.estimate import estimate
     from idpkit.solutions.store import AREA_COLUMN, GROUP_COLUMN, load_survey
 
@@ -186,7 +186,7 @@ def progress_cmd(
 ) -> None:
     """IRIS progress measure: per area and indicator, IDPs vs the comparison group — both
     estimates, the gap with its CI, significance, and a per-criterion summary."""
-    from idpkit.cli.app import err
+    from idpkit.cli.console import err
     from idpkit.solutions.progress import progress_measure
     from idpkit.solutions.store import load_survey
 
@@ -197,7 +197,7 @@ def progress_cmd(
                                   confidence=confidence)
     df = {View.summary: pm.areas, View.criteria: pm.criteria, View.gaps: pm.gaps}[view]
     if view == View.summary and fmt == Fmt.table and output is None:
-        from idpkit.cli.app import console
+        from idpkit.cli.console import console
 
         for line in df.summary:
             console.print(f"• {escape(line)}")
@@ -227,7 +227,7 @@ def exit_cmd(
 ) -> None:
     """EXPERIMENTAL IRIS exit measure: estimated number of IDPs who overcame displacement-related
     vulnerabilities, with CIs (households missing a sub-criterion are not assessed)."""
-    from idpkit.cli.app import err
+    from idpkit.cli.console import err
     from idpkit.solutions.exit import exit_measure
     from idpkit.solutions.store import load_survey
 
@@ -253,7 +253,7 @@ def analyse_cmd(
     """Compute the survey's estimates, progress and exit measures and store them in the
     warehouse (tables solution_estimates, solution_gaps, solution_criteria, solution_exit) for
     the API, dashboard and exports."""
-    from idpkit.cli.app import console, err
+    from idpkit.cli.console import console, err
     from idpkit.solutions.results import analyse
     from idpkit.solutions.store import load_survey
 
