@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pycountry
 
 from idpkit.areas.activities_columns import COUNT_ROLES, LEVELS, group_of
 from idpkit.areas.activities_read import ActivitiesMapping, ActivitiesTable, find_table
@@ -74,6 +75,17 @@ def _prefix(code: str) -> str:
     return m.group(0) if m else ""
 
 
+def _country_prefix(code: str) -> bool:
+    """A P-code starts with a country's ISO2 or ISO3 code and goes on with digits (or with its
+    parent's code: Iraq's ``IQG01Q01N01``); ``31`` or ``N/A`` are never added to the gazetteer."""
+    m = re.fullmatch(r"([A-Z]{2,3})[0-9][0-9A-Z]*", code)
+    if m is None:
+        return False
+    p = m.group(1)
+    return (pycountry.countries.get(alpha_2=p) if len(p) == 2 else
+            pycountry.countries.get(alpha_3=p)) is not None
+
+
 def _covered(gaz: Gazetteer) -> set[tuple[str, int]]:
     """(country prefix, level) pairs the gazetteer holds, ISO2 and ISO3 spellings both."""
     cached = getattr(gaz, "_prefix_levels", None)
@@ -106,8 +118,10 @@ class AreaCodes:
             fixed = repair_pcode(self.gaz, code, None)
             if fixed is not None or code in self.new:
                 resolved[code] = fixed or code
-            elif (_prefix(code), n) in self.covered:
-                resolved[code] = None
+            elif (_prefix(code), n) in self.covered or not (
+                    _country_prefix(code) or isinstance(parent, str) and code != parent
+                    and code.startswith(parent)):
+                resolved[code] = None  # a covered country's unknown code, or not a P-code
             else:
                 resolved[code] = code
                 self.new[code] = {"pcode": code, "name": name if isinstance(name, str) else None,
@@ -203,12 +217,7 @@ def import_presence(wh: Warehouse, path: Path, digest: str,
     if missing1.any():
         anc = {p: codes.ancestor(p, 1) for p in area_pcode[missing1].unique()}
         adm1 = adm1.where(~missing1, area_pcode.map(anc))
-    adm1_name = names[1].copy()
-    fill = adm1_name.isna() & adm1.notna()
-    if fill.any():
-        nm = {p: (gaz.known(p).name if gaz.known(p) else codes.new.get(p, {}).get("name"))
-              for p in adm1[fill].unique()}
-        adm1_name = adm1_name.where(~fill, adm1.map(nm))
+    adm1_name = names[1]  # the file's own words; a name-only file is counted by them
     start = _lenient_date(c, "start_date")
     end = _lenient_date(c, "end_date")
     period = c.text("period")
@@ -220,7 +229,7 @@ def import_presence(wh: Warehouse, path: Path, digest: str,
     counts = {k: c.number(k) for k in [*COUNT_ROLES,
                                        *(f"{r}_{g}" for r in COUNT_ROLES
                                          for g in POPULATION_GROUPS)] if k in rf.frame}
-    dup = pd.DataFrame(rf.frame).duplicated(keep="first").to_numpy()
+    dup = t.frame.duplicated(keep="first").to_numpy()  # every cell of the file's row
     counted = np.zeros(n_rows, dtype=bool)
     for v in counts.values():
         counted |= v.notna().to_numpy()

@@ -27,6 +27,7 @@ from idpkit.ingest.hxl import looks_like_hxl_row
 from idpkit.ingest.readers import cell_text, open_source
 
 HEADER_SEARCH_ROWS = 30
+HXL_TAG = r"#[A-Za-z][A-Za-z0-9_]*(?:\s*\+\s*[A-Za-z0-9_]+)*\s*"
 SECTOR_NAMES = (
     "wash", "eha", "epah", "water sanitation", "agua", "health", "sante", "salud", "saude",
     "education", "educacion", "educacao", "protection", "proteccion", "protecao", "nutrition",
@@ -310,10 +311,12 @@ def _table(path: Path, c: _Candidate, grid: list[list[Any]], passed: dict[str, s
         pd.DataFrame(columns=range(width), dtype=object)
     frame = pd.DataFrame({j: raw[j].map(cell_text) for j in range(width)}, index=raw.index)
     # not data: rows blank in every column read (trailing lines, spacers) and repeated HXL rows
+    # (two or more tags, 80% of the row's cells: "# people" or "#N/A" in a cell is data)
     filled = frame[used].notna().any(axis=1).to_numpy() if used else \
         np.zeros(len(frame), bool)
-    tagged = frame[used].map(lambda v: isinstance(v, str) and v.startswith("#")) \
-        .sum(axis=1).to_numpy() >= 2 if used else np.zeros(len(frame), bool)
+    tag = frame.apply(lambda col: col.astype("string").str.fullmatch(HXL_TAG).fillna(False))
+    n_tags = tag.sum(axis=1).to_numpy()
+    tagged = (n_tags >= 2) & (n_tags >= 0.8 * frame.notna().sum(axis=1).to_numpy())
     keep = filled & ~tagged
     frame = frame[keep].reset_index(drop=True)
     rows = (np.arange(len(body)) + c.data_start + 1)[keep]
