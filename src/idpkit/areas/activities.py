@@ -120,10 +120,10 @@ def import_activities(wh: Warehouse, path: str | Path, *, sectors: tuple[str, ..
     path = Path(path)
     if not path.exists():
         raise UnreadableFileError("no such file", location=str(path))
+    m = ActivitiesMapping.load(mapping) if mapping is not None else None
     digest = file_hash(path)
     refuse_reimport(wh, path, digest)
-    if mapping is not None or not _is_own_schema(path):
-        m = ActivitiesMapping.load(mapping) if mapping is not None else None
+    if m is not None or not _is_own_schema(path):
         return import_presence(wh, path, digest, m)
     ensure_gazetteer(wh)  # a new warehouse checks P-codes against the embedded OCHA list
     f = read_rows(path, SYNONYMS)

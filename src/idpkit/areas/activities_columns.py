@@ -41,6 +41,7 @@ def fold(text: object) -> str:
     s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower()
     s = re.sub(r"([a-z])([0-9])", r"\1 \2", s)  # admin1code -> admin 1code
     s = re.sub(r"([0-9])([a-z])", r"\1 \2", s)
+    s = re.sub(r"([a-z]{3,}?)(p?code)\b", r"\1 \2", s)  # regionpcode -> region pcode
     return re.sub(r"[^a-z0-9]+", " ", s).strip()
 
 
@@ -76,6 +77,18 @@ ADMIN_WORDS = ("region", "regions", "province", "provinces", "provincia", "state
                "localidade", "oblast", "raion", "hromada", "county", "payam", "souspréfecture",
                "sousprefecture", "prefectura", "posto", "mantika", "canton", "aldea", "kebele",
                "reg", "prov", "dist", "subdistrict", "sub")
+ADMIN_RANK = {  # coarse to fine, for the relative order of the words a file uses
+    **dict.fromkeys(("region", "regions", "reg", "state", "states", "estado", "governorate",
+                     "gouvernorat", "oblast", "prefecture", "prefectura"), 1),
+    **dict.fromkeys(("province", "provinces", "provincia", "prov", "mantika"), 2),
+    **dict.fromkeys(("departement", "department", "departamento", "district", "districts",
+                     "distrito", "dist", "territoire", "municipio", "municipality",
+                     "municipalite", "lga", "cercle", "zone", "raion", "county"), 3),
+    **dict.fromkeys(("commune", "communes", "woreda", "sousprefecture", "souspréfecture",
+                     "parroquia", "locality", "localite", "localidad", "zs", "posto", "hromada",
+                     "payam", "subdistrict", "sub", "canton"), 4),
+    **dict.fromkeys(("kebele", "localidade", "aldea"), 5),
+}
 ACTIVITY_WORDS = ("activity", "activities", "activite", "activites", "actividad",
                   "actividades", "atividade", "atividades", "intervention")
 START_WORDS = ("start", "debut", "debute", "inicio", "commencement", "desde")
@@ -84,9 +97,8 @@ PERIOD_WORDS = ("month", "mois", "mes", "reporting", "report", "reporte", "perio
                 "period", "periodo", "round", "quarter", "trimestre")
 TARGET_WORDS = ("target", "targeted", "targets", "cible", "cibles", "ciblee", "ciblees",
                 "cibl", "meta", "metas", "alvo", "previsto", "previstos", "planned")
-REACHED_WORDS = ("reached", "reach", "atteint", "atteints", "atteintes", "alcanzada",
-                 "alcanzadas", "alcanzados", "alcancada", "alcancadas", "assisted", "assistes",
-                 "assistidos", "served", "servis")
+REACHED_WORDS = ("reach", "atteint", "alcanz", "alcanc", "assisted", "assistes", "assistidos",
+                 "served", "servis")  # stems: alcanzados, alcançadas, atteintes…
 BREAKDOWN_WORDS = ("male", "female", "men", "women", "boys", "girls", "homme", "hommes",
                    "femme", "femmes", "garcon", "garcons", "fille", "filles", "hombre",
                    "hombres", "mujer", "mujeres", "nino", "ninos", "nina", "ninas", "homens",
@@ -195,6 +207,10 @@ def role_from_tag(tag: Tag, header: str) -> ColumnRole | None:
 
 
 def _admin_word(f: str) -> str | None:
+    for compound, word in (("sous prefecture", "sousprefecture"), ("sub prefecture",
+                           "sousprefecture"), ("sub district", "subdistrict")):
+        if compound in f:
+            return word
     for w in f.split():
         if w in ADMIN_WORDS:
             return w
@@ -278,17 +294,23 @@ def assign_roles(headers: list[str], tags: list[Tag | None] | None = None) -> As
     # admin columns named by the country's words: levels by order of first appearance, a code
     # column at the level of the name column that shares its word ("Commune" / "Commune Pcode")
     explicit = {r.role for _, r in found if re.fullmatch(r"adm[1-4]_(code|name)", r.role)}
-    words: list[str] = []
-    for _, r in found:
-        if r.role in ("admin_name", "admin_code") and r.who not in words:
-            words.append(r.who)
-    named_levels = {w: k + 1 for k, w in enumerate(words)}
+    def levels(kind: str) -> dict[str, int]:
+        order: list[str] = []
+        for _, r in found:
+            if r.role == f"admin_{kind}" and r.who not in order:
+                order.append(r.who)
+        order.sort(key=lambda w: ADMIN_RANK.get(w, 3))  # stable: ties keep column order
+        return {w: k + 1 for k, w in enumerate(order)}
+
+    name_levels = levels("name")
+    code_levels = {w: name_levels.get(w, n) for w, n in levels("code").items()}
     resolved: list[tuple[int, ColumnRole]] = []
     for i, r in found:
         if r.role in ("admin_name", "admin_code"):
-            if explicit:
-                continue  # numbered admin columns exist: the country's words are left out
-            n = named_levels[r.who]
+            kind = r.role.split("_")[1]
+            if any(e.endswith(kind) for e in explicit):
+                continue  # numbered columns of this kind exist: the country's words are not
+            n = (name_levels if kind == "name" else code_levels)[r.who]
             if n > 4:
                 continue
             r = ColumnRole(f"adm{n}_{r.role.split('_')[1]}", "", 1, r.evidence)

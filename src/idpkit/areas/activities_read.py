@@ -97,7 +97,12 @@ class ActivitiesTable:
 def _grids(path: Path) -> list[tuple[str | None, list[list[Any]]]]:
     """Every sheet as a grid of cells (CSV: one sheet, read in its detected encoding and
     delimiter; XLSX, XLS, ODS through calamine)."""
-    source = open_source(path)
+    try:
+        source = open_source(path)
+    except UnreadableFileError as exc:
+        if "spans" not in str(exc):
+            raise
+        return _stream_workbook(path)  # a sheet that claims far more columns than it fills
     try:
         if source.kind == "csv":
             p = source.utf8_path or path
@@ -115,6 +120,38 @@ def _grids(path: Path) -> list[tuple[str | None, list[list[Any]]]]:
         return [(s.name, s.rows or []) for s in source.sheets]
     finally:
         source.cleanup()
+
+
+MAX_STREAMED_COLUMNS = 500
+
+
+def _stream_workbook(path: Path) -> list[tuple[str | None, list[list[Any]]]]:
+    """Row by row (openpyxl, read-only), each row cut after its last filled cell: a sheet whose
+    declared extent (275,847 rows × 1,021 columns) would not fit in memory as a grid but whose
+    cells do. Refused when its rows really are wider than ``MAX_STREAMED_COLUMNS``."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken workbooks
+        raise UnreadableFileError(f"cannot read workbook ({exc})", location=str(path)) from None
+    out: list[tuple[str | None, list[list[Any]]]] = []
+    try:
+        for ws in wb.worksheets:
+            rows = []
+            for r in ws.iter_rows(values_only=True):
+                r = list(r)
+                while r and (r[-1] is None or r[-1] == ""):
+                    r.pop()
+                if len(r) > MAX_STREAMED_COLUMNS:
+                    raise UnreadableFileError(
+                        f"sheet {ws.title!r} has rows of {len(r):,} filled columns; export "
+                        "it as CSV", location=str(path))
+                rows.append(r)
+            out.append((ws.title, rows))
+    finally:
+        wb.close()
+    return out
 
 
 def _text_row(row: list[Any]) -> list[str]:
