@@ -13,6 +13,7 @@ sector where an organisation column exists, refused otherwise (counts of organis
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,8 +198,9 @@ def _candidates(name: str | None, grid: list[list[Any]], mapping: ActivitiesMapp
                 sum(1 for c in top[i - 1] if c) >= 2:
             continue  # the HXL row under a header: that header is the candidate
         roles = _with_mapping(assign_roles(head, tags), head, mapping, name)
-        if "sector" not in roles.columns and "sector" not in mapping.values:
-            roles = _sector_by_values(roles, grid[start:start + 200], head)
+        if "sector" not in roles.columns and "sector" not in mapping.values and \
+                roles.organisation_columns and any(k.startswith("adm") for k in roles.columns):
+            roles = _sector_by_values(roles, grid[start:start + 200], head)  # the only gap
         n_rows = len(grid) - start
         essentials = sum((bool(roles.organisation_columns) or "organisation" in mapping.values,
                           "sector" in roles.columns or "sector" in mapping.values,
@@ -235,7 +237,7 @@ def _sector_by_values(a: Assignment, sample: list[list[Any]], head: list[str]) -
     for j in range(len(head)):
         if j in taken:
             continue
-        vals = [cell_text(r[j]) for r in sample if j < len(r) and cell_text(r[j])]
+        vals = [v for v in (cell_text(r[j]) for r in sample if j < len(r)) if v]
         if len(vals) >= 5 and sum(_is_sector_header(v) for v in vals) >= 0.8 * len(vals):
             return Assignment({**a.columns, "sector": j},
                               {**a.evidence, "sector": f"values of column {head[j]!r} are "
@@ -243,6 +245,7 @@ def _sector_by_values(a: Assignment, sample: list[list[Any]], head: list[str]) -
     return a
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_sector_header(h: str) -> bool:
     f = fold(h)
     return bool(f) and (f in SECTOR_NAMES or any(f.startswith(s + " ") for s in SECTOR_NAMES
