@@ -293,7 +293,8 @@ def store(wh: Warehouse, checked: Checked, table: str, schema: ibis.Schema,
               ("quarantine", QUARANTINE, quarantine), ("issues", ISSUES, issues)]
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     row = {"dataset_id": dsid, "file_name": path.name, "file_hash": digest,
-           "file_bytes": path.stat().st_size, "sheet": checked.file.sheet, "source_organisation": None,
+           "file_bytes": path.stat().st_size, "sheet": checked.file.sheet,
+           "source_organisation": None,
            "assessment_type": "other", "operation": None, "round": None,
            "reporting_date": reporting_date, "iso3": None, "rows_read": n,
            "rows_accepted": n - n_bad, "rows_quarantined": n_bad, "observations": 0,
