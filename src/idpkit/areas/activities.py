@@ -43,6 +43,8 @@ from idpkit.areas.importing import (
 )
 from idpkit.areas.levels import ancestors
 from idpkit.areas.tables import ACTIVITIES, AREA_TABLES, PHASES
+from idpkit.errors import IdpkitError, UnreadableFileError
+from idpkit.warehouse.areas import ensure_gazetteer
 from idpkit.warehouse.warehouse import Warehouse
 
 SYNONYMS = {
@@ -74,15 +76,57 @@ KEY = ["dataset_id", "organisation", "sector", "activity", "phase", "area_pcode"
        "end_date", "population_group"]
 
 
-def import_activities(wh: Warehouse, path: str | Path, *, sectors: tuple[str, ...] | None = None
-                      ) -> StoredFile:
-    """Check and store one 4W file; rows with errors are quarantined, the rest kept (atomic)."""
+OWN_SCHEMA = ("phase", "start_date", "end_date", "population_group", "reached")
+"""The fields that make a file idpkit's own 4W schema (activities along the continuum, with
+people reached per group); any other file is read as a real 3W/4W/5W (``activities_import``)."""
+
+
+def ensure_activity_columns(wh: Warehouse) -> None:
+    """Add columns that later versions added to ``activities`` to a warehouse made before them."""
+    have = set(wh.table("activities").columns)
+    missing = [n for n in ACTIVITIES.names if n not in have]
+    if missing:
+        from idpkit.warehouse.sqltext import quote
+
+        types = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "date": "DATE"}
+        wh.execute_atomically([
+            f"ALTER TABLE activities ADD COLUMN {quote(n)} "
+            f"{types[str(ACTIVITIES[n]).rstrip('!')]}" for n in missing])
+
+
+def _is_own_schema(path: Path) -> bool:
+    if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
+        return False
+    try:
+        f = read_rows(path, SYNONYMS)
+    except IdpkitError:
+        return False
+    return all(k in f.headers for k in OWN_SCHEMA)
+
+
+def import_activities(wh: Warehouse, path: str | Path, *, sectors: tuple[str, ...] | None = None,
+                      mapping: str | Path | None = None) -> StoredFile:
+    """Check and store one 4W file; rows with errors are quarantined, the rest kept (atomic).
+
+    A file in idpkit's own schema (``OWN_SCHEMA`` columns, CSV) is checked against it; any other
+    file — OCHA 3W/4W/5W as published, any sheet, HXL or not, CSV/XLSX/XLS/ODS — is read as
+    operational presence with people by group where given, or refused with what to map."""
+    from idpkit.areas.activities_import import import_presence
+    from idpkit.areas.activities_read import ActivitiesMapping
     from idpkit.areas.rules import SeverityRules
 
     wh.ensure_tables(AREA_TABLES)
+    ensure_activity_columns(wh)
+    path = Path(path)
+    if not path.exists():
+        raise UnreadableFileError("no such file", location=str(path))
+    m = ActivitiesMapping.load(mapping) if mapping is not None else None
+    digest = file_hash(path)
+    refuse_reimport(wh, path, digest)
+    if m is not None or not _is_own_schema(path):
+        return import_presence(wh, path, digest, m)
+    ensure_gazetteer(wh)  # a new warehouse checks P-codes against the embedded OCHA list
     f = read_rows(path, SYNONYMS)
-    digest = file_hash(f.path)
-    refuse_reimport(wh, f.path, digest)
     c = Checked(f)
     for name in ("organisation", "activity"):
         c.text(name, required=True)

@@ -28,6 +28,16 @@ CODES: dict[str, tuple[Severity, str]] = {
     "unknown-sector": ("warning", ("The sector is not one of the severity rules' sectors, so its "
                                   "coverage cannot be compared with a need.")),
     "reached-exceeds-targeted": ("warning", "More people were reached than targeted."),
+    "date-not-read": ("warning", ("A start or end date of a presence row cannot be read; the row "
+                                 "is kept with the date empty.")),
+    "group-not-recognised": ("warning", ("The population group column names no group idpkit "
+                                        "knows (in the file's words); the row is kept with no "
+                                        "group.")),
+    "unknown-pcode-kept-coarser": ("warning", ("A P-code is not in the gazetteer, which lists "
+                                              "its country's areas at that level; the row is "
+                                              "kept in the coarser area its other code names.")),
+    "repeated-presence": ("warning", ("A row with no people counts repeats an earlier row cell "
+                                     "for cell; presence counts it once.")),
     "bad-sex-or-age": ("error", "Sex must be all, female or male; age a band like 0-17, 60+ or all."),
 }
 

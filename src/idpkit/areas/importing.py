@@ -54,6 +54,7 @@ class RowFile:
     frame: pd.DataFrame  # canonical field -> text (NaN where empty)
     headers: dict[str, str]  # canonical field -> header as in the file
     rows: np.ndarray  # row number as a text editor shows it (header is row 1)
+    sheet: str | None = None  # the sheet the rows come from (workbooks)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Checked:
     findings: list[Finding] = field(default_factory=list)
     rejected: np.ndarray | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    error_rows: dict[str, np.ndarray] = field(default_factory=dict)  # code -> rows it rejects
 
     def __post_init__(self) -> None:
         if self.rejected is None:
@@ -78,6 +80,8 @@ class Checked:
         f = Finding(code, message)
         if f.severity == "error":
             self.rejected |= mask
+            # every rejected row keeps its codes, also past the findings cap below
+            self.error_rows[code] = self.error_rows.get(code, np.zeros_like(mask)) | mask
         self.counts[code] = self.counts.get(code, 0) + int(mask.sum())
         idx = np.flatnonzero(mask)
         column = self.file.headers.get(field_name, field_name)
@@ -85,10 +89,12 @@ class Checked:
         for i in idx[:MAX_FINDINGS_PER_CODE]:
             v = None if raw is None or pd.isna(raw.iloc[i]) else str(raw.iloc[i])
             self.findings.append(Finding(code, message, file=self.file.path.name,
-                                         row=int(self.file.rows[i]), column=column, value=v))
+                                         sheet=self.file.sheet, row=int(self.file.rows[i]),
+                                         column=column, value=v))
         if len(idx) > MAX_FINDINGS_PER_CODE:
             self.findings.append(Finding(code, f"{message} ({len(idx) - MAX_FINDINGS_PER_CODE} "
-                                         "more rows)", file=self.file.path.name, column=column))
+                                         "more rows)", file=self.file.path.name,
+                                         sheet=self.file.sheet, column=column))
 
     # ------------------------------------------------------------------ typed columns
     def text(self, name: str, *, required: bool = False, lower: bool = False) -> pd.Series:
@@ -263,13 +269,17 @@ def store(wh: Warehouse, checked: Checked, table: str, schema: ibis.Schema,
     rej = checked.rejected
     n, n_bad = len(checked.file.frame), int(rej.sum())
     raw = checked.file.frame[rej]
+    codes = np.full(n_bad, "", dtype=object)
+    for code in sorted(checked.error_rows):  # from the masks: findings stop at a cap
+        hit = checked.error_rows[code][rej]
+        codes = np.where(hit, np.where(codes == "", code, codes + "," + code), codes)
     quarantine = pd.DataFrame({
-        "dataset_id": dsid, "source_sheet": None, "source_row": checked.file.rows[rej],
+        "dataset_id": dsid, "source_sheet": checked.file.sheet,
+        "source_row": checked.file.rows[rej],
         "raw": [json.dumps({checked.file.headers.get(k, k): (None if pd.isna(v) else v)
                             for k, v in r.items()}, ensure_ascii=False)
                 for r in raw.to_dict("records")],
-        "codes": [",".join(sorted({f.code for f in checked.errors if f.row == int(row)}))
-                  for row in checked.file.rows[rej]]})
+        "codes": codes})
     issues = pd.DataFrame([{"dataset_id": dsid, "file_name": f.file, "sheet": f.sheet,
                             "row": f.row, "column_name": f.column, "value": f.value,
                             "code": f.code, "severity": f.severity, "message": f.message}
@@ -283,12 +293,14 @@ def store(wh: Warehouse, checked: Checked, table: str, schema: ibis.Schema,
               ("quarantine", QUARANTINE, quarantine), ("issues", ISSUES, issues)]
     now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     row = {"dataset_id": dsid, "file_name": path.name, "file_hash": digest,
-           "file_bytes": path.stat().st_size, "sheet": None, "source_organisation": None,
+           "file_bytes": path.stat().st_size, "sheet": checked.file.sheet,
+           "source_organisation": None,
            "assessment_type": "other", "operation": None, "round": None,
            "reporting_date": reporting_date, "iso3": None, "rows_read": n,
            "rows_accepted": n - n_bad, "rows_quarantined": n_bad, "observations": 0,
            "warnings": sum(1 for f in checked.findings if f.severity == "warning"),
-           "column_mapping": json.dumps({"kind": kind, "columns": checked.file.headers},
+           "column_mapping": json.dumps({"kind": kind, "columns": {
+               k: v for k, v in checked.file.headers.items() if not str(k).startswith("_raw")}},
                                         ensure_ascii=False),
            "imported_at": now, "idpkit_version": __version__}
     stages: list[str] = []

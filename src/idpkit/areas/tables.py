@@ -42,7 +42,10 @@ SITE_CONDITIONS = ibis.schema({
 ACTIVITIES = ibis.schema({
     "dataset_id": S, "source_row": I, "organisation": S, "sector": S, "activity": S, "phase": S,
     "area_pcode": S, "start_date": D, "end_date": D, "population_group": S, "sex": S,
-    "age_group": S, "targeted": F, "reached": F})
+    "age_group": S, "targeted": F, "reached": F, "period": S, "area_name": S, "admin_level": I,
+    "adm1_pcode": S, "adm1_name": S})
+"""One row per activity (or organisation's presence) and group. Real 3W files give presence only
+(organisation, sector, area): phase, dates, group and counts are then empty."""
 
 CONSULTATIONS = ibis.schema({
     "dataset_id": S, "source_row": I, "area_pcode": S, "consultation_date": D, "method": S,

@@ -306,15 +306,22 @@ def sites_risk(thresholds: Annotated[Path | None, typer.Option(
 
 # ---------------------------------------------------------------------------- activities
 @activities_app.command("import")
-def activities_import(files: Annotated[list[Path], typer.Argument(help="4W files (CSV, XLSX).")],
+def activities_import(files: Annotated[list[Path], typer.Argument(
+                          help="3W/4W/5W files (CSV, XLSX, XLS, ODS).")],
+                      mapping: Annotated[Path | None, typer.Option(
+                          "--mapping", help="YAML: sheet, header_row, columns by role "
+                          "(organisation, sector, adm1_code…), values (a one-sector file's "
+                          "sector). See docs/areas.md.")] = None,
                       db: DbOpt = None) -> None:
-    """Import 4W activity reports; rows with errors are quarantined, the rest kept."""
+    """Import who-does-what-where files: operational presence (organisation × area × sector),
+    people targeted/reached by group where given; rows with errors are quarantined, the rest
+    kept. A file that cannot be read with certainty is refused with the mapping that fixes it."""
     from idpkit.areas.activities import import_activities
 
     with open_warehouse(db) as wh:
         for f in files:
             console.print(f"[bold]{escape(f.name)}[/bold]: ", end="")
-            _findings(import_activities(wh, f))
+            _findings(import_activities(wh, f, mapping=mapping))
 
 
 @activities_app.command("coverage")
