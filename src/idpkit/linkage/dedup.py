@@ -14,43 +14,143 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from idpkit.linkage.normalise import clean_id, dates_column, names_column, phones_column
+from idpkit.linkage.normalise import (clean_id, dates_column, names_column, phones_column,
+                                      split_full_name)
 
 DEFAULT_THRESHOLD = 0.9
 REVIEW_BAND = (0.5, 0.97)
 """Pairs scored in this band go to the review queue: the model is unsure either way."""
 
 
+def _text(records: pd.DataFrame, name: str) -> pd.Series:
+    """A register column as trimmed text (object, None for empty), whatever its dtype; an absent
+    column is all None. Numbers read as floats lose their ``.0`` (an id or a phone)."""
+    if name not in records.columns:
+        return pd.Series([None] * len(records), index=records.index, dtype=object)
+    s = records[name].astype("string").str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    s = s.where(s.str.len() > 0)
+    return s.astype(object).where(s.notna(), None)
+
+
+def _number(records: pd.DataFrame, name: str) -> pd.Series:
+    if name not in records.columns:
+        return pd.Series(np.nan, index=records.index)
+    return pd.to_numeric(records[name].astype("string").str.strip(), errors="coerce")
+
+
+def _birth_year(records: pd.DataFrame, dob_year: pd.Series) -> pd.Series:
+    """The year of birth, else ``year_of_birth``, else registration year minus age.
+
+    Why: one record in five may carry an age instead of a date of birth. ``registration year -
+    age`` is the birth year or the one after (the birthday may not have come yet that year);
+    the model compares birth years within one year, which holds both."""
+    yob = _number(records, "year_of_birth")
+    reg_year = dates_column(_text(records, "registration_date"))["dob_year"].astype("Float64")
+    age = _number(records, "age")
+    age = age.where((age >= 0) & (age < 120))
+    est = pd.Series(reg_year.to_numpy(dtype=float, na_value=np.nan) - age.to_numpy(dtype=float),
+                    index=records.index)
+    year = pd.Series(dob_year.to_numpy(dtype=float, na_value=np.nan), index=records.index)
+    year = year.fillna(yob.where(yob.between(1880, 2100))).fillna(est)
+    return year.round().astype("Int64")
+
+
+def _names_key(skels: pd.DataFrame) -> pd.Series:
+    """The name's parts' skeletons, sorted and joined: the same for "Ali Guled Hassan" and
+    "Hassan Guled Ali" (order mistakes), None below two parts (one name says too little)."""
+    arr = skels.to_numpy(dtype=object)
+    filled = pd.notna(arr)
+    arr = np.where(filled, arr, "\uffff").astype(str)
+    arr.sort(axis=1)
+    key = pd.Series(arr[:, 0], index=skels.index, dtype=object)
+    for j in range(1, arr.shape[1]):
+        key = key + " " + arr[:, j]
+    key = key.str.replace(" \uffff", "", regex=False).str.replace("\uffff", "", regex=False)
+    return key.where(filled.sum(axis=1) >= 2, None)
+
+
+NAME_PARTS = (("first_name", "first"), ("father_name", "father"),
+              ("grandfather_name", "gfather"), ("family_name", "family"))
+
+
 def prepare(records: pd.DataFrame, *, phone_region: str | None = None,
             id_column: str = "record_id") -> pd.DataFrame:
-    """The model's columns (see :data:`idpkit.linkage.model.MODEL_COLUMNS`) from a register."""
-    out = pd.DataFrame({"unique_id": records[id_column].astype(str).values})
-    for src, name in (("first_name", "first"), ("father_name", "father"),
-                      ("family_name", "family")):
-        col = records[src] if src in records else pd.Series([None] * len(records))
-        norm, skel = names_column(col.astype("object").where(col.notna(), None))
-        out[f"{name}_norm"] = norm.values
-        out[f"{name}_skel"] = skel.values
-    sex = records.get("sex", pd.Series([None] * len(records))).astype("string").str.upper()
-    out["sex"] = sex.str[:1].where(sex.str[:1].isin(["M", "F"])).astype("object").values
-    dob = dates_column(records["date_of_birth"]) if "date_of_birth" in records else \
-        pd.DataFrame({"dob": [None] * len(records)})
-    out["dob"] = dob["dob"].astype("string").values
+    """The model's columns (see :data:`idpkit.linkage.model.MODEL_COLUMNS`) from a register.
+
+    Every register column is optional (except the id) and may be empty or of any dtype: the
+    result always has every model column, None/NA where the register says nothing."""
+    from idpkit.linkage.events import registration_events
+
+    records = records.reset_index(drop=True)
+    ids = _text(records, id_column)
+    out = pd.DataFrame({"unique_id": ids.where(ids.notna(), pd.Series(
+        records.index.astype(str), dtype=object)).to_numpy(dtype=object)})
+    written = {part: _text(records, src) for src, part in NAME_PARTS}
+    whole = _text(records, "full_name")
+    only_whole = whole.notna() & pd.concat(written.values(), axis=1).isna().all(axis=1)
+    if only_whole.any():
+        split = split_full_name(whole.where(only_whole, None))
+        for part, src in (("first", "first"), ("father", "father"), ("gfather", "grandfather")):
+            written[part] = written[part].where(~only_whole, split[src])
+    for part, values in written.items():
+        norm, skel = names_column(values)
+        out[f"{part}_norm"] = norm.astype(object).where(norm.notna(), None).values
+        out[f"{part}_skel"] = skel.astype(object).where(skel.notna(), None).values
+    out["last_skel"] = out.family_skel.where(out.family_skel.notna(), out.gfather_skel)
+    out["names_key"] = _names_key(out[[f"{p}_skel" for p in written]]).values
+    sex = _text(records, "sex").astype("string").str.upper().str[:1]
+    out["sex"] = sex.where(sex.isin(["M", "F"])).astype(object).where(
+        sex.isin(["M", "F"]).fillna(False), None).values
+    dob = dates_column(_text(records, "date_of_birth"))
+    out["dob"] = dob["dob"].astype("string").astype(object).where(dob["dob"].notna(), None).values
     for c in ("dob_year", "dob_month", "dob_day"):
-        out[c] = dob[c].values if c in dob else pd.array([pd.NA] * len(records), "Int64")
+        out[c] = dob[c].values
     if "dob_estimated" in records:  # a year written as 1 January is not a day and a month
         flag = records["dob_estimated"]
         est = (flag.astype("string").str.strip().str.lower()
                .isin(["true", "1", "yes", "y", "oui"]).fillna(False).to_numpy(dtype=bool))
         out.loc[est, ["dob", "dob_month", "dob_day"]] = None
-    out["phone"] = phones_column(records["phone"], phone_region).values \
-        if "phone" in records else None
-    out["id_number"] = clean_id(records["id_number"]).astype("object").values \
-        if "id_number" in records else None
-    out["area_pcode"] = records.get("area_pcode", pd.Series([None] * len(records))).values
-    out["household_key"] = records.get("household_ref",
-                                       pd.Series([None] * len(records))).astype(str).values
+    out["birth_year"] = _birth_year(records, out["dob_year"]).values
+    regions = records["phone_region"] if "phone_region" in records else None
+    out["phone"] = phones_column(_text(records, "phone"), phone_region, regions).values
+    idn = clean_id(_text(records, "id_number"))
+    out["id_number"] = idn.astype(object).where(idn.notna(), None).values
+    out["area_pcode"] = _text(records, "area_pcode").values
+    for src in ("address", "locality"):
+        norm = _text(records, src).astype("string").str.lower().str.replace(
+            r"[^0-9a-z\s]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+        out[f"{src}_norm"] = norm.where(norm.str.len() > 0).astype(object).where(
+            norm.str.len() > 0, None).values
+    post = _text(records, "postcode").astype("string").str.upper().str.replace(
+        r"[^0-9A-Z]", "", regex=True)
+    out["postcode"] = post.where(post.str.len() > 0).astype(object).where(
+        post.str.len() > 0, None).values
+    if "registration_event" in records and _text(records, "registration_event").notna().any():
+        event = _text(records, "registration_event")
+        key = event.where(event.notna(), "~" + out.unique_id)
+    else:
+        with_id = records.assign(**{id_column: out.unique_id.values})
+        key = registration_events(with_id, id_column=id_column)
+    out["household_key"] = pd.Series(key).astype(str).values
     return out
+
+
+def model_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The model columns typed for Splink: text as text (even when empty or read back from a
+    store as numbers), years and months as integers; absent columns added empty."""
+    from idpkit.linkage.model import MODEL_COLUMNS, TEXT_COLUMNS
+
+    data = pd.DataFrame(index=range(len(df)))
+    for c in MODEL_COLUMNS:
+        values = df[c].reset_index(drop=True) if c in df.columns else \
+            pd.Series([None] * len(df), dtype=object)
+        if c in TEXT_COLUMNS:
+            data[c] = values.astype("string")
+        else:
+            data[c] = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+    # a record without an event is an event of its own (never merged with another's members)
+    data["household_key"] = data.household_key.fillna("~" + data.unique_id)
+    return data
 
 
 @dataclass
@@ -154,12 +254,24 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
             timings[name] = timings.get(name, 0.0) + now - clock[0]
         clock[0] = now
 
+    data = model_frame(df)
+    filled = {c for c in model.MODEL_COLUMNS if c not in ("unique_id", "household_key")
+              and data[c].notna().any()}
+    comparisons = model.comparisons(filled)
+    if not comparisons or not model.blocking_rules(filled) or len(data) < 2:
+        # nothing to compare people on: every record is a person of its own
+        lap("setup")
+        ids = data.unique_id
+        clusters = pd.DataFrame({"unique_id": ids.to_numpy(dtype=object),
+                                 "cluster_id": ids.to_numpy(dtype=object)})
+        return DedupResult(clusters, pd.DataFrame(
+            columns=["unique_id_l", "unique_id_r", "match_probability", "linked"]), threshold,
+            None, {t: clusters for t in sweep or []})
     db_api = db_api or default_db_api()
-    data = df[model.MODEL_COLUMNS].reset_index(drop=True)
     table = db_api.register(data)
-    linker = Linker(table, model.settings())
+    linker = Linker(table, model.settings(filled))
     lap("setup")
-    model.train(linker, max_pairs=max_pairs, seed=seed)
+    model.train(linker, max_pairs=max_pairs, seed=seed, filled=filled)
     lap("train")
     chunks = max(1, -(-len(data) // PREDICT_CHUNK_ROWS))  # blocked pairs held one chunk at a time
     first = linker.inference.predict(
@@ -168,7 +280,8 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
     ).as_pandas_dataframe()
     first = first[["unique_id_l", "unique_id_r", "match_probability"]]
     lap("predict")
-    hh = pd.Series(data.household_key.values, index=data.unique_id.values)
+    hh = pd.Series(data.household_key.to_numpy(dtype=object),
+                   index=data.unique_id.to_numpy(dtype=object))
     # blocks at the lowest threshold asked for: a higher threshold's blocks are parts of them, and
     # the extra member pairs change nothing there (a household pair needs a member pair above the
     # threshold, which would have put both registrations in one block)
@@ -177,8 +290,9 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
     pairs = first
     if blocks is not None:
         blocked = db_api.register(data.assign(hh_block=data.unique_id.map(blocks)))
-        for col in ("first_norm", "father_norm"):
-            linker.table_management.compute_tf_table(f"{col}")
+        for col in ("first_norm", "father_norm", "gfather_norm"):
+            if col in filled:
+                linker.table_management.compute_tf_table(col)
         second = linker.inference.predict_within(
             blocked, blocking_rules_to_generate_predictions=[block_on("hh_block")]
         ).as_pandas_dataframe()  # every member pair of linked registrations, however low
