@@ -10,8 +10,17 @@ Why the comparisons look like this:
 * *Names survive transliteration.* Each name is compared on its normalised spelling (exact,
   Jaro-Winkler) and on its consonant skeleton (``mhmd`` for Mohammed, Muhammad and محمد), see
   :mod:`idpkit.linkage.normalise`.
-* *Dates of birth are written badly.* Exact, day and month swapped, same year and month, same
-  year, a year apart (ages rounded at registration), else.
+* *Dates of birth are written badly.* Exact, day and month swapped, same year and month, one
+  character apart (FEBRL's typos), same year, birth years a year apart, else. The birth year
+  comes from the date, else a year of birth, else the registration year minus the age (one
+  record in five may have only an age): namesakes of different ages disagree there.
+* *Names are written in other orders.* Given and last name swapped, the father's name written
+  after the grandfather's (or the family name), the grandfather's dropped: the crosswise levels
+  of :func:`_name` and :func:`_family` count those as agreement; a whole name in one cell is
+  split into parts by :func:`idpkit.linkage.normalise.split_full_name`.
+* *Only what is filled is compared.* :func:`comparisons`, :func:`blocking_rules` and
+  :func:`train` use the model columns that hold values in this register (issue 19: an empty
+  father-name column and a register without phones crashed).
 
 All levels come from Splink's libraries (no backend-specific SQL), so the same settings run on
 DuckDB, PostgreSQL and Spark.
@@ -160,7 +169,6 @@ BLOCKING_RULES = [
     ("names_key", "birth_year"),
     ("first_skel", "father_skel", "gfather_skel"),
     ("first_skel", "gfather_skel", "birth_year"),
-    ("first_skel", "father_skel", "area_pcode"),
     ("names_key", "phone"),
     ("first_skel", "postcode", "dob_year"),
     ("last_skel", "postcode", "dob_year"),
