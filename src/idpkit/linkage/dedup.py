@@ -22,20 +22,59 @@ REVIEW_BAND = (0.5, 0.97)
 """Pairs scored in this band go to the review queue: the model is unsure either way."""
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """``(codes, uniques)``: work on a register's distinct values, then ``take`` back (a column
+    of a million rows has a few thousand distinct values; pandas string methods run per row in
+    Python). Code -1 is a missing value."""
+    codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
+    return codes, pd.Series(uniques)
+
+
+def _take(codes: np.ndarray, per_unique: pd.Series | pd.DataFrame, index: pd.Index):
+    """Values per record from values per distinct value (missing for code -1)."""
+    if isinstance(per_unique, pd.DataFrame):
+        frame = pd.concat([per_unique, per_unique.iloc[:0].reindex([len(per_unique)])])
+        out = frame.iloc[np.where(codes >= 0, codes, len(per_unique))]
+        out.index = index
+        return out
+    arr = np.append(per_unique.astype(object).where(per_unique.notna(), None)
+                    .to_numpy(dtype=object), None)
+    return pd.Series(arr[np.where(codes >= 0, codes, len(per_unique))], index=index,
+                     dtype=object)
+
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    s = values.astype("string").str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    return s.where(s.str.len() > 0)
+
+
 def _text(records: pd.DataFrame, name: str) -> pd.Series:
     """A register column as trimmed text (object, None for empty), whatever its dtype; an absent
     column is all None. Numbers read as floats lose their ``.0`` (an id or a phone)."""
     if name not in records.columns:
         return pd.Series([None] * len(records), index=records.index, dtype=object)
-    s = records[name].astype("string").str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
-    s = s.where(s.str.len() > 0)
-    return s.astype(object).where(s.notna(), None)
+    codes, uniques = _distinct(records[name])
+    return _take(codes, _clean_text(uniques), records.index)
+
+
+def _text_map(values: pd.Series, fn) -> pd.Series:
+    """``fn`` (vectorised over a string Series) applied to the distinct values of ``values``."""
+    codes, uniques = _distinct(values)
+    return _take(codes, fn(uniques.astype("string")), values.index)
+
+
+def _dates(values: pd.Series) -> pd.DataFrame:
+    codes, uniques = _distinct(values)
+    return _take(codes, dates_column(uniques), values.index)
 
 
 def _number(records: pd.DataFrame, name: str) -> pd.Series:
     if name not in records.columns:
         return pd.Series(np.nan, index=records.index)
-    return pd.to_numeric(records[name].astype("string").str.strip(), errors="coerce")
+    codes, uniques = _distinct(records[name])
+    num = pd.to_numeric(uniques.astype("string").str.strip(), errors="coerce").astype(float)
+    return pd.Series(np.append(num.to_numpy(dtype=float), np.nan)[
+        np.where(codes >= 0, codes, len(num))], index=records.index)
 
 
 def _birth_year(records: pd.DataFrame, dob_year: pd.Series) -> pd.Series:
@@ -45,7 +84,7 @@ def _birth_year(records: pd.DataFrame, dob_year: pd.Series) -> pd.Series:
     age`` is the birth year or the one after (the birthday may not have come yet that year);
     the model compares birth years within one year, which holds both."""
     yob = _number(records, "year_of_birth")
-    reg_year = dates_column(_text(records, "registration_date"))["dob_year"].astype("Float64")
+    reg_year = _dates(_text(records, "registration_date"))["dob_year"].astype("Float64")
     age = _number(records, "age")
     age = age.where((age >= 0) & (age < 120))
     est = pd.Series(reg_year.to_numpy(dtype=float, na_value=np.nan) - age.to_numpy(dtype=float),
@@ -57,7 +96,15 @@ def _birth_year(records: pd.DataFrame, dob_year: pd.Series) -> pd.Series:
 
 def _names_key(skels: pd.DataFrame) -> pd.Series:
     """The name's parts' skeletons, sorted and joined: the same for "Ali Guled Hassan" and
-    "Hassan Guled Ali" (order mistakes), None below two parts (one name says too little)."""
+    "Hassan Guled Ali" (order mistakes), None below two parts (one name says too little).
+    Computed once per distinct combination of parts."""
+    group = skels.fillna("\uffff").groupby(list(skels.columns), sort=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(group))).groupby(group).first().sort_index().to_numpy()
+    per = _names_key_rows(skels.iloc[first].reset_index(drop=True))
+    return pd.Series(per.to_numpy(dtype=object)[group], index=skels.index, dtype=object)
+
+
+def _names_key_rows(skels: pd.DataFrame) -> pd.Series:
     arr = skels.to_numpy(dtype=object)
     filled = pd.notna(arr)
     arr = np.where(filled, arr, "\uffff").astype(str)
@@ -98,10 +145,12 @@ def prepare(records: pd.DataFrame, *, phone_region: str | None = None,
         out[f"{part}_skel"] = skel.astype(object).where(skel.notna(), None).values
     out["last_skel"] = out.family_skel.where(out.family_skel.notna(), out.gfather_skel)
     out["names_key"] = _names_key(out[[f"{p}_skel" for p in written]]).values
-    sex = _text(records, "sex").astype("string").str.upper().str[:1]
-    out["sex"] = sex.where(sex.isin(["M", "F"])).astype(object).where(
-        sex.isin(["M", "F"]).fillna(False), None).values
-    dob = dates_column(_text(records, "date_of_birth"))
+    def sex_code(s: pd.Series) -> pd.Series:
+        first = s.str.upper().str[:1]
+        return first.where(first.isin(["M", "F"]).fillna(False))
+
+    out["sex"] = _text_map(_text(records, "sex"), sex_code).values
+    dob = _dates(_text(records, "date_of_birth"))
     out["dob"] = dob["dob"].astype("string").astype(object).where(dob["dob"].notna(), None).values
     for c in ("dob_year", "dob_month", "dob_day"):
         out[c] = dob[c].values
@@ -113,18 +162,20 @@ def prepare(records: pd.DataFrame, *, phone_region: str | None = None,
     out["birth_year"] = _birth_year(records, out["dob_year"]).values
     regions = records["phone_region"] if "phone_region" in records else None
     out["phone"] = phones_column(_text(records, "phone"), phone_region, regions).values
-    idn = clean_id(_text(records, "id_number"))
-    out["id_number"] = idn.astype(object).where(idn.notna(), None).values
+    out["id_number"] = _text_map(_text(records, "id_number"), clean_id).values
     out["area_pcode"] = _text(records, "area_pcode").values
+    def place(s: pd.Series) -> pd.Series:
+        s = s.str.lower().str.replace(r"[^0-9a-z\s]", "", regex=True).str.replace(
+            r"\s+", " ", regex=True).str.strip()
+        return s.where(s.str.len() > 0)
+
+    def postcode(s: pd.Series) -> pd.Series:
+        s = s.str.upper().str.replace(r"[^0-9A-Z]", "", regex=True)
+        return s.where(s.str.len() > 0)
+
     for src in ("address", "locality"):
-        norm = _text(records, src).astype("string").str.lower().str.replace(
-            r"[^0-9a-z\s]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
-        out[f"{src}_norm"] = norm.where(norm.str.len() > 0).astype(object).where(
-            norm.str.len() > 0, None).values
-    post = _text(records, "postcode").astype("string").str.upper().str.replace(
-        r"[^0-9A-Z]", "", regex=True)
-    out["postcode"] = post.where(post.str.len() > 0).astype(object).where(
-        post.str.len() > 0, None).values
+        out[f"{src}_norm"] = _text_map(_text(records, src), place).values
+    out["postcode"] = _text_map(_text(records, "postcode"), postcode).values
     if "registration_event" in records and _text(records, "registration_event").notna().any():
         event = _text(records, "registration_event")
         key = event.where(event.notna(), "~" + out.unique_id)
