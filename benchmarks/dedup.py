@@ -1,10 +1,15 @@
 """Deduplication engine: a generated register of 1M records, and the `recordlinkage` package beside it.
 
     .venv/bin/python benchmarks/dedup.py [--records 1000000] [--peer-records 20000] [--seed 3]
+                                         [--generator standard|habits]
 
 The input is ``generate_register(--records, seed=--seed, hardest=True)`` (every duplicate carries
 1-4 errors: typos, transliterations, Arabic script, swapped day/month, changed phones, dropped or
 swapped family names ...), written once to Parquet with its ground truth (not timed).
+``--generator habits`` uses ``generate_habits_register(--records, seed=--seed)`` instead
+(another organisation's habits: reused household ids, swapped name order, mixed phone
+countries, ages instead of dates, namesakes; :mod:`idpkit.testing.demo_register_habits`),
+deduplicated without a default phone region (its records carry their own).
 
 What is timed, each in its own child process on the same file (peak memory: the child's own peak
 RSS, ``ru_maxrss``, which includes DuckDB's memory):
@@ -64,7 +69,7 @@ def child_idpkit(data: str, cfg: dict) -> dict:
     rec, truth = _load(data, cfg.get("n"))
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    frame = prepare(rec, phone_region="SD")
+    frame = prepare(rec, phone_region=cfg.get("phone_region", "SD"))
     times["prepare"] = time.perf_counter() - t0
     res = deduplicate(frame, timings=times)
     times["total"] = time.perf_counter() - t0
@@ -142,10 +147,15 @@ def child_recordlinkage(data: str, cfg: dict) -> dict:
 
 
 def child_generate(data: str, cfg: dict) -> dict:
-    from idpkit.testing.demo_register import generate_register
-
     d, t = Path(data), time.perf_counter()
-    reg = generate_register(cfg["records"], seed=cfg["seed"], hardest=True)
+    if cfg.get("generator") == "habits":
+        from idpkit.testing.demo_register_habits import generate_habits_register
+
+        reg = generate_habits_register(cfg["records"], seed=cfg["seed"])
+    else:
+        from idpkit.testing.demo_register import generate_register
+
+        reg = generate_register(cfg["records"], seed=cfg["seed"], hardest=True)
     truth = reg.truth[["record_id", "person_id", "household_id"]]
     reg.records.to_parquet(d / "records.parquet")
     truth.to_parquet(d / "truth.parquet")
@@ -182,6 +192,8 @@ def main() -> None:
                     help="first records given to recordlinkage (and idpkit again); 0: skip")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--skip-full", action="store_true", help="only the side-by-side subset")
+    ap.add_argument("--generator", choices=["standard", "habits"], default="standard",
+                    help="the register generator (habits: demo_register_habits)")
     args = ap.parse_args()
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"{os.cpu_count()} cores", flush=True)
@@ -189,17 +201,19 @@ def main() -> None:
         d = Path(tmp)
         # generated in a child too: a child's ru_maxrss starts at its parent's RSS at fork time
         g = run("generate", d, {"records": args.records, "seed": args.seed,
-                                "peer_records": args.peer_records})
+                                "peer_records": args.peer_records, "generator": args.generator})
+        region = {"phone_region": None} if args.generator == "habits" else {}
         print(f"generated {g['records']:,} records of {g['people']:,} people "
-              f"(hardest noise, seed {args.seed}) in {g['seconds']:.1f} s (not timed)", flush=True)
+              f"({args.generator} generator, seed {args.seed}) in {g['seconds']:.1f} s "
+              "(not timed)", flush=True)
         print(f"{'contender':<22} {'records':>9} {'time':>10} {'peak RSS':>12} "
               f"{'prec':>6} {'recall':>6} {'F1':>6}  (phases, s)", flush=True)
         res = {}
         if not args.skip_full:
-            res["full"] = run("idpkit", d, {})
+            res["full"] = run("idpkit", d, {**region})
             print(_line("idpkit", res["full"]), flush=True)
         if args.peer_records:
-            cfg = {"n": args.peer_records}
+            cfg = {"n": args.peer_records, **region}
             res["sub"] = run("idpkit", d, cfg)
             print(_line("idpkit (subset)", res["sub"]), flush=True)
             res["rl"] = run("recordlinkage", d, cfg)

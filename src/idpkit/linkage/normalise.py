@@ -78,16 +78,35 @@ def names_column(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def normalise_phone(text: object, region: str | None) -> str | None:
-    """E.164 (``+249912345678``) when the number parses as possible for the region, else None."""
+    """E.164 (``+249912345678``) when the number parses as possible, else None.
+
+    Why the number's own country code comes first: a register that mixes countries (252, 234,
+    211) writes ``+252…``, ``00252…`` and bare ``252…`` beside local forms, and one default
+    region cannot read them all (``252612345678`` read as a Nigerian local number is "possible").
+    So: ``+``/``00`` forms are international; bare digits not starting with 0 are read with a
+    country code when that gives a *valid* number (the length and prefix fit that country), else
+    as a local number of ``region``."""
     import phonenumbers
 
     if text is None or (isinstance(text, float) and text != text):
         return None
     raw = str(text).strip()
+    if raw.endswith(".0") and raw[:-2].isdigit():  # a number column read as floats
+        raw = raw[:-2]
     if not raw:
         return None
     if raw.startswith("00"):
         raw = "+" + raw[2:]
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if not raw.startswith("+") and digits and digits[0] != "0" and len(digits) >= 10:
+        try:
+            num = phonenumbers.parse("+" + digits, None)
+            if phonenumbers.is_valid_number(num):
+                return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            pass
+    if not raw.startswith("+") and not region:
+        return None
     try:
         num = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -97,24 +116,69 @@ def normalise_phone(text: object, region: str | None) -> str | None:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
-def phones_column(values: pd.Series, region: str | None) -> pd.Series:
-    distinct = values.dropna().unique()
-    return values.map({v: normalise_phone(v, region) for v in distinct})
+def phones_column(values: pd.Series, region: str | None,
+                  regions: pd.Series | None = None) -> pd.Series:
+    """E.164 per record: the number's own country code, else the record's region (``regions``,
+    aligned with ``values``), else ``region``. Computed once per distinct (number, region)."""
+    text = values.astype("string").str.strip()
+    text = text.where(text.str.len() > 0)
+    reg = pd.Series(region, index=values.index, dtype="string")
+    if regions is not None:
+        import phonenumbers
+
+        own = regions.astype("string").str.strip().str.upper()
+        reg = own.where(own.isin(list(phonenumbers.SUPPORTED_REGIONS)).fillna(False), reg)
+    key = pd.DataFrame({"v": text, "r": reg.fillna("")})
+    distinct = key.dropna(subset=["v"]).drop_duplicates()
+    distinct["e164"] = [normalise_phone(v, r or None)
+                        for v, r in zip(distinct.v.tolist(), distinct.r.tolist(), strict=True)]
+    out = key.merge(distinct, on=["v", "r"], how="left").e164
+    return pd.Series(out.astype(object).where(out.notna(), None).to_numpy(dtype=object),
+                     index=values.index)
 
 
 def dates_column(values: pd.Series) -> pd.DataFrame:
-    """``dob`` (date), ``dob_year``, ``dob_month``, ``dob_day`` from ISO, d/m/Y or year-only text."""
-    text = values.astype("string").str.strip()
+    """``dob`` (date), ``dob_year``, ``dob_month``, ``dob_day`` from ISO, d/m/Y, ``YYYYMMDD`` or
+    year-only text (any input dtype: a date column read as numbers gives ``19870412.0``)."""
+    text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
     iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     dmy = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
+    compact = pd.to_datetime(text.where(text.str.fullmatch(r"\d{8}").fillna(False)),
+                             format="%Y%m%d", errors="coerce")
     year_only = pd.to_datetime(text.where(text.str.fullmatch(r"\d{4}").fillna(False)),
                                format="%Y", errors="coerce")
-    d = iso.fillna(dmy)
-    year = d.dt.year.fillna(year_only.dt.year)
+    d = iso.fillna(dmy).fillna(compact)
+    # a compact date with a bad month or day (19871412) still says its year
+    head = pd.to_numeric(text.where(text.str.fullmatch(r"\d{8}").fillna(False)).str[:4],
+                         errors="coerce")
+    year = d.dt.year.fillna(year_only.dt.year).fillna(head.where(head.between(1880, 2100)))
     return pd.DataFrame({"dob": d.dt.date.astype("object").where(d.notna(), None),
                          "dob_year": year.astype("Int64"),
                          "dob_month": d.dt.month.astype("Int64"),
                          "dob_day": d.dt.day.astype("Int64")})
+
+
+def split_full_name(values: pd.Series) -> pd.DataFrame:
+    """A whole name in one cell as ``first``, ``father``, ``grandfather`` parts.
+
+    Why this split: registers that write one name cell write the patronymic chain ("Ali Guled
+    Hassan": given name, father's, grandfather's). Compound prefixes are joined first
+    ("Abdel Rahman"), so a two-word given name stays one part; a fourth and later words are
+    joined to the third. Order mistakes (swapped, father last) are the model's business: it
+    compares the parts crosswise."""
+    text = values.astype("string").str.strip()
+    distinct = pd.Series(text.dropna().unique())
+    parts: dict[str, tuple[str | None, str | None, str | None]] = {}
+    for v in distinct:
+        s = unicodedata.normalize("NFKC", str(v))
+        s = re.sub(r"\b(abd|abdel|abdul|abdal|abd al|abu)\s+(?=\w)", r"\1", s,
+                   flags=re.IGNORECASE)
+        w = s.split()
+        parts[v] = (w[0] if w else None, w[1] if len(w) > 1 else None,
+                    " ".join(w[2:]) if len(w) > 2 else None)
+    out = pd.DataFrame({k: text.map({v: p[i] for v, p in parts.items()})
+                        for i, k in enumerate(("first", "father", "grandfather"))})
+    return out.astype(object).where(out.notna(), None)
 
 
 def clean_id(values: pd.Series) -> pd.Series:
