@@ -90,9 +90,6 @@ def test_any_columns_import_or_are_refused_clearly(df):
         _import(Path(tmp), df)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 19, model side (Engineer B): Splink training "
-                   "still fails on some column subsets of tiny registers (e.g. an m "
-                   "probability of 0, or a blocking rule on an empty column)")
 @settings(max_examples=15, deadline=None, derandomize=True,
           phases=[Phase.explicit, Phase.generate],  # no shrinking: each example trains a model
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -219,6 +219,8 @@ def _explainer(prot):
     import logging
 
     model = json.loads(prot.table("reg_model").execute().iloc[0].model)
+    if model is None:  # nothing to compare on: one person per record, no pair to explain
+        return None
     frame = model_frame(prot.table("reg_people").execute())
     try:
         return Explainer(model, frame[MODEL_COLUMNS])

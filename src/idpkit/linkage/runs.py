@@ -206,6 +206,10 @@ def link_new_records(wh: Warehouse, prot: Warehouse, *,
     people = prot.table("reg_people").execute()
     clusters = prot.table("reg_clusters").execute()
     saved = prot.table("reg_model").execute().iloc[0]
+    if json.loads(saved.model) is None:
+        raise RegisterError("the last run had no field to compare people on (no name, date of "
+                            "birth, phone or document number with values), so there is no "
+                            "model to link new records with: run `idpkit dedup run` again")
     threshold = float(saved.threshold)
     is_old = people.record_id.isin(clusters.record_id)
     if is_old.all():
