@@ -226,3 +226,26 @@ def test_run_reports_its_stages_in_order(register, monkeypatch):
         finally:
             prot.close()
     assert stages == ["preparing", "training", "scoring", "clustering"]
+
+
+def test_the_protected_store_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    """Issue 22: the register store was created 0644 — any local user could read names and
+    phones. It is 0600, also when it existed before with looser permissions."""
+    import os
+    import stat
+
+    from idpkit.linkage.register import open_protected, protected_target
+
+    monkeypatch.delenv("IDPKIT_REGISTER_DB", raising=False)
+    old = os.umask(0o022)
+    try:
+        db = str(tmp_path / "w.duckdb")
+        open_protected(db).close()
+        store = protected_target(db)
+        assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+        os.chmod(store, 0o644)  # a store made before the fix
+        open_protected(db).close()
+        assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+        assert os.umask(0o022) == 0o022  # the process's umask is left as it was
+    finally:
+        os.umask(old)

@@ -149,8 +149,26 @@ def protected_target(warehouse_target: str | None) -> str:
 
 
 def open_protected(warehouse_target: str | None) -> Warehouse:
-    wh = connect(protected_target(warehouse_target))
-    wh.ensure_tables(PROTECTED_TABLES)
+    """The protected store, readable by its owner only.
+
+    Why: a DuckDB file is created with the process's umask (usually 0644), so any local user could
+    read names and phones from it. It is created under umask 077 and set to 0600 on every open
+    (an existing store made before this gets fixed too). DuckDB's ``.wal`` beside it lives only
+    while the store is open and is set to 0600 when present at open; a WAL DuckDB creates later in
+    the same session follows the process's umask until the store is closed (checkpointed)."""
+    target = protected_target(warehouse_target)
+    local = "://" not in target
+    old = os.umask(0o077) if local else None
+    try:
+        wh = connect(target)
+        wh.ensure_tables(PROTECTED_TABLES)
+    finally:
+        if old is not None:
+            os.umask(old)
+    if local:
+        for path in (Path(target), Path(target + ".wal")):
+            if path.exists():
+                path.chmod(0o600)
     return wh
 
 
