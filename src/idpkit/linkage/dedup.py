@@ -331,6 +331,9 @@ def deduplicate(df: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD, db_ap
         return DedupResult(clusters, pd.DataFrame(
             columns=["unique_id_l", "unique_id_r", "match_probability", "linked"]), threshold,
             None, {t: clusters for t in sweep or []})
+    # only the columns the model uses: an all-empty column has no type a backend can infer
+    # (Spark refuses it), and nothing compares on it
+    data = data[[c for c in data.columns if c in filled or c in ("unique_id", "household_key")]]
     db_api = db_api or default_db_api()
     table = db_api.register(data)
     linker = Linker(table, model.settings(filled))

@@ -126,6 +126,8 @@ def run(wh: Warehouse, prot: Warehouse, *, threshold: float = DEFAULT_THRESHOLD,
     step = progress or (lambda stage: None)
     step("preparing")
     people = prot.table("reg_people").execute()
+    if people.empty:  # every row of every import was quarantined: nothing to deduplicate
+        return RunSummary(0, 0, 0, 0, 0, threshold)
     frame = model_frame(people)
     res = deduplicate(frame[MODEL_COLUMNS], threshold=threshold, seed=seed, max_pairs=max_pairs,
                       pair_floor=min(review_band[0], threshold), db_api=db_api,
