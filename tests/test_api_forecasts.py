@@ -32,7 +32,8 @@ def forecast_api(tmp_path):
                                                      "population_group", "unit", "model")},
                             "area_pcode": "ZD0101", "target_month": "2025-03", "horizon": 1,
                             "value": 1234.4, "lo80": 0.0, "hi80": 2345.6, "recent_mean": 501.0,
-                            "rule": "ratio", "reason": "forecast 2.5x the last 3 months' mean"}])
+                            "rule": "ratio",
+                            "reason": "forecast 1,234 is 2.5× the last 3 months' mean (501)"}])
     with connect(db) as wh:
         save(wh, forecasts=old)
         import time
@@ -63,7 +64,9 @@ def test_public_values_are_rounded_but_zero_stays_zero(forecast_api):
 def test_alerts_with_reasons_and_hxl(forecast_api):
     client, _, _ = forecast_api
     data = client.get("/api/forecasts/alerts").json()["data"]
-    assert data[0]["reason"].startswith("forecast 2.5x") and data[0]["value"] == 1200
+    # public: the reason carries the same rounded numbers as the columns (issue 22 item 3)
+    assert data[0]["reason"] == "forecast 1,200 is 2.5× the last 3 months' mean (500)"
+    assert data[0]["value"] == 1200
     hxl = client.get("/api/forecasts/alerts", params={"format": "hxl"}).text.splitlines()
     assert "#loc+code" in hxl[1]
     bad = client.get("/api/forecasts", params={"level": 9})
@@ -74,6 +77,7 @@ def test_empty_warehouse_gives_empty_lists(tmp_path):
     from idpkit.api.app import create_app
 
     client = TestClient(create_app(str(tmp_path / "e.duckdb")), raise_server_exceptions=False)
-    for path in ("/api/forecasts", "/api/forecasts/alerts", "/api/forecasts/backtests"):
+    for path in ("/api/forecasts", "/api/forecasts/alerts", "/api/forecasts/backtests",
+                 "/api/forecasts/verdicts"):
         r = client.get(path)
         assert r.status_code == 200 and r.json()["data"] == []

@@ -42,7 +42,7 @@ def server(tmp_path_factory, demo_operation) -> Iterator[dict]:
     from idpkit.forecast.backtest import BASELINES, BacktestConfig, backtest
     from idpkit.forecast.pipeline import load_panel
     from idpkit.forecast.run import run
-    from idpkit.forecast.store import save
+    from idpkit.forecast.store import save, verdict_rows
     from idpkit.ingest.pipeline import ingest_file
     from idpkit.warehouse import connect
     from idpkit.warehouse.areas import (
@@ -70,7 +70,8 @@ def server(tmp_path_factory, demo_operation) -> Iterator[dict]:
         bt = backtest(load_panel(wh, "arrivals", 2), cfg)
         res = run(bt, 2, AlertRule())
         save(wh, forecasts=res.forecasts, alerts=res.alerts,
-             backtests=bt.scores.assign(target="arrivals", admin_level=2))
+             backtests=bt.scores.assign(target="arrivals", admin_level=2),
+             verdicts=verdict_rows(bt, "arrivals", 2))
         token = create_token(wh, "browser-test-areas", "analyst")
 
     with base.serve_on_loopback(db) as (url, api):
@@ -265,16 +266,28 @@ def test_alerts_page_shows_alerts_backtests_and_forecasts(page, server):
                       "data-key") == {
         f"{r['target']}|{r['admin_level']}|{r['horizon']}|{r['model']}":
             "–" if r["skill_vs_mean"] is None else f"{r['skill_vs_mean']:.3f}" for r in bt}
-    verdicts = page.eval_on_selector_all(
+    # one story: the page shows the verdict the warehouse stores (the CLI's and the report's
+    # sentences), and says "beats" exactly where the best candidate's MAE is below every
+    # baseline's in the backtest scores
+    stored = api.get("/api/forecasts/verdicts").json()["data"]
+    shown = page.eval_on_selector_all(
         "[data-testid=backtest-verdicts] li",
-        "els => Object.fromEntries(els.map(e => [e.dataset.key, [e.dataset.beats, e.textContent]]))")
-    for k, (beats, text) in verdicts.items():
-        skills = [r["skill_vs_mean"] for r in bt if r["model"] != "expanding_mean" and
-                  f"{r['target']}|{r['admin_level']}|{r['horizon']}" == k
-                  and r["skill_vs_mean"] is not None]
-        assert beats == ("yes" if skills and max(skills) > 0 else "no")
-        assert ("no model beats the expanding mean" in text) == (beats == "no")
-    assert verdicts
+        "els => els.map(e => [e.dataset.key, e.dataset.beats, e.textContent])")
+    assert [t for _, _, t in shown] == [
+        f"{v['target']}, admin {v['admin_level']}: {v['sentence']}" for v in stored]
+    baselines = {"naive", "seasonal_naive", "expanding_mean", "moving_average"}
+    for vkey, beats, _ in shown:
+        target, level, horizon = vkey.split("|")
+        if not horizon:
+            continue
+        g = [r for r in bt if (r["target"], str(r["admin_level"]), str(r["horizon"])) ==
+             (target, level, horizon)]
+        cand = min((r["mae"] for r in g if r["model"] not in baselines), default=None)
+        base = min(r["mae"] for r in g if r["model"] in baselines)
+        assert beats == ("yes" if cand is not None and cand < base else "no")
+    assert shown
+    assert cell_texts(page, "[data-testid=alerts-table] td[data-field=caveat]", "data-key") == {
+        key.format(**r): r["caveat"] for r in alerts}
 
     fc = api.get("/api/forecasts", params={"limit": 10000}).json()["data"]
     areas = sorted({r["area_pcode"] for r in fc})

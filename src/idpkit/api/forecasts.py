@@ -33,6 +33,12 @@ def _rounded(df: pd.DataFrame) -> pd.DataFrame:
             v = pd.to_numeric(out[c], errors="coerce").to_numpy(dtype="float64")
             # a forecast or bound of zero is information ("could be none"), not an empty cell
             out[c] = np.where(v == 0, 0.0, idmc_round(v))
+    if "reason" in out:  # the words carry the same numbers: the rounded ones
+        from idpkit.forecast.alerts import rounded_reason
+
+        out["reason"] = [rounded_reason(t, v, m) for t, v, m in
+                         zip(out["reason"], pd.to_numeric(out.get("value"), errors="coerce"),
+                             pd.to_numeric(out.get("recent_mean"), errors="coerce"))]
     return out
 
 
@@ -56,7 +62,7 @@ def forecast_router(state: Any, role: Callable[..., str],
             if "created_at" in df:
                 df["created_at"] = df["created_at"].astype(str)
             run = df["run_id"].iloc[0] if len(df) else None
-            if not exact and table != "forecast_backtests":
+            if not exact and table in ("forecasts", "forecast_alerts"):
                 df = _rounded(df)
             tags = {c: HXL.get(c, "#meta+" + c.replace("_", "")) for c in df.columns}
             return render(df, fmt, hxl_tags=tags, meta={"run_id": run, "rounded": not exact})
@@ -87,5 +93,14 @@ def forecast_router(state: Any, role: Callable[..., str],
         return serve(request, who, "forecast_backtests", format,
                      {"target": target, "admin_level": level},
                      ["target", "admin_level", "horizon", "model"])
+
+    @r.get("/api/forecasts/verdicts", summary="The backtest's verdict in words, per horizon: "
+           "does any model beat the baselines, which one, and what forecast run uses")
+    def verdicts(request: Request, target: str | None = None,
+                 level: Annotated[int | None, Query(ge=0, le=4)] = None,
+                 format: Fmt = Format.json, who: str = Depends(role)) -> Response:
+        return serve(request, who, "forecast_verdicts", format,
+                     {"target": target, "admin_level": level},
+                     ["target", "admin_level", "position"])
 
     return r

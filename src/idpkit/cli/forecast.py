@@ -123,14 +123,15 @@ def backtest_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: 
     from idpkit.cli.console import console, open_warehouse
     from idpkit.forecast import report as rep
     from idpkit.forecast.alerts import evaluate
-    from idpkit.forecast.store import save
+    from idpkit.forecast.store import save, verdict_rows
 
     cfg = _config(horizons, origins, calibration, min_history, models, seed)
     (bt,) = _backtests(db, target, level, conflict, indicators, steps, cfg, upper=False)
     rule = _rule(ratio, min_size, peak_months, cooldown)
     al = evaluate(bt.predictions, bt.panel, rule)
     with open_warehouse(db) as wh:
-        run_id = save(wh, backtests=bt.scores.assign(target=target, admin_level=level))
+        run_id = save(wh, backtests=bt.scores.assign(target=target, admin_level=level),
+                      verdicts=verdict_rows(bt, target, level))
     if fmt == TableOrJson.json:
         d = rep.report_dict(bt)
         d["alert_rule"] = rule.describe()
@@ -166,7 +167,7 @@ def run_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: Horiz
     from idpkit.forecast import report as rep
     from idpkit.forecast.alerts import evaluate
     from idpkit.forecast.run import run
-    from idpkit.forecast.store import save
+    from idpkit.forecast.store import save, verdict_rows
 
     cfg = _config(horizons, origins, calibration, min_history, models, seed)
     bts = _backtests(db, target, level, conflict, indicators, steps, cfg, upper=True)
@@ -174,13 +175,14 @@ def run_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: Horiz
     res = run(bts[0], horizons, rule, bts[1] if len(bts) > 1 else None)
     scores = bts[0].scores.assign(target=target, admin_level=level)
     with open_warehouse(db) as wh:
-        run_id = save(wh, forecasts=res.forecasts, alerts=res.alerts, backtests=scores)
+        run_id = save(wh, forecasts=res.forecasts, alerts=res.alerts, backtests=scores,
+                      verdicts=verdict_rows(bts[0], target, level))
     _print_scores(bts[0])
     n_alerts = len(res.alerts)
     console.print(f"Run {run_id}: {len(res.forecasts):,} forecasts "
                   f"({'reconciled with ' + str(bts[1].panel.n_series) + ' regions' if len(bts) > 1 else 'not reconciled'}),"
                   f" {n_alerts} alert(s) written to the warehouse (tables forecasts, "
-                  "forecast_alerts, forecast_backtests).")
+                  "forecast_alerts, forecast_backtests, forecast_verdicts).")
     _print_alerts(res.alerts)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +205,12 @@ def _print_alerts(alerts) -> None:
         t.add_row(str(r.area_pcode), escape(str(r.area_name or "")), str(r.target_month),
                   f"{r.value:,.0f}", f"{r.lo80:,.0f}–{r.hi80:,.0f}", escape(r.reason))
     console.print(t)
+    # the rule's backtest record, once per horizon (it is the same for every alert of a horizon)
+    if "caveat" in alerts:
+        for k, c in alerts.dropna(subset=["caveat"]).groupby("horizon")["caveat"].first().items():
+            style = "bold red" if c.startswith(("Unconfirmed", "Untested")) else ""
+            line = f"{int(k)} month(s) ahead: {escape(str(c))}"
+            console.print(f"[{style}]{line}[/{style}]" if style else line)
 
 
 @forecast_app.command("alerts")
@@ -230,7 +238,7 @@ def demo_forecast(out: Path, op, db: str, seed: int) -> None:
     from idpkit.forecast.pipeline import load_panel
     from idpkit.forecast.reconcile import aggregate_panel
     from idpkit.forecast.run import run
-    from idpkit.forecast.store import save
+    from idpkit.forecast.store import save, verdict_rows
     from idpkit.testing.demo_forecast import write_demo_drivers
 
     with err.status("writing drivers and backtesting forecasts"):
@@ -246,7 +254,8 @@ def demo_forecast(out: Path, op, db: str, seed: int) -> None:
         res = run(bt, 3, rule, up)
         with open_warehouse(db) as wh:
             save(wh, forecasts=res.forecasts, alerts=res.alerts,
-                 backtests=bt.scores.assign(target="arrivals", admin_level=2))
+                 backtests=bt.scores.assign(target="arrivals", admin_level=2),
+                 verdicts=verdict_rows(bt, "arrivals", 2))
         report = out / "forecast-report.html"
         rep.write_html(bt, report, res.alerts, evaluate(bt.predictions, bt.panel, rule))
     console.print(f"Forecasts: arrivals per admin 2, {bt.panel.n_series} series; "

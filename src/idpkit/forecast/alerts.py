@@ -15,6 +15,7 @@ onset), the rule a forecast must beat to be worth anything.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,7 +91,8 @@ def evaluate(predictions: pd.DataFrame, panel, rule: AlertRule, model: str | Non
              horizon: int = 1) -> pd.DataFrame:
     """Alert rule on backtest forecasts vs surges, per model (or the one named), with the
     "alert every month" reference row. ``predictions`` as in :class:`~.backtest.BacktestResult`."""
-    p = predictions[(predictions.horizon == horizon) & predictions.scored]
+    p = predictions[(predictions.horizon == horizon) & predictions.scored
+                    & (predictions.origin + horizon < panel.n_months)]  # targets not yet seen
     if model:
         p = p[p.model == model]
     origins = np.sort(p.origin.unique())
@@ -126,7 +128,63 @@ def current_alerts(panel, forecasts: pd.DataFrame, rule: AlertRule) -> pd.DataFr
     if out.empty:
         return out
     out = out.sort_values(["series", "horizon"]).drop_duplicates("series")
-    out["reason"] = [f"forecast {r.point:,.0f} is {r.point / max(r.recent_mean, 1):.1f}× the "
-                     f"last {rule.recent} months' mean ({r.recent_mean:,.0f})"
-                     for r in out.itertuples()]
+    out["reason"] = [reason(r.point, r.recent_mean, rule.recent) for r in out.itertuples()]
     return out.reset_index(drop=True)
+
+
+def reason(value: float, recent_mean: float, recent: int) -> str:
+    """Why an alert was raised, in words (the numbers as stored: exact)."""
+    return (f"forecast {value:,.0f} is {value / max(recent_mean, 1):.1f}× the last {recent} "
+            f"months' mean ({recent_mean:,.0f})")
+
+
+_REASON = re.compile(r"^forecast -?[\d,]+ is (?P<ratio>[\d.]+)× the last (?P<recent>\d+) "
+                     r"months' mean \(-?[\d,]+\)$")
+
+
+def rounded_reason(text: object, value: float, recent_mean: float) -> str | None:
+    """The reason with the already-rounded ``value`` and ``recent_mean`` in place of the exact
+    numbers, for public readers (issue 22: the text leaked what the columns rounded). A text of
+    another shape is dropped rather than published unrounded."""
+    m = _REASON.match(str(text)) if isinstance(text, str) else None
+    if m is None:
+        return None
+    num = lambda v: "0" if not np.isfinite(v) else f"{v:,.0f}"  # noqa: E731 (rounded 0 = NaN)
+    return (f"forecast {num(value)} is {m['ratio']}× the last {m['recent']} months' mean "
+            f"({num(recent_mean)})")
+
+
+def rule_record(predictions: pd.DataFrame, choice: pd.DataFrame, panel, rule: AlertRule,
+                horizons: int) -> pd.DataFrame:
+    """The rule's backtest record on the forecasts ``forecast run`` uses (each series' chosen
+    model), per horizon: alerts raised, surges caught (hits) and surges there were.
+
+    Why attach it to every alert: an alert is only as good as its rule was on the past; a rule
+    that raised alerts and caught no surge in the backtest must not look like one that did."""
+    chosen = predictions.merge(choice[["series", "model"]], on=["series", "model"])
+    rows = []
+    for k in range(1, horizons + 1):
+        ev = evaluate(chosen.assign(model="chosen"), panel, rule, horizon=k)
+        mine = ev[ev.model == "chosen"] if len(ev) else ev
+        if len(mine):
+            r = mine.iloc[0]
+            rows.append({"horizon": k, "backtest_alerts": int(r.alerts),
+                         "backtest_hits": int(r.hits), "backtest_surges": int(r.surges)})
+        else:
+            rows.append({"horizon": k, "backtest_alerts": 0, "backtest_hits": 0,
+                         "backtest_surges": 0})
+    out = pd.DataFrame(rows)
+    out["caveat"] = [caveat(a, h, s) for a, h, s in zip(out.backtest_alerts, out.backtest_hits,
+                                                        out.backtest_surges)]
+    return out
+
+
+def caveat(alerts: int, hits: int, surges: int) -> str:
+    """The rule's backtest record in words, a warning first where it earned no trust."""
+    if surges == 0:
+        return ("Untested: no surge happened in the backtest months, so how often this rule is "
+                "right is unknown.")
+    if hits == 0:
+        return (f"Unconfirmed: in its backtest this rule raised {alerts} alert(s) and caught none "
+                f"of {surges} surge(s).")
+    return f"In its backtest this rule caught {hits} of {surges} surge(s) with {alerts} alert(s)."

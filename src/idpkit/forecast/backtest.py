@@ -158,13 +158,18 @@ def score(p: pd.DataFrame) -> pd.DataFrame:
 
 def choose(p: pd.DataFrame, panel: Panel) -> pd.DataFrame:
     """Per series: the model with the lowest backtest MAE over all horizons; a candidate is chosen
-    only if strictly better than the expanding mean, else the expanding mean stays."""
+    only if strictly better than the expanding mean, else the expanding mean stays. Ties go to a
+    baseline: a candidate that fell back to the naive forecast has the naive forecast's MAE, and
+    calling it by the candidate's name would claim a skill it does not have."""
     e = p.assign(err=(p.actual - p.point).abs()).groupby(["series", "model"])["err"].mean() \
         .unstack("model")
     out = pd.DataFrame({"series": np.arange(panel.n_series)})
     if e.empty:
         out["model"], out["mae"], out["mae_expanding_mean"] = BASELINE, np.nan, np.nan
         return out
+    order = [m for m in BASELINES if m in e.columns] + sorted(c for c in e.columns
+                                                              if c not in BASELINES)
+    e = e[order]  # idxmin takes the first of equal minima: baselines first
     best = e.idxmin(axis=1)
     base = e[BASELINE]
     best = best.where(e.min(axis=1) < base, BASELINE)
@@ -175,31 +180,95 @@ def choose(p: pd.DataFrame, panel: Panel) -> pd.DataFrame:
     return out
 
 
-def verdict(res: BacktestResult) -> list[str]:
-    """Plain sentences: per horizon, does the best candidate beat the baselines on MAE and RMSE?"""
-    s = res.scores
-    out = []
-    for k, g in s.groupby("horizon"):
-        cand = g[~g.model.isin(list(BASELINES))]
-        base = g[g.model.isin(list(BASELINES))]
-        if cand.empty:
-            out.append(f"h={k}: no candidate model ran; baselines only.")
+def fallbacks(pred: pd.DataFrame) -> dict[str, str]:
+    """Candidates whose every scored forecast equals a baseline's: ``{candidate: baseline}``.
+
+    Why: a model that cannot fit (too short a history) returns the naive forecast. Its scores are
+    then the naive forecast's, and every output must name the naive forecast, not the candidate
+    (the dashboard once said "lgbm beats the expanding mean" of what was the naive forecast)."""
+    sc = pred[pred.scored]
+    if sc.empty:
+        return {}
+    wide = sc.set_index(["series", "origin", "horizon", "model"])["point"].unstack("model")
+    out: dict[str, str] = {}
+    for c in wide.columns:
+        if c in BASELINES:
             continue
-        c = cand.sort_values("mae").iloc[0]
-        b = base.sort_values("mae").iloc[0]
-        if c.mae >= b.mae:
-            nv = g[g.model == "naive"].mae
-            same = " — it fell back to the naive forecast (too little history to fit)" if (
-                len(nv) and abs(float(nv.iloc[0]) - c.mae) < 1e-9) else ""
-            out.append(f"h={k}: NOTHING BEATS THE BASELINE — the best candidate ({c.model}, MAE "
-                       f"{c.mae:,.1f}) does not beat {b.model} (MAE {b.mae:,.1f}){same}.")
-        else:
-            rm = "and" if c.rmse_skill_vs_mean > 0 else "but NOT"
-            out.append(f"h={k}: {c.model} has {100 * c.skill_vs_mean:.1f}% lower MAE than the "
-                       f"expanding mean ({100 * c.skill_vs_naive:.1f}% vs naive), {rm} a lower "
-                       f"RMSE ({100 * c.rmse_skill_vs_mean:+.1f}%); 80% interval coverage "
-                       f"{100 * c.coverage80:.0f}%.")
-    n_base = int((res.choice.model == BASELINE).sum())
-    out.append(f"{n_base} of {len(res.choice)} series keep the expanding mean: no candidate beat "
-               "it on their own backtest.")
+        for b in (m for m in BASELINES if m in wide.columns):
+            if np.allclose(wide[c].to_numpy(), wide[b].to_numpy(), rtol=0, atol=1e-9,
+                           equal_nan=True):
+                out[str(c)] = b
+                break
     return out
+
+
+def verdict_table(res: BacktestResult) -> pd.DataFrame:
+    """The verdict per horizon as data, one row each — the one story every output tells (CLI,
+    reports, warehouse table ``forecast_verdicts``, API, dashboard): the best candidate, the best
+    baseline, whether the candidate beats every baseline on MAE, the model that is best overall,
+    the baseline a candidate fell back to, and the sentence saying so."""
+    s = res.scores
+    fb = fallbacks(res.predictions)
+    rows = []
+    for k, g in s.groupby("horizon"):
+        k = int(k)
+        cand = g[~g.model.isin(list(BASELINES))].sort_values(["mae", "model"])
+        base = g[g.model.isin(list(BASELINES))].sort_values(["mae", "model"])
+        row = {"horizon": k, "best_candidate": None, "best_baseline": None,
+               "candidate_beats_baselines": False, "best_model": None, "fallback_to": None,
+               "skill_vs_mean": np.nan, "rmse_skill_vs_mean": np.nan, "coverage80": np.nan}
+        b = base.iloc[0] if len(base) else None
+        if b is not None:
+            row["best_baseline"] = str(b.model)
+        if cand.empty:
+            row.update(best_model=row["best_baseline"])
+            if b is not None:
+                row.update(skill_vs_mean=b.skill_vs_mean, rmse_skill_vs_mean=b.rmse_skill_vs_mean,
+                           coverage80=b.coverage80)
+            row["sentence"] = f"h={k}: no candidate model ran; baselines only."
+            rows.append(row)
+            continue
+        c = cand.iloc[0]
+        row["best_candidate"] = str(c.model)
+        row["fallback_to"] = fb.get(str(c.model))
+        beats = b is None or (c.mae < b.mae and row["fallback_to"] is None)
+        best = c if beats else b
+        row.update(candidate_beats_baselines=bool(beats), best_model=str(best.model),
+                   skill_vs_mean=best.skill_vs_mean, rmse_skill_vs_mean=best.rmse_skill_vs_mean,
+                   coverage80=best.coverage80)
+        if beats:
+            rm = "and" if c.rmse_skill_vs_mean > 0 else "but NOT"
+            row["sentence"] = (
+                f"h={k}: {c.model} beats every baseline: {100 * c.skill_vs_mean:.1f}% lower MAE "
+                f"than the expanding mean ({100 * c.skill_vs_naive:.1f}% vs naive), {rm} a lower "
+                f"RMSE ({100 * c.rmse_skill_vs_mean:+.1f}%); 80% interval coverage "
+                f"{100 * c.coverage80:.0f}%.")
+        else:
+            why = (f" — it fell back to the {row['fallback_to'].replace('_', ' ')} forecast on "
+                   "every series (too little history to fit)" if row["fallback_to"] else "")
+            tail = ""
+            if b.model != BASELINE and np.isfinite(b.skill_vs_mean):
+                tail = (f"; {b.model} itself has {100 * b.skill_vs_mean:.1f}% "
+                        f"{'lower' if b.skill_vs_mean > 0 else 'higher'} MAE than the "
+                        "expanding mean")
+            row["sentence"] = (
+                f"h={k}: NOTHING BEATS THE BASELINE — the best candidate ({c.model}{why}, MAE "
+                f"{c.mae:,.1f}) does not beat {b.model} (MAE {b.mae:,.1f}){tail}.")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def choice_sentence(choice: pd.DataFrame) -> str:
+    """What ``forecast run`` uses, in words: how many series keep each model."""
+    counts = choice.model.value_counts()
+    n_base = int(counts.get(BASELINE, 0))
+    others = ", ".join(f"{m.replace('_', ' ')} for {n}" for m, n in counts.items() if m != BASELINE)
+    used = f"; the others use {others}" if others else ""
+    return (f"forecast run uses each series' own best model: {n_base} of {len(choice)} series keep "
+            f"the expanding mean (nothing beat it on their own backtest){used}.")
+
+
+def verdict(res: BacktestResult) -> list[str]:
+    """Plain sentences: per horizon, does the best candidate beat the baselines on MAE and RMSE?
+    Then what ``forecast run`` will use per series."""
+    return [*verdict_table(res)["sentence"], choice_sentence(res.choice)]

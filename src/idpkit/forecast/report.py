@@ -132,7 +132,8 @@ def write_html(bt: BacktestResult, path: Path, alerts: pd.DataFrame | None = Non
         alert_html += "<h2>Current alerts</h2><ul>" + "".join(
             f"<li><b>{html.escape(str(r.area_pcode))}</b> {html.escape(str(r.area_name or ''))}"
             f" — {html.escape(str(r.target_month))}: {html.escape(r.reason)} (80% interval "
-            f"{r.lo80:,.0f}–{r.hi80:,.0f})</li>" for r in alerts.itertuples()) + "</ul>"
+            f"{r.lo80:,.0f}–{r.hi80:,.0f}). {html.escape(str(getattr(r, 'caveat', '') or ''))}"
+            "</li>" for r in alerts.itertuples()) + "</ul>"
     doc = f"""<!doctype html><html lang="en"><meta charset="utf-8">
 <title>idpkit forecast backtest</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto}}

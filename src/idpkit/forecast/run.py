@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from idpkit.forecast import intervals
-from idpkit.forecast.alerts import AlertRule, current_alerts
+from idpkit.forecast.alerts import AlertRule, current_alerts, rule_record
 from idpkit.forecast.backtest import BacktestResult
 from idpkit.forecast.models import all_models
 from idpkit.forecast.reconcile import parent_index, reconcile
@@ -99,5 +99,7 @@ def run(bt: BacktestResult, horizons: int, rule: AlertRule,
         alerts["target_month"] = [str(origin + int(k)) for k in alerts.horizon]
         alerts = alerts.rename(columns={"point": "value"})
         alerts["rule"] = rule.describe()
+        record = rule_record(bt.predictions, bt.choice, bt.panel, rule, horizons)
+        alerts = alerts.merge(record, on="horizon", how="left")
     out_frames.insert(0, _frame(bt, low, reconciled))
     return RunResult(pd.concat(out_frames, ignore_index=True), alerts)

@@ -9,6 +9,7 @@ exported columns.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 
 import ibis
@@ -16,6 +17,9 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 from idpkit.warehouse.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from idpkit.forecast.backtest import BacktestResult
 
 FORECASTS = ibis.schema({
     "run_id": dt.string, "created_at": dt.timestamp, "area_pcode": dt.string,
@@ -29,15 +33,26 @@ FORECAST_ALERTS = ibis.schema({
     "area_name": dt.string, "admin_level": dt.int16, "target": dt.string,
     "population_group": dt.string, "unit": dt.string, "target_month": dt.string,
     "horizon": dt.int16, "model": dt.string, "value": dt.float64, "lo80": dt.float64,
-    "hi80": dt.float64, "recent_mean": dt.float64, "rule": dt.string, "reason": dt.string})
+    "hi80": dt.float64, "recent_mean": dt.float64, "rule": dt.string, "reason": dt.string,
+    # the rule's record in the backtest of the forecasts this run uses (same horizon): an alert
+    # from a rule that caught no surge there says so in ``caveat``
+    "backtest_alerts": dt.int64, "backtest_hits": dt.int64, "backtest_surges": dt.int64,
+    "caveat": dt.string})
 FORECAST_BACKTESTS = ibis.schema({
     "run_id": dt.string, "created_at": dt.timestamp, "target": dt.string,
     "admin_level": dt.int16, "model": dt.string, "horizon": dt.int16, "n": dt.int64,
     "mae": dt.float64, "rmse": dt.float64, "mase": dt.float64, "coverage80": dt.float64,
     "coverage95": dt.float64, "pinball": dt.float64, "skill_vs_mean": dt.float64,
     "skill_vs_naive": dt.float64, "rmse_skill_vs_mean": dt.float64})
+FORECAST_VERDICTS = ibis.schema({
+    "run_id": dt.string, "created_at": dt.timestamp, "target": dt.string,
+    "admin_level": dt.int16, "position": dt.int16, "horizon": dt.int16,
+    "best_candidate": dt.string, "best_baseline": dt.string,
+    "candidate_beats_baselines": dt.boolean, "best_model": dt.string, "fallback_to": dt.string,
+    "skill_vs_mean": dt.float64, "rmse_skill_vs_mean": dt.float64, "coverage80": dt.float64,
+    "sentence": dt.string})
 TABLES = {"forecasts": FORECASTS, "forecast_alerts": FORECAST_ALERTS,
-          "forecast_backtests": FORECAST_BACKTESTS}
+          "forecast_backtests": FORECAST_BACKTESTS, "forecast_verdicts": FORECAST_VERDICTS}
 HXL = {"area_pcode": "#loc+code", "area_name": "#loc+name", "population_group": "#group",
        "target_month": "#date+forecast", "value": "#affected+idps+forecast",
        "lo80": "#affected+idps+forecast+lo80", "hi80": "#affected+idps+forecast+hi80",
@@ -67,15 +82,28 @@ def _typed(df: pd.DataFrame, schema: ibis.Schema, run_id: str, now: datetime) ->
     return ibis.memtable(d, schema=schema)
 
 
+def verdict_rows(bt: BacktestResult, target: str, level: int) -> pd.DataFrame:
+    """The backtest's verdict as rows of ``forecast_verdicts``: one per horizon, then the sentence
+    on what ``forecast run`` uses (horizon empty); ``position`` keeps the reading order."""
+    from idpkit.forecast.backtest import choice_sentence, verdict_table
+
+    v = verdict_table(bt)
+    v = pd.concat([v, pd.DataFrame([{"sentence": choice_sentence(bt.choice)}])],
+                  ignore_index=True)
+    return v.assign(target=target, admin_level=level, position=range(len(v)))
+
+
 def save(wh: Warehouse, *, forecasts: pd.DataFrame | None = None,
          alerts: pd.DataFrame | None = None, backtests: pd.DataFrame | None = None,
-         run_id: str | None = None) -> str:
+         verdicts: pd.DataFrame | None = None, run_id: str | None = None) -> str:
     """Append the given frames under one run id, atomically; returns the run id."""
     wh.ensure_tables(TABLES)
+    wh.ensure_columns("forecast_alerts", FORECAST_ALERTS)  # warehouses of older releases
     run_id = run_id or new_run_id()
     now = datetime.now(UTC).replace(tzinfo=None)
     frames = [(name, df) for name, df in (("forecasts", forecasts), ("forecast_alerts", alerts),
-                                          ("forecast_backtests", backtests))
+                                          ("forecast_backtests", backtests),
+                                          ("forecast_verdicts", verdicts))
               if df is not None and len(df)]
     with wh.scratch():  # staged as TEMP tables first: the insert SQL then names real tables
         inserts = [(name, wh.materialize(_typed(df, TABLES[name], run_id, now)))

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 
-from idpkit.ingest.hxl import Tag, parse_tag
+from idpkit.ingest.hxl import Tag
 from idpkit.ingest.kobo import choice_parent, kobo_meta_role, xml_path
 
 ADMIN_LEVELS = (1, 2, 3, 4)

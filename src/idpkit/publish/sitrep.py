@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import date
 from pathlib import Path
 
 import numpy as np

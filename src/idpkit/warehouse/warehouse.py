@@ -59,6 +59,25 @@ class Warehouse:
             if name not in existing:
                 self.backend.create_empty(name, schema)
 
+    def ensure_columns(self, name: str, schema: ibis.Schema) -> None:
+        """Add the columns of ``schema`` that table ``name`` lacks, as nullable columns.
+
+        Why: a warehouse made by an older idpkit keeps its tables; when a part's table gains a
+        column, writing a new run into the old table must not fail (old rows read as missing)."""
+        from ibis.backends.sql.datatypes import DuckDBType, PostgresType
+
+        if name not in set(self.con.list_tables()):
+            self.backend.create_empty(name, schema)
+            return
+        have = set(self.con.table(name).columns)
+        missing = [(c, t) for c, t in schema.items() if c not in have]
+        if not missing or self.backend_name not in ("duckdb", "postgres"):
+            return  # the Spark replica is read-only: it is refreshed from the main warehouse
+        types = DuckDBType if self.backend_name == "duckdb" else PostgresType
+        for col, typ in missing:
+            self.backend.run(f'ALTER TABLE "{name}" ADD COLUMN "{col}" '
+                             f"{types.from_ibis(typ).sql(self.backend_name)}")
+
     def table(self, name: str) -> ir.Table:
         return self.con.table(name)
 

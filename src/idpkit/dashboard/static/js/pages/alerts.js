@@ -1,6 +1,7 @@
 // Early-warning page: the latest forecast run's alerts (area, month, forecast with its 80%
-// interval, and why), the backtest that chose each model (skill against the expanding mean, said
-// plainly when no model beats it), and the forecasts of one area (/api/forecasts*).
+// interval, why, and the rule's backtest record), the backtest that chose each model — its verdict
+// as the warehouse stores it (/api/forecasts/verdicts: the same sentences as the CLI and the
+// report, never recomputed here) — and the forecasts of one area (/api/forecasts*).
 import {get, getAll} from "../api.js";
 import {el, table, message, num, groupLabel} from "../format.js";
 import {select} from "./classed_map.js";
@@ -10,8 +11,9 @@ const skill = (v) => (v === null || v === undefined ? "–" : v.toFixed(3));
 
 export default async function alertsPage(ctx) {
   const h = el("h2", {}, "Early warning: forecasts and alerts");
-  const [alerts, backtests, forecasts] = await Promise.all([
-    getAll("/api/forecasts/alerts"), getAll("/api/forecasts/backtests"), getAll("/api/forecasts")]);
+  const [alerts, backtests, forecasts, verdicts] = await Promise.all([
+    getAll("/api/forecasts/alerts"), getAll("/api/forecasts/backtests"), getAll("/api/forecasts"),
+    getAll("/api/forecasts/verdicts")]);
   if (!forecasts.data.length && !alerts.data.length && !backtests.data.length) {
     return el("section", {}, h, message("No forecast run yet: run idpkit forecast run."));
   }
@@ -30,27 +32,24 @@ export default async function alertsPage(ctx) {
       {label: "Recent mean", num: true, value: (r) => num(r.recent_mean), attrs: () => ({"data-field": "recent_mean"})},
       {label: "Reason", value: (r) => r.reason, attrs: () => ({"data-field": "reason"})},
       {label: "Model", value: (r) => r.model},
+      {label: "Rule's backtest record", value: (r) => r.caveat || "–", attrs: (r) => ({"data-field": "caveat", class: (r.caveat || "").startsWith("Unconfirmed") || (r.caveat || "").startsWith("Untested") ? "warn" : null})},
     ], alerts.data, {class: "data", "data-testid": "alerts-table"},
     (r) => ({"data-key": `${r.area_pcode}|${r.target_month}|${r.target}|${r.population_group}`}))
       : message("No alerts: no forecast crosses its rule in the latest run."),
-    backtestSection(backtests.data),
+    backtestSection(backtests.data, verdicts.data),
     forecastSection(ctx, forecasts.data));
   return section;
 }
 
-function backtestSection(rows) {
+function backtestSection(rows, verdictRows) {
   const box = el("section", {class: "backtests"}, el("h3", {}, "How good are the forecasts? (backtest)"));
   if (!rows.length) return (box.append(message("This run stored no backtest scores.")), box);
-  const verdicts = [];
-  for (const key of [...new Set(rows.map((r) => `${r.target}|${r.admin_level}|${r.horizon}`))]) {
-    const [target, level, horizon] = key.split("|");
-    const g = rows.filter((r) => `${r.target}|${r.admin_level}|${r.horizon}` === key && r.model !== "expanding_mean");
-    const best = g.reduce((a, b) => ((b.skill_vs_mean ?? -Infinity) > (a?.skill_vs_mean ?? -Infinity) ? b : a), null);
-    const beats = best && best.skill_vs_mean !== null && best.skill_vs_mean > 0;
-    verdicts.push(el("li", {"data-key": key, "data-beats": beats ? "yes" : "no"}, beats
-      ? `${target}, admin ${level}, ${horizon} month(s) ahead: ${best.model} beats the expanding mean (skill ${skill(best.skill_vs_mean)}).`
-      : `${target}, admin ${level}, ${horizon} month(s) ahead: no model beats the expanding mean — use the forecasts with care.`));
-  }
+  const verdicts = verdictRows.map((v) => el("li", {
+    "data-key": `${v.target}|${v.admin_level}|${v.horizon ?? ""}`,
+    "data-beats": v.horizon === null ? "" : (v.candidate_beats_baselines ? "yes" : "no"),
+    class: v.horizon !== null && !v.candidate_beats_baselines ? "warn" : null},
+    `${v.target}, admin ${v.admin_level}: ${v.sentence}`));
+  if (!verdicts.length) verdicts.push(el("li", {}, "This run stored no verdict (made by an older idpkit): run idpkit forecast backtest again."));
   box.append(el("p", {}, "Skill against the expanding mean is 1 − MAE(model) ÷ MAE(expanding mean): " +
       "above 0 the model did better than simply averaging the past; 0 or below, it did not."),
     el("ul", {"data-testid": "backtest-verdicts"}, verdicts),
