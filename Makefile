@@ -22,12 +22,13 @@ demo: venv
 	$(BIN)/idpkit demo
 
 # PostgreSQL itself is started by the test-suite (tests/conftest.py, one throwaway cluster per worker);
-# here we only make sure the server binaries are installed.
+# here we only make sure the server binaries are installed. --durations prints the 30 slowest tests,
+# so a run (CI included) shows where the suite's time goes.
 test: venv
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-java.sh
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --backends=duckdb,postgres
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --backends=duckdb,postgres --durations=30
 
 test-fast: venv
 	bash scripts/ensure-chromium.sh
