@@ -30,6 +30,7 @@ from idpkit.cli.area_view import areas_app
 from idpkit.cli.datasets import datasets_app
 from idpkit.cli.figures import figures_app
 from idpkit.cli.forecast import forecast_app
+from idpkit.cli.help_text import quiet_type_labels
 from idpkit.cli.inspect import inspect
 from idpkit.cli.options import Kind, TableOrJson
 from idpkit.cli.register import dedup_app, register_app
@@ -37,6 +38,7 @@ from idpkit.cli.serve import serve, tokens_app
 from idpkit.cli.solutions import solutions_app
 from idpkit.errors import IdpkitError
 
+quiet_type_labels()
 app = typer.Typer(help="idpkit — internal-displacement data, end to end.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(areas_app, name="areas")
@@ -203,8 +205,9 @@ def _print_result(r) -> None:
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="Files to import (CSV, XLSX, DTM API JSON/CSV, a ZIP or folder of ODK CSV files).")],
-    kind: Annotated[Kind | None, typer.Option(help="Assessment type (default: recognised from "
-                                              "the file).")] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Assessment type: baseline_area, site, "
+                                              "flow_monitoring, registration, survey or other "
+                                              "(default: recognised from the file).")] = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping overriding column guesses.")] = None,
     source: Annotated[str | None, typer.Option(help="Source organisation, e.g. 'IOM DTM'.")] = None,
     sheet: Annotated[list[str] | None, typer.Option(help="Sheet to import; repeat for several sheets of one table (default: the data sheet and the sheets that continue it, found automatically).")] = None,
@@ -503,7 +506,7 @@ def export_parquet_cmd(
     db: DbOption = None,
 ) -> None:
     """Write every warehouse table as Parquet: the compute replica that Spark opens with
-    ``--db spark:DIR`` when figures, surveys or deduplication outgrow one machine."""
+    --db spark:DIR when figures, surveys or deduplication outgrow one machine."""
     from idpkit.warehouse.spark import export_parquet
 
     with open_warehouse(db) as wh, progress() as prog:

@@ -103,10 +103,16 @@ def _finding_table(findings: list) -> None:
 @areas_app.command("profile")
 def profile(pcode: Annotated[str, typer.Argument(help="P-code of the area.")],
             source: SourceOpt = None, public: PublicOpt = False,
-            fmt: Annotated[Fmt, typer.Option("--format", help="table or json.")] = Fmt.table,
+            fmt: Annotated[Fmt, typer.Option("--format", help="table or json (csv is refused: a "
+                                             "profile is several tables).")] = Fmt.table,
             db: DbOpt = None) -> None:
     """Everything known about one area: people, trend, needs, sites, data, activities, voice."""
     import pandas as pd
+
+    if fmt == Fmt.csv:
+        raise typer.BadParameter("a profile is several tables: use --format json, or "
+                                 "`areas profiles --format csv` for one table of all areas",
+                                 param_hint="--format")
 
     from idpkit.areas.profile import area_profile
 
@@ -253,7 +259,7 @@ def needs_pin(source: Annotated[str | None, typer.Argument(help="Needs source id
 @needs_app.command("rank")
 def needs_rank(source: Annotated[str | None, typer.Argument(help="Needs source id.")] = None,
                weights: Annotated[str | None, typer.Option(
-                   help="e.g. severity=0.4,pin=0.3,pin_share=0.2,unmet=0.1")] = None,
+                   help="e.g. severity=0.4,pin=0.3 (also pin_share, unmet)")] = None,
                level: LevelOpt = None, top: Annotated[int, typer.Option(min=1)] = 10,
                fmt: FmtOpt = Fmt.table, db: DbOpt = None) -> None:
     """Rank areas for priority and show how stable the ranking is under other weights."""

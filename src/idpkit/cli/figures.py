@@ -121,8 +121,8 @@ def stock(
     max_age: MaxAgeOpt = 180,
     priority: Annotated[str | None, typer.Option(
         "--priority", help="Source priority, comma-separated assessment types or organisations, most "
-                           "trusted first (default: baseline_area,site,registration,survey,"
-                           "flow_monitoring,other).")] = None,
+                           "trusted first (default: baseline_area, site, registration, "
+                           "survey, flow_monitoring, other).")] = None,
     operation: OperationOpt = None,
     dataset: Annotated[str | None, typer.Option(help="Only this dataset id.")] = None,
     country: Annotated[str | None, typer.Option("--country", help="Only this ISO3 country.")] = None,

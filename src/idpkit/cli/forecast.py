@@ -215,7 +215,7 @@ def _print_alerts(alerts) -> None:
 
 @forecast_app.command("alerts")
 def alerts_cmd(fmt: FormatOpt = TableOrJson.table, db: DbOpt = None) -> None:
-    """The alerts of the latest ``forecast run``, per area, with forecast, interval and reason."""
+    """The alerts of the latest forecast run, per area, with forecast, interval and reason."""
     from idpkit.cli.console import open_warehouse
     from idpkit.forecast.store import latest
 
