@@ -76,11 +76,19 @@ def _backtests(db, target, level, conflict, indicators, steps, cfg, *, upper: bo
         for i, p in enumerate(panels):
             task = prog.add_task("backtest", total=None)
             r = backtest(p, cfg, progress=lambda msg, k, n, t=task, lv=i: prog.update(
-                t, description=f"{'districts' if lv == 0 else 'regions'}: {escape(msg)}",
+                t, description=f"{_level_name(level - lv)}: {escape(msg)}",
                 completed=k, total=n))
             prog.remove_task(task)
             results.append(r)
     return results
+
+
+def _level_name(level: int, n: int | None = None) -> str:
+    """Areas of an admin level in words ("admin 2 areas", "the country"): the progress and the
+    summary used to say districts/regions whatever the level (issue 23)."""
+    if level <= 0:
+        return "the national level" if n is None or n == 1 else f"{n} countries"
+    return f"admin {level} areas" if n is None else f"{n} admin {level} area(s)"
 
 
 def _print_scores(bt) -> None:
@@ -161,8 +169,8 @@ def run_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: Horiz
             indicators: IndOpt = None, steps: StepsOpt = "month", seed: SeedOpt = 0,
             ratio: RatioOpt = 1.5, min_size: MinSizeOpt = 100, peak_months: PeakOpt = 0,
             cooldown: CooldownOpt = 2, report: ReportOpt = None, db: DbOpt = None) -> None:
-    """Backtest, choose a model per series, forecast from the latest month, reconcile districts
-    with regions, raise alerts, and write it all to the warehouse."""
+    """Backtest, choose a model per series, forecast from the latest month, reconcile each area
+    with its parent areas, raise alerts, and write it all to the warehouse."""
     from idpkit.cli.console import console, open_warehouse
     from idpkit.forecast import report as rep
     from idpkit.forecast.alerts import evaluate
@@ -180,7 +188,7 @@ def run_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: Horiz
     _print_scores(bts[0])
     n_alerts = len(res.alerts)
     console.print(f"Run {run_id}: {len(res.forecasts):,} forecasts "
-                  f"({'reconciled with ' + str(bts[1].panel.n_series) + ' regions' if len(bts) > 1 else 'not reconciled'}),"
+                  f"({'reconciled with ' + _level_name(level - 1, bts[1].panel.n_series) if len(bts) > 1 else 'not reconciled'}),"
                   f" {n_alerts} alert(s) written to the warehouse (tables forecasts, "
                   "forecast_alerts, forecast_backtests, forecast_verdicts).")
     _print_alerts(res.alerts)
