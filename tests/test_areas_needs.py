@@ -259,3 +259,80 @@ def test_shipped_rules_load_and_round_trip():
     again = SeverityRules.from_text(r.to_text())
     assert again == r
     assert yaml.safe_load(r.to_text())["area_rule"]["threshold"] == 0.25
+
+
+KOBO_RULES = """
+sectors:
+  protection:
+    indicators:
+      - column: felt_unsafe          # a Kobo select_one yes_no question
+        values: {yes: 4, No: 2}
+"""
+
+
+def test_kobo_yes_no_answers_match_rules_keys(wh):
+    from idpkit.areas.needs import scored
+
+    rules = SeverityRules.from_text(KOBO_RULES)
+    # answers as Kobo exports them (any case, stray spaces); expected phases by the rule read as
+    # text: yes -> 4, no -> 2, any other answer -> `otherwise` (1), empty -> missing
+    answers = ["yes", "No", "YES ", " no", "maybe", None]
+    expected = [4, 2, 4, 2, 1, np.nan]
+    wh.backend.load_arrow("kobo", pa.table({"felt_unsafe": pa.array(answers, pa.string()),
+                                            "flag": pa.array([True, False, True, False, None,
+                                                              None], pa.bool_())}))
+    got = scored(wh.table("kobo"), rules, weight=None, size=None).execute()
+    np.testing.assert_array_equal(got.sev_protection.to_numpy(dtype=float), expected)
+    # the same rule over a column a reader turned into booleans: True is yes, False is no
+    flags = SeverityRules.from_text(KOBO_RULES.replace("felt_unsafe", "flag"))
+    got = scored(wh.table("kobo"), flags, weight=None, size=None).execute()
+    np.testing.assert_array_equal(got.sev_protection.to_numpy(dtype=float),
+                                  [4, 2, 4, 2, np.nan, np.nan])
+    # stored rules keep the words through their own round trip
+    assert SeverityRules.from_text(rules.to_text()) == rules
+
+
+YAML_BOOLEAN_WORDS = ["yes", "no", "on", "off", "true", "false"]
+
+
+def _any_case(draw, word: str) -> str:
+    from hypothesis import strategies as st
+
+    flips = draw(st.lists(st.booleans(), min_size=len(word), max_size=len(word)))
+    return "".join(c.upper() if f else c for c, f in zip(word, flips, strict=True))
+
+
+@pytest.mark.core
+def test_yaml_boolean_words_in_rules_match_answers_in_any_case():
+    import ibis
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from idpkit.areas.needs import scored
+
+    con = ibis.duckdb.connect()
+
+    @st.composite
+    def case(draw):
+        k1, k2 = draw(st.lists(st.sampled_from(YAML_BOOLEAN_WORDS), min_size=2, max_size=2,
+                               unique=True))
+        keys = [_any_case(draw, k1), _any_case(draw, k2)]
+        picks = draw(st.lists(st.sampled_from([0, 1]), min_size=1, max_size=6))
+        pad = st.sampled_from(["", " ", "  "])
+        answers = [draw(pad) + _any_case(draw, (k1, k2)[i]) + draw(pad) for i in picks]
+        return keys, picks, answers
+
+    @settings(max_examples=40, deadline=None)
+    @given(case())
+    def check(c):
+        keys, picks, answers = c
+        text = (f"sectors:\n  s:\n    indicators:\n      - column: q\n"
+                f"        values: {{{keys[0]}: 5, {keys[1]}: 3}}\n")
+        rules = SeverityRules.from_text(text)
+        # expected: the answer's word, whatever its case and spaces, gets its key's phase
+        expected = [(5, 3)[i] for i in picks]
+        t = ibis.memtable(pa.table({"q": pa.array(answers, pa.string())}))
+        got = con.execute(scored(t, rules, weight=None, size=None).select("sev_s"))
+        assert got.sev_s.astype(int).tolist() == expected
+
+    check()
