@@ -336,3 +336,24 @@ def test_yaml_boolean_words_in_rules_match_answers_in_any_case():
         assert got.sev_s.astype(int).tolist() == expected
 
     check()
+
+
+@pytest.mark.parametrize("seed, bad", [(1, ""), (2, "five"), (3, "-2")])
+def test_household_with_blank_or_bad_size_refuses_the_import(wh, tmp_path, seed, bad):
+    from idpkit.areas.needs import NeedsImportError
+
+    load_areas(wh, read_gazetteer_csv(FIX / "gazetteer.csv"))
+    csv, spec = _write_households(tmp_path, 300)
+    df = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    rows = sorted(np.random.default_rng(seed).choice(len(df), size=3, replace=False))
+    df.loc[rows, "hh_size"] = bad
+    df.to_csv(csv, index=False)
+    with pytest.raises(NeedsImportError, match="nothing was imported") as info:
+        import_needs(wh, csv, NeedsSpec.from_yaml(spec))
+    # the rows as a text editor shows them: the header is line 1, data row i is line i + 2
+    code = "negative-count" if bad.startswith("-") else "non-numeric-count"
+    assert {(f.code, f.row, f.column) for f in info.value.findings} == \
+        {(code, int(r) + 2, "hh_size") for r in rows}
+    # all or nothing: neither the survey nor the needs source was stored
+    assert int(wh.table("surveys").count().execute()) == 0
+    assert int(wh.table("needs_sources").count().execute()) == 0

@@ -225,10 +225,51 @@ def _import_households(wh: Warehouse, path: Path, spec: NeedsSpec, rules: Severi
         raise RulesError(f"the file has no column(s) {', '.join(map(str, problems))} named by "
                          "the severity rules or the spec; nothing was imported",
                          location=str(path))
+    bad_sizes = size_findings(table, size, path.name, spec.size) if size else []
+    if bad_sizes:  # as the survey importer does with weights: the whole file, or nothing
+        wh.execute_atomically([f'DROP TABLE IF EXISTS "{res.table_name}"',
+                               f"DELETE FROM surveys WHERE survey_id = {literal(res.survey_id)}"])
+        raise NeedsImportError(
+            "household sizes missing or not numbers; nothing was imported (a household left "
+            "out changes what every other weight means: fill in its size, or drop 'size' from "
+            "the spec to count households)", bad_sizes, location=str(path))
     statements.append(_source_row(sid, spec, "households", res.table_name, res.survey_id, path,
                                   digest, design["weights"], size, resolved, res.households))
     wh.execute_atomically(statements)
     return NeedsImport(sid, "households", res.households, res.warnings)
+
+
+def size_findings(t: ir.Table, size: str, file: str, header: str | None = None,
+                  limit: int = 20) -> list[Finding]:
+    """Rows of a household survey whose household size is missing, not a number or negative.
+
+    Why refuse rather than skip: a household without a size would fall out of the population and
+    the people in need while still counted in ``records``, and leaving a household out of a
+    weighted sample changes what every other weight means (the survey importer's rule, see
+    :mod:`idpkit.solutions.checks`). One query per reason; the first ``limit`` rows are named
+    and the rest counted."""
+    col = t[size]
+    header = header or size
+    x = col if col.type().is_numeric() else col.cast("string").strip().try_cast("float64")
+    reasons = [(col.isnull(), "non-numeric-count", "the household size is missing"),
+               (col.notnull() & x.isnull(), "non-numeric-count",
+                "the household size is not a number"),
+               (x < 0, "negative-count", "the household size is negative")]
+    out: list[Finding] = []
+    for cond, code, message in reasons:
+        bad = t.filter(cond)
+        n = int(bad.count().execute())
+        if not n:
+            continue
+        sample = bad.order_by("_row").select(row="_row", value=col.cast("string")).limit(
+            limit).execute()
+        out += [Finding(code, message, file=file, row=int(r.row), column=header,
+                        value=None if pd.isna(r.value) else str(r.value))
+                for r in sample.itertuples()]
+        if n > len(sample):
+            out.append(Finding(code, f"{message} ({n - len(sample)} more rows)", file=file,
+                               column=header))
+    return out
 
 
 def _import_locations(wh: Warehouse, path: Path, spec: NeedsSpec, rules: SeverityRules,
