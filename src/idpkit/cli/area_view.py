@@ -291,7 +291,8 @@ def sites_risk(thresholds: Annotated[Path | None, typer.Option(
                                                         "latest.")] = False,
                area: Annotated[str | None, typer.Option(help="Only sites in this area.")] = None,
                fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
-    """Risk tier per site with its reasons and trend; flagged sites first."""
+    """Risk tier per site with its reasons and trend, worst first: by tier (high, medium, low,
+    unknown), then points, most first. --flagged keeps only the flagged sites."""
     from idpkit.areas.sites import RiskConfig, reason_text, site_risk
 
     cfg = RiskConfig.load(thresholds)
