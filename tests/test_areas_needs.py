@@ -357,3 +357,40 @@ def test_household_with_blank_or_bad_size_refuses_the_import(wh, tmp_path, seed,
     # all or nothing: neither the survey nor the needs source was stored
     assert int(wh.table("surveys").count().execute()) == 0
     assert int(wh.table("needs_sources").count().execute()) == 0
+
+
+def _mean_top_pandas(df: pd.DataFrame, top: int) -> pd.Series:
+    """Mean of the `top` highest sector phases with a value, rounded half up (NaN: none)."""
+    phases = df[["x_wash", "x_food", "x_edu"]].astype(float).to_numpy()
+    srt = -np.sort(-np.nan_to_num(phases, nan=-np.inf), axis=1)[:, :top]
+    srt = np.where(np.isinf(srt), np.nan, srt)
+    mean = np.nanmean(np.where(np.isnan(srt).all(axis=1, keepdims=True), 0, srt), axis=1)
+    return pd.Series(np.floor(mean + 0.5), index=df.index).where(~np.isnan(phases).all(axis=1))
+
+
+@pytest.mark.parametrize("method", ["mean_top", "max"])
+def test_sector_pin_above_intersectoral_is_reported_under_mean_top(wh, method):
+    rules = {**RULES, "intersectoral": {"method": method, "top": 3}}
+    res = compute(wh, _setup(wh, rules))
+    # independently: per household the sector phases of ROWS and the inter-sectoral score
+    # (mean_top in pandas, or the max), PiN = sum of weight x size at phase 3 or worse, then every
+    # (area, group, sector) whose PiN exceeds the inter-sectoral PiN
+    df = _frame()
+    df["pop"] = df.w * df.n
+    df["x_inter"] = _mean_top_pandas(df, 3) if method == "mean_top" else \
+        df[["x_wash", "x_food", "x_edu"]].astype(float).max(axis=1)
+    pin = {c: df[df[c].astype(float) >= 3].groupby(["pcode", "grp"]).pop.sum()
+           for c in ("x_wash", "x_food", "x_edu", "x_inter")}
+    inter = pin["x_inter"]
+    expected = {(a, g, c[2:], float(v), float(inter.get((a, g), 0.0)))
+                for c in ("x_wash", "x_food", "x_edu") for (a, g), v in pin[c].items()
+                if v > inter.get((a, g), 0.0)}
+    if method == "mean_top":
+        assert expected == {(C, "returnees", "edu", 2.0, 1.0)}  # [2,1,3] averages to 2
+    else:
+        assert expected == set()  # max: never below a sector
+    got = {(f.area_pcode, f.population_group, f.sector, f.people, f.compared_with)
+           for f in res.warnings if f.code == "sector-pin-exceeds-intersectoral"}
+    assert got == expected
+    for f in res.warnings:
+        assert f.severity == "warning" and f.area_pcode in f.message

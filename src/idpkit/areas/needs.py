@@ -498,6 +498,7 @@ class NeedsResults:
     source_id: str
     severity: pd.DataFrame
     pin: pd.DataFrame
+    warnings: list = field(default_factory=list)  # NeedsFinding: plausibility (needs_checks)
 
 
 def compute(wh: Warehouse, source: NeedsSource, *, level: int | None = None,
@@ -516,7 +517,10 @@ def compute(wh: Warehouse, source: NeedsSource, *, level: int | None = None,
     if confidence_intervals and source.kind == "households" and source.survey_id and len(pin):
         s = scored(t, source.rules, weight=source.weight, size=source.size)
         pin = _with_cis(wh, source, s, pin)
-    return NeedsResults(source.source_id, severity, pin)
+    from idpkit.areas.needs_checks import sector_exceeds_intersectoral
+
+    warnings = sector_exceeds_intersectoral(pin, source.rules)
+    return NeedsResults(source.source_id, severity, pin, warnings)
 
 
 def _with_cis(wh: Warehouse, source: NeedsSource, s: ir.Table, pin: pd.DataFrame

@@ -99,6 +99,19 @@ def _finding_table(findings: list) -> None:
     console.print(t)
 
 
+def _plausibility(res) -> None:
+    """The needs results' plausibility warnings: one row per code with its first example."""
+    if not res.warnings:
+        return
+    t = Table("warning", "count", "first example", show_edge=False)
+    seen: dict[str, list] = {}
+    for f in res.warnings:
+        seen.setdefault(f.code, []).append(f)
+    for code, fs in seen.items():
+        t.add_row(code, str(len(fs)), escape(fs[0].message[:140]))
+    err.print(t)
+
+
 # ---------------------------------------------------------------------------- profiles
 @areas_app.command("profile")
 def profile(pcode: Annotated[str, typer.Argument(help="P-code of the area.")],
@@ -194,6 +207,7 @@ def needs_import(file: Annotated[Path, typer.Argument(help="Household survey or 
 
 
 def _summary(res) -> None:
+    _plausibility(res)
     sev = res.severity[res.severity.sector == "intersectoral"]
     counts = sev.groupby(["population_group", "phase"]).size().unstack(fill_value=0)
     console.print("Areas per inter-sectoral phase and group:")
@@ -217,6 +231,7 @@ def needs_severity(source: Annotated[str | None, typer.Argument(help="Needs sour
     r = SeverityRules.load(rules) if rules else None
     with open_warehouse(db) as wh, err.status("scoring needs"):
         res = needs.analyse(wh, source, rules=r, level=level)
+    _plausibility(res)
     df = res.severity
     if sector:
         df = df[df.sector == sector]
