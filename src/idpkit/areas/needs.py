@@ -517,9 +517,14 @@ def compute(wh: Warehouse, source: NeedsSource, *, level: int | None = None,
     if confidence_intervals and source.kind == "households" and source.survey_id and len(pin):
         s = scored(t, source.rules, weight=source.weight, size=source.size)
         pin = _with_cis(wh, source, s, pin)
-    from idpkit.areas.needs_checks import sector_exceeds_intersectoral
+    from idpkit.areas.needs_checks import (
+        exceeds_stock,
+        sector_exceeds_intersectoral,
+        stock_of_areas,
+    )
 
     warnings = sector_exceeds_intersectoral(pin, source.rules)
+    warnings += exceeds_stock(pin, stock_of_areas(wh, pin, source.reference_date), source.unit)
     return NeedsResults(source.source_id, severity, pin, warnings)
 
 

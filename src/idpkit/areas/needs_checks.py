@@ -9,6 +9,8 @@ Both work on the small per-area result tables (areas x groups x sectors), in pan
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 
@@ -68,17 +70,41 @@ def exceeds_stock(pin: pd.DataFrame, stock: pd.DataFrame, unit: str) -> list[Nee
         stock_v = j.value.to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             hit = j[np.nan_to_num(x, nan=-1.0) > stock_v]
-        hit = hit.assign(_ratio=hit[col] / hit.value.where(hit.value > 0))
-        found.append(hit.assign(_col=col, _what=what))
+        hit = hit.assign(ratio=hit[col] / hit.value.where(hit.value > 0))
+        found.append(hit.assign(compared=col, what=what, people=hit[col]))
     over = pd.concat(found, ignore_index=True)
     if over.empty:
         return []
-    over = over.sort_values(["_ratio", *keys], ascending=[False, True, True], na_position="first")
+    over = over.sort_values(["ratio", *keys], ascending=[False, True, True], na_position="first")
     code = "pin-exceeds-stock"
     out = [NeedsFinding(
-        code, f"{r.area_pcode}, {r.population_group}: {r._what} {getattr(r, r._col):,.0f} "
-        f"exceed the group's stock there ({r.value:,.0f} {unit})",
+        code, f"{r.area_pcode}, {r.population_group}: {r.what} {r.people:,.0f} exceed the "
+        f"group's stock there ({r.value:,.0f} {unit})",
         area_pcode=r.area_pcode, population_group=r.population_group, sector=INTERSECTORAL,
-        column=r._col, people=float(getattr(r, r._col)), compared_with=float(r.value))
+        column=r.compared, people=float(r.people), compared_with=float(r.value))
         for r in over.head(MAX_FINDINGS).itertuples()]
     return out + _more(len(over), code, "area and group rows")
+
+
+def stock_of_areas(wh, pin: pd.DataFrame, on: date | None) -> pd.DataFrame:
+    """The displacement stock per area and group at each admin level ``pin`` holds, on ``on``
+    (default: the latest stock date), as ``area_pcode``, ``population_group``, ``unit``,
+    ``value``; only areas whose stock is complete (``coverage`` 1: every sub-area reported) —
+    a partial stock is no ceiling. Empty when the warehouse holds no stock."""
+    from idpkit.areas.profile import reference_date
+    from idpkit.figures.stock import StockQuery, stock_frames
+
+    empty = pd.DataFrame(columns=["area_pcode", "population_group", "unit", "value"])
+    levels = sorted(set(pin.admin_level.dropna().astype(int))) if len(pin) else []
+    if not levels or "observations" not in wh.con.list_tables():
+        return empty
+    on = on or reference_date(wh)
+    if on is None:
+        return empty
+    frames = []
+    for level, df in stock_frames(wh, StockQuery(on, by=()), levels).items():
+        df = df.rename(columns={f"adm{level}_pcode": "area_pcode"})
+        complete = df.coverage.isna() | (df.coverage >= 1 - 1e-9)
+        frames.append(df[complete & df.area_pcode.isin(pin.area_pcode)][
+            ["area_pcode", "population_group", "unit", "value"]])
+    return pd.concat(frames, ignore_index=True) if frames else empty
