@@ -531,7 +531,7 @@ def compute(wh: Warehouse, source: NeedsSource, *, level: int | None = None,
 def _with_cis(wh: Warehouse, source: NeedsSource, s: ir.Table, pin: pd.DataFrame
               ) -> pd.DataFrame:
     """SE and CI of each people-in-need total from the survey engine (Taylor linearisation over
-    the survey's own design: strata, clusters, population sizes)."""
+    the survey's own design: strata, clusters, population sizes), floored at 0."""
     from idpkit.solutions.design import SurveyDesign
     from idpkit.solutions.estimate import Indicator, estimate
 
@@ -554,6 +554,10 @@ def _with_cis(wh: Warehouse, source: NeedsSource, s: ir.Table, pin: pd.DataFrame
         est, on=[AREA_COLUMN, GROUP_COLUMN, "sector"], how="left")
     none = out.people_in_need.isna()
     out.loc[none, ["se", "ci_low", "ci_high"]] = np.nan
+    # a count of people cannot be negative: the symmetric (normal) interval around a small total
+    # with a large SE is cut at 0 (-1,920 people is no bound anyone can use)
+    out["ci_low"] = out.ci_low.clip(lower=0.0)
+    out["ci_high"] = out.ci_high.clip(lower=0.0)
     return out
 
 
