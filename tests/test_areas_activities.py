@@ -61,7 +61,7 @@ def _pin(wh) -> None:
         "TIMESTAMP '2025-07-01 00:00:00')")])
     pin = pd.DataFrame([("XQ0101", "idps", "wash", 1000.0), ("XQ0101", "idps", "shelter", 1000.0),
                         ("XQ0101", "idps", "food_security", 300.0),
-                        ("XQ0102", "idps", "health", 0.0)],
+                        ("XQ0102", "idps", "health", 0.0), ("XQ0201", "idps", "wash", 0.0)],
                        columns=["area_pcode", "population_group", "sector", "people_in_need"])
     pin = pin.assign(source_id="n1", admin_level=2, unit="individuals", population=5000.0)
     store_results(wh, NeedsResults("n1", pd.DataFrame(columns=["source_id"]), pin))
@@ -92,6 +92,9 @@ def test_coverage_gaps_and_overlaps(act_wh):
     assert (food.reached, food.status) == (0, "gap")
     assert c.loc[("XQ0201", "health", "idps")].status == "no_need_data"
     assert c.loc[("XQ0102", "health", "idps")].status == "covered"  # nobody in need
+    # nobody in need (0) and no wash activity in XQ0201: not "covered" but a state of its own
+    no_need = c.loc[("XQ0201", "wash", "idps")]
+    assert (no_need.reached, no_need.status) == (0, "no_need") and pd.isna(no_need.coverage)
     q1 = coverage(act_wh, "n1", start=date(2025, 4, 1))
     q1 = q1.set_index(["area_pcode", "sector", "population_group"])
     assert q1.loc[("XQ0101", "wash", "idps")].status == "gap"  # trucking ended in March

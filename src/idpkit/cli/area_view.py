@@ -343,7 +343,7 @@ def activities_import(files: Annotated[list[Path], typer.Argument(
 @activities_app.command("coverage")
 def activities_coverage(source: SourceOpt = None, level: LevelOpt = None,
                         status: Annotated[str | None, typer.Option(
-                            help="Only gap, low, covered or no_need_data.")] = None,
+                            help="Only gap, low, covered, no_need or no_need_data.")] = None,
                         fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
     """Reached ÷ people in need per area, sector and group; gaps and overlaps."""
     from idpkit.areas.activities import coverage
