@@ -175,10 +175,21 @@ def has_activities(wh: Warehouse) -> bool:
         int(wh.table("activities").count().execute()) > 0
 
 
+def check_period(start: date | None, end: date | None) -> None:
+    """A period that ends before it starts is a mistake, not an empty answer."""
+    if start is not None and end is not None and end < start:
+        raise IdpkitError(f"the period ends ({end.isoformat()}) before it starts "
+                          f"({start.isoformat()}): check --from and --to")
+
+
 def totals_expr(wh: Warehouse, *, level: int | None = None, start: date | None = None,
                 end: date | None = None) -> ir.Table:
     """One row per activity and group with its total targeted and reached (rules above), its
-    area rolled up to ``level``, restricted to activities running at some time in the period."""
+    area rolled up to ``level``, restricted to activities running at some time in the period
+    ``start``-``end`` (inclusive; an activity overlapping it counts whole: 4W reports give one
+    figure per activity, not per day). With a period, rows without dates (presence-only 3W rows)
+    are left out: nothing says they ran in it."""
+    check_period(start, end)
     wh.ensure_tables(AREA_TABLES)
     a = wh.table("activities")
     if start is not None:

@@ -22,6 +22,7 @@ so this runs in pandas on the aggregated results.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -107,10 +108,11 @@ def stability(criteria: pd.DataFrame, weights: dict[str, float], top: int = TOP
     return pd.DataFrame(rows)
 
 
-def criteria_frame(wh, source_id: str | None = None, *, level: int | None = None
-                   ) -> pd.DataFrame:
+def criteria_frame(wh, source_id: str | None = None, *, level: int | None = None,
+                   start: date | None = None, end: date | None = None) -> pd.DataFrame:
     """The criteria of every area of the stored needs results (``need_severity``, ``need_pin``)
-    and, when 4W data exist, reach (see :mod:`idpkit.areas.activities`)."""
+    and, when 4W data exist, reach (see :mod:`idpkit.areas.activities`; only activities running
+    in ``start``-``end`` when given)."""
     from idpkit.areas.needs import load_source
     from idpkit.areas.rules import INTERSECTORAL
 
@@ -134,13 +136,15 @@ def criteria_frame(wh, source_id: str | None = None, *, level: int | None = None
     from idpkit.areas.activities import has_activities
 
     if has_activities(wh):
-        df = df.merge(reach_at_need_levels(wh, df), on="area_pcode", how="left")
+        df = df.merge(reach_at_need_levels(wh, df, start=start, end=end), on="area_pcode",
+                      how="left")
         df["unmet"] = (df.pin - df.unique_reached.fillna(0)).clip(lower=0)
         df = df.drop(columns="unique_reached")
     return df[["area_pcode", "severity", "pin", "pin_share", "unmet", "population"]]
 
 
-def reach_at_need_levels(wh, needs: pd.DataFrame) -> pd.DataFrame:
+def reach_at_need_levels(wh, needs: pd.DataFrame, *, start: date | None = None,
+                         end: date | None = None) -> pd.DataFrame:
     """Unique people reached per area of ``needs`` (``area_pcode``, ``admin_level``), all groups.
 
     Why roll up: partners often report at a finer level (a village) than the needs were assessed
@@ -156,7 +160,7 @@ def reach_at_need_levels(wh, needs: pd.DataFrame) -> pd.DataFrame:
                                  else needs.admin_level == level]
         if not len(areas):
             continue
-        r = reach_by_area(wh, level=level)
+        r = reach_by_area(wh, level=level, start=start, end=end)
         frames.append(r[r.area_pcode.isin(areas)].groupby(
             "area_pcode", as_index=False).unique_reached.sum())
     if not frames:
@@ -166,7 +170,8 @@ def reach_at_need_levels(wh, needs: pd.DataFrame) -> pd.DataFrame:
 
 
 def rank_areas(wh, source_id: str | None = None, weights: dict[str, float] | None = None, *,
-               level: int | None = None, top: int = TOP) -> Ranking:
+               level: int | None = None, top: int = TOP, start: date | None = None,
+               end: date | None = None) -> Ranking:
     w = weights or dict(DEFAULT_WEIGHTS)
-    crit = criteria_frame(wh, source_id, level=level)
+    crit = criteria_frame(wh, source_id, level=level, start=start, end=end)
     return Ranking(scores(crit, w), stability(crit, w, top), w)

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from idpkit.cli.console import console, err, open_warehouse, progress
-from idpkit.cli.options import DbOpt, OutOpt
+from idpkit.cli.options import DbOpt, OutOpt, PeriodFromOpt, PeriodToOpt, parse_period
 
 areas_app = typer.Typer(help="Admin areas: P-code gazetteers and boundaries.",
                         no_args_is_help=True)
@@ -161,13 +161,15 @@ def profile(pcode: Annotated[str, typer.Argument(help="P-code of the area.")],
 
 @areas_app.command("profiles")
 def profiles(level: Annotated[int, typer.Option("--level", min=0, max=4, help="Admin level.")] = 2,
-             source: SourceOpt = None, public: PublicOpt = False, fmt: FmtOpt = Fmt.table,
+             source: SourceOpt = None, public: PublicOpt = False,
+             start: PeriodFromOpt = None, end: PeriodToOpt = None, fmt: FmtOpt = Fmt.table,
              output: OutOpt = None, db: DbOpt = None) -> None:
     """One row per area of a level: people by group, needs, reach, sites, data, voice, rank."""
     from idpkit.areas.profile import profiles_table
 
+    d0, d1 = parse_period(start, end)
     with open_warehouse(db) as wh, err.status("building area profiles"):
-        df = profiles_table(wh, level, source_id=source, public=public)
+        df = profiles_table(wh, level, source_id=source, public=public, start=d0, end=d1)
     _emit(df, fmt, output, f"Areas at admin {level}")
 
 
@@ -344,12 +346,15 @@ def activities_import(files: Annotated[list[Path], typer.Argument(
 def activities_coverage(source: SourceOpt = None, level: LevelOpt = None,
                         status: Annotated[str | None, typer.Option(
                             help="Only gap, low, covered, no_need or no_need_data.")] = None,
+                        start: PeriodFromOpt = None, end: PeriodToOpt = None,
                         fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
-    """Reached ÷ people in need per area, sector and group; gaps and overlaps."""
+    """Reached ÷ people in need per area, sector and group; gaps and overlaps. With --from/--to,
+    only activities running in that period count (an activity overlapping it counts whole)."""
     from idpkit.areas.activities import coverage
 
+    d0, d1 = parse_period(start, end)
     with open_warehouse(db) as wh:
-        df = coverage(wh, source, level=level)
+        df = coverage(wh, source, level=level, start=d0, end=d1)
     if status:
         df = df[df.status == status]
     _emit(df, fmt, output, "4W coverage against need")
