@@ -239,6 +239,10 @@ def _import_households(wh: Warehouse, path: Path, spec: NeedsSpec, rules: Severi
     return NeedsImport(sid, "households", res.households, res.warnings)
 
 
+NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+"""A decimal number as text (what both backends' CAST to a float accepts)."""
+
+
 def size_findings(t: ir.Table, size: str, file: str, header: str | None = None,
                   limit: int = 20) -> list[Finding]:
     """Rows of a household survey whose household size is missing, not a number or negative.
@@ -250,7 +254,11 @@ def size_findings(t: ir.Table, size: str, file: str, header: str | None = None,
     and the rest counted."""
     col = t[size]
     header = header or size
-    x = col if col.type().is_numeric() else col.cast("string").strip().try_cast("float64")
+    if col.type().is_numeric():
+        x = col
+    else:  # a regular expression, not TRY_CAST: Ibis compiles that to a plain CAST on PostgreSQL
+        text = col.cast("string").strip()
+        x = ibis.ifelse(text.re_search(NUMBER), text.cast("float64"), ibis.null("float64"))
     reasons = [(col.isnull(), "non-numeric-count", "the household size is missing"),
                (col.notnull() & x.isnull(), "non-numeric-count",
                 "the household size is not a number"),
