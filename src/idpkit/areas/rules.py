@@ -52,7 +52,7 @@ _TextBooleansLoader.yaml_implicit_resolvers = {
 
 TRUE_WORDS = frozenset({"true", "yes", "on", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "n", "0"})
-"""Keys of a ``values`` rule that match ``True``/``False`` in a boolean column (case-insensitive)."""
+"""Keys of a ``values`` rule matching ``True``/``False`` in a boolean column (any case)."""
 
 
 class RulesError(IdpkitError):
