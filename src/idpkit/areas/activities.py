@@ -253,6 +253,7 @@ def coverage(wh: Warehouse, source_id: str | None = None, *, level: int | None =
     organisations)."""
     from idpkit.areas.needs import load_source
 
+    check_period(start, end)
     src = load_source(wh, source_id)
     pin = wh.table("need_pin")
     pin = pin.filter((pin.source_id == src.source_id) & (pin.sector != "intersectoral"))

@@ -300,6 +300,7 @@ def profiles_table(wh: Warehouse, level: int, *, source_id: str | None = None,
     from idpkit.areas import activities as act
     from idpkit.areas.sites import site_risk
 
+    act.check_period(start, end)  # also where no 4W data would read it
     wh.ensure_tables(AREA_TABLES)
     a = wh.table("areas")
     df = a.filter(a.admin_level == level).select(area_pcode="pcode", area_name="name",
