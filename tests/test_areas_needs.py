@@ -432,3 +432,13 @@ def test_pin_above_the_groups_stock_in_the_area_is_reported(wh, tmp_path):
     assert all("XQ0101" in f.message and "idps" in f.message for f in res.warnings)
     # a stock that covers only part of a coarser area is no ceiling: nothing at admin 1
     assert not [f for f in compute(wh, src, level=1).warnings if f.code == "pin-exceeds-stock"]
+
+
+def test_stored_records_without_size_are_reported_not_silently_dropped(wh):
+    src = _setup(wh)
+    wh.execute_atomically(["UPDATE needs_hand SET n = NULL WHERE area_pcode = 'XQ0201' "
+                           "AND fcs = 40.0"])  # two of C's three rows (ROWS: fcs 40 twice)
+    res = compute(wh, src)
+    hit = [f for f in res.warnings if f.code == "non-numeric-count"]
+    assert len(hit) == 1 and hit[0].severity == "warning" and "2 record(s)" in hit[0].message
+    assert hit[0].column == "n"

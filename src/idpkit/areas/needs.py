@@ -531,9 +531,24 @@ def compute(wh: Warehouse, source: NeedsSource, *, level: int | None = None,
         stock_of_areas,
     )
 
-    warnings = sector_exceeds_intersectoral(pin, source.rules)
+    warnings = unsized_records(source)
+    warnings += sector_exceeds_intersectoral(pin, source.rules)
     warnings += exceeds_stock(pin, stock_of_areas(wh, pin, source.reference_date), source.unit)
     return NeedsResults(source.source_id, severity, pin, warnings)
+
+
+def unsized_records(source: NeedsSource) -> list[Finding]:
+    """A warning when stored records have no size (a source imported before the import refused
+    them): they count in ``records`` but not in population or people in need, so say so."""
+    if not source.size:
+        return []
+    n = int(source.table.filter(source.table[source.size].isnull()).count().execute())
+    if not n:
+        return []
+    return [Finding("non-numeric-count", f"{n} record(s) of needs source {source.source_id!r} "
+                    "have no size: they are left out of population and people in need; "
+                    "re-import the file with their sizes filled in", severity="warning",
+                    column=source.size)]
 
 
 def _with_cis(wh: Warehouse, source: NeedsSource, s: ir.Table, pin: pd.DataFrame
