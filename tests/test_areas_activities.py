@@ -61,7 +61,7 @@ def _pin(wh) -> None:
         "TIMESTAMP '2025-07-01 00:00:00')")])
     pin = pd.DataFrame([("XQ0101", "idps", "wash", 1000.0), ("XQ0101", "idps", "shelter", 1000.0),
                         ("XQ0101", "idps", "food_security", 300.0),
-                        ("XQ0102", "idps", "health", 0.0)],
+                        ("XQ0102", "idps", "health", 0.0), ("XQ0201", "idps", "wash", 0.0)],
                        columns=["area_pcode", "population_group", "sector", "people_in_need"])
     pin = pin.assign(source_id="n1", admin_level=2, unit="individuals", population=5000.0)
     store_results(wh, NeedsResults("n1", pd.DataFrame(columns=["source_id"]), pin))
@@ -92,6 +92,9 @@ def test_coverage_gaps_and_overlaps(act_wh):
     assert (food.reached, food.status) == (0, "gap")
     assert c.loc[("XQ0201", "health", "idps")].status == "no_need_data"
     assert c.loc[("XQ0102", "health", "idps")].status == "covered"  # nobody in need
+    # nobody in need (0) and no wash activity in XQ0201: not "covered" but a state of its own
+    no_need = c.loc[("XQ0201", "wash", "idps")]
+    assert (no_need.reached, no_need.status) == (0, "no_need") and pd.isna(no_need.coverage)
     q1 = coverage(act_wh, "n1", start=date(2025, 4, 1))
     q1 = q1.set_index(["area_pcode", "sector", "population_group"])
     assert q1.loc[("XQ0101", "wash", "idps")].status == "gap"  # trucking ended in March
@@ -191,3 +194,125 @@ def test_parse_dates_never_raises(text):
 def test_parse_dates_reads_iso_and_day_first(d):
     out = parse_dates(pd.Series([d.isoformat(), d.strftime("%d/%m/%Y")]))
     assert list(out) == [d, d]
+
+
+def _intersectoral_needs(wh) -> None:
+    """Inter-sectoral needs results at admin 2 (the 4W of ``GOOD`` reports partly at admin 3)."""
+    wh.ensure_tables(AREA_TABLES)
+    wh.execute_atomically([
+        ("INSERT INTO needs_sources (source_id, kind, table_name, unit, rules, imported_at) "
+         f"VALUES ('n2', 'locations', 'areas', 'individuals', "
+         f"{literal(SeverityRules.load().to_text())}, TIMESTAMP '2025-07-01 00:00:00')")])
+    rows = [("XQ0101", "idps", 1000.0, 4), ("XQ0101", "host_community", 200.0, 3),
+            ("XQ0201", "idps", 500.0, 3)]
+    base = pd.DataFrame(rows, columns=["area_pcode", "population_group", "people_in_need",
+                                       "phase"]).assign(source_id="n2", admin_level=2,
+                                                        sector="intersectoral",
+                                                        population=5000.0, unit="individuals")
+    store_results(wh, NeedsResults("n2", base.drop(columns="people_in_need"),
+                                   base.drop(columns="phase")))
+
+
+def test_priority_unmet_counts_reach_reported_in_sub_areas(act_wh):
+    from idpkit.areas.priority import criteria_frame
+
+    _intersectoral_needs(act_wh)
+    c = criteria_frame(act_wh, "n2").set_index("area_pcode")
+    # By hand from GOOD, rolled up to admin 2. XQ0101 idps: wash = 400 (XQ010101, total row;
+    # its female breakdown not added) + 100 (XQ010102) = 500, shelter = 120 + 80 = 200 (sex
+    # rows only), unique = max = 500; host: food 60. Need 1000 + 200 -> unmet 1200 - 560 = 640.
+    # (Read at its own P-codes only, the admin-3 wash reach is lost: 1200 - 260 = 940.)
+    assert c.loc["XQ0101", "unmet"] == 640
+    # XQ0201 idps: health 90 + 90 + 90 = 270 reached, 500 in need -> 230
+    assert c.loc["XQ0201", "unmet"] == 230
+
+
+def _pandas_reach(start: date | None, end: date | None) -> dict:
+    """Unique reached per admin-2 area and group from GOOD, computed independently: keep the
+    activities whose [start_date, end_date] overlaps [start, end]; an activity's total is its
+    (all, all) row, else the sum of its sex rows with age all; sum per sector, max over sectors."""
+    import io
+
+    df = pd.read_csv(io.StringIO(GOOD), parse_dates=["start_date", "end_date"])
+    df["start_date"], df["end_date"] = df.start_date.dt.date, df.end_date.dt.date
+    if start is not None:
+        df = df[df.end_date >= start]
+    if end is not None:
+        df = df[df.start_date <= end]
+    df["area"] = df.pcode.str[:6]
+    df["sector"] = df.sector.str.lower()
+    df["group"] = df.population_group.map({"idps": "idps", "IDP": "idps",
+                                           "host": "host_community"})
+    key = ["organisation", "sector", "activity", "area", "pcode", "start_date", "group"]
+    tot = df[(df.sex == "all") & (df.age_group == "all")].groupby(key).reached.sum()
+    sex = df[(df.sex != "all") & (df.age_group == "all")].groupby(key).reached.sum()
+    per_activity = tot.combine_first(sex).reset_index()
+    per_sector = per_activity.groupby(["area", "group", "sector"]).reached.sum()
+    return per_sector.groupby(["area", "group"]).max().to_dict()
+
+
+def test_reach_counts_only_activities_running_in_the_period(act_wh):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    days = st.one_of(st.none(), st.dates(min_value=date(2024, 12, 1),
+                                         max_value=date(2026, 1, 31)))
+
+    @settings(max_examples=15, deadline=None)
+    @given(days, days)
+    def check(d0, d1):
+        if d0 and d1 and d1 < d0:
+            d0, d1 = d1, d0
+        got = reach_by_area(act_wh, level=2, start=d0, end=d1)
+        got = {(r.area_pcode, r.population_group): r.unique_reached for r in got.itertuples()}
+        assert got == _pandas_reach(d0, d1)
+
+    check()
+    with pytest.raises(IdpkitError, match="before it starts"):
+        reach_by_area(act_wh, level=2, start=date(2025, 5, 1), end=date(2025, 4, 1))
+
+
+def test_coverage_and_profiles_take_a_period(act_wh, warehouse_url):
+    from typer.testing import CliRunner
+
+    from idpkit.areas.profile import profiles_table
+    from idpkit.cli.app import app
+
+    # Q3 2025 by hand from GOOD: XQ0101 nothing runs (shelter ended 30 June); XQ0102 jobs 40
+    # (health ended in June); XQ0201 the mobile clinic 90. All time: 560, 130 -> max 90, 270.
+    q3 = profiles_table(act_wh, 2, start=date(2025, 7, 1), end=date(2025, 9, 30))
+    q3 = q3.set_index("area_pcode").unique_reached
+    assert pd.isna(q3["XQ0101"]) and (q3["XQ0102"], q3["XQ0201"]) == (40, 90)
+    ever = profiles_table(act_wh, 2).set_index("area_pcode").unique_reached
+    assert (ever["XQ0101"], ever["XQ0102"], ever["XQ0201"]) == (560, 90, 270)
+
+    _pin(act_wh)
+    db = warehouse_url
+    run = CliRunner()
+    out = run.invoke(app, ["areas", "activities", "coverage", "--source", "n1", "--from",
+                           "2025-04-01", "--to", "2025-06-30", "--format", "csv", "--db", db])
+    assert out.exit_code == 0, out.output
+    assert "XQ0101,wash,idps,1000.0,0.0" in out.output  # trucking ended in March: a gap
+    out = run.invoke(app, ["areas", "activities", "coverage", "--from", "2025-13-01",
+                           "--db", db])
+    assert out.exit_code == 2 and "--from" in out.output and "not a date" in out.output
+    out = run.invoke(app, ["areas", "profiles", "--from", "2025-06-01", "--to", "2025-01-01",
+                           "--db", db])
+    assert out.exit_code == 2 and "--to" in out.output and "before --from" in out.output
+
+
+@given(st.text(max_size=12), st.text(max_size=12))
+def test_period_options_are_dates_or_a_usage_error(a, b):
+    import typer
+
+    from idpkit.cli.options import parse_period
+
+    try:
+        d0, d1 = parse_period(a, b)
+    except typer.BadParameter as exc:
+        assert exc.param_hint in ("--from", "--to")
+        return
+    # what was accepted is what an ISO reading gives, in order
+    assert d0 == (date.fromisoformat(a.strip()) if a else None)
+    assert d1 == (date.fromisoformat(b.strip()) if b else None)
+    assert d0 is None or d1 is None or d0 <= d1

@@ -238,3 +238,21 @@ def test_public_rules_list_suppressed_columns_and_hide_their_ratios():
     assert out.coverage.isna().tolist() == [True, True, True, False]  # B: no ratio to hide
     assert suppressed_as_lists(out).suppressed.tolist()[:2] == [
         ["people_in_need", "reached", "coverage"], ["reached"]]
+
+
+def test_coverage_and_profiles_take_a_period(area_api):
+    client, auth, _, _ = area_api
+    every = client.get("/api/activities/coverage", headers=auth).json()["data"]
+    assert any(c["reached"] > 0 for c in every)
+    # no 4W activity of the demo runs in 2099: nobody is reached in that period
+    later = client.get("/api/activities/coverage?from=2099-01-01&to=2099-12-31",
+                       headers=auth)
+    assert later.status_code == 200, later.text
+    assert all(c["reached"] == 0 for c in later.json()["data"])
+    rows = client.get("/api/areas/profiles?level=2&from=2099-01-01", headers=auth).json()["data"]
+    assert all(r.get("unique_reached") is None for r in rows)
+    for url in ("/api/activities/coverage?from=2025-13-01",
+                "/api/areas/profiles?level=2&from=2025-06-01&to=2025-01-01"):
+        r = client.get(url, headers=auth)
+        assert 400 <= r.status_code < 500, (url, r.text)
+        assert set(r.json()["error"]) == {"code", "message", "location"}

@@ -181,10 +181,13 @@ def test_household_survey_people_in_need_with_design_based_cis(wh, tmp_path):
     res = analyse(wh, imp.source_id)
     pin = res.pin.dropna(subset=["people_in_need"])
     assert len(pin) and (pin.unit == "individuals").all()
-    # the engine's CI is centred on its own point estimate, which must equal ours
-    mid = (pin.ci_low + pin.ci_high) / 2
-    np.testing.assert_allclose(mid, pin.people_in_need, rtol=1e-9)
-    assert (pin.se > 0).all()
+    # the engine's CI is centred on its own point estimate, which must equal ours; a count's
+    # CI is cut at 0: the lower bound is max(0, estimate - half-width), half-width from ci_high
+    half = pin.ci_high - pin.people_in_need
+    np.testing.assert_allclose(pin.ci_low, np.maximum(0.0, pin.people_in_need - half),
+                               rtol=1e-9, atol=1e-9)
+    assert ((pin.people_in_need - half) < 0).any()  # this survey has such small totals
+    assert (pin.ci_low >= 0).all() and (pin.se > 0).all()
     # the same numbers as the pandas reference over the file
     from idpkit.testing.demo_areas import pandas_needs_reference
 
@@ -259,3 +262,183 @@ def test_shipped_rules_load_and_round_trip():
     again = SeverityRules.from_text(r.to_text())
     assert again == r
     assert yaml.safe_load(r.to_text())["area_rule"]["threshold"] == 0.25
+
+
+KOBO_RULES = """
+sectors:
+  protection:
+    indicators:
+      - column: felt_unsafe          # a Kobo select_one yes_no question
+        values: {yes: 4, No: 2}
+"""
+
+
+def test_kobo_yes_no_answers_match_rules_keys(wh):
+    from idpkit.areas.needs import scored
+
+    rules = SeverityRules.from_text(KOBO_RULES)
+    # answers as Kobo exports them (any case, stray spaces); expected phases by the rule read as
+    # text: yes -> 4, no -> 2, any other answer -> `otherwise` (1), empty -> missing
+    answers = ["yes", "No", "YES ", " no", "maybe", None]
+    expected = [4, 2, 4, 2, 1, np.nan]
+    wh.backend.load_arrow("kobo", pa.table({"felt_unsafe": pa.array(answers, pa.string()),
+                                            "flag": pa.array([True, False, True, False, None,
+                                                              None], pa.bool_())}))
+    got = scored(wh.table("kobo"), rules, weight=None, size=None).execute()
+    np.testing.assert_array_equal(got.sev_protection.to_numpy(dtype=float), expected)
+    # the same rule over a column a reader turned into booleans: True is yes, False is no
+    flags = SeverityRules.from_text(KOBO_RULES.replace("felt_unsafe", "flag"))
+    got = scored(wh.table("kobo"), flags, weight=None, size=None).execute()
+    np.testing.assert_array_equal(got.sev_protection.to_numpy(dtype=float),
+                                  [4, 2, 4, 2, np.nan, np.nan])
+    # stored rules keep the words through their own round trip
+    assert SeverityRules.from_text(rules.to_text()) == rules
+
+
+YAML_BOOLEAN_WORDS = ["yes", "no", "on", "off", "true", "false"]
+
+
+def _any_case(draw, word: str) -> str:
+    from hypothesis import strategies as st
+
+    flips = draw(st.lists(st.booleans(), min_size=len(word), max_size=len(word)))
+    return "".join(c.upper() if f else c for c, f in zip(word, flips, strict=True))
+
+
+@pytest.mark.core
+def test_yaml_boolean_words_in_rules_match_answers_in_any_case():
+    import ibis
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from idpkit.areas.needs import scored
+
+    con = ibis.duckdb.connect()
+
+    @st.composite
+    def case(draw):
+        k1, k2 = draw(st.lists(st.sampled_from(YAML_BOOLEAN_WORDS), min_size=2, max_size=2,
+                               unique=True))
+        keys = [_any_case(draw, k1), _any_case(draw, k2)]
+        picks = draw(st.lists(st.sampled_from([0, 1]), min_size=1, max_size=6))
+        pad = st.sampled_from(["", " ", "  "])
+        answers = [draw(pad) + _any_case(draw, (k1, k2)[i]) + draw(pad) for i in picks]
+        return keys, picks, answers
+
+    @settings(max_examples=25, deadline=None)
+    @given(case())
+    def check(c):
+        keys, picks, answers = c
+        text = (f"sectors:\n  s:\n    indicators:\n      - column: q\n"
+                f"        values: {{{keys[0]}: 5, {keys[1]}: 3}}\n")
+        rules = SeverityRules.from_text(text)
+        # expected: the answer's word, whatever its case and spaces, gets its key's phase
+        expected = [(5, 3)[i] for i in picks]
+        t = ibis.memtable(pa.table({"q": pa.array(answers, pa.string())}))
+        got = con.execute(scored(t, rules, weight=None, size=None).select("sev_s"))
+        assert got.sev_s.astype(int).tolist() == expected
+
+    check()
+
+
+@pytest.mark.parametrize("seed, bad", [(1, ""), (2, "five"), (3, "-2")])
+def test_household_with_blank_or_bad_size_refuses_the_import(wh, tmp_path, seed, bad):
+    from idpkit.areas.needs import NeedsImportError
+
+    load_areas(wh, read_gazetteer_csv(FIX / "gazetteer.csv"))
+    csv, spec = _write_households(tmp_path, 300)
+    df = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    rows = sorted(np.random.default_rng(seed).choice(len(df), size=3, replace=False))
+    df.loc[rows, "hh_size"] = bad
+    df.to_csv(csv, index=False)
+    with pytest.raises(NeedsImportError, match="nothing was imported") as info:
+        import_needs(wh, csv, NeedsSpec.from_yaml(spec))
+    # the rows as a text editor shows them: the header is line 1, data row i is line i + 2
+    code = "negative-count" if bad.startswith("-") else "non-numeric-count"
+    assert {(f.code, f.row, f.column) for f in info.value.findings} == \
+        {(code, int(r) + 2, "hh_size") for r in rows}
+    # all or nothing: neither the survey nor the needs source was stored
+    assert int(wh.table("surveys").count().execute()) == 0
+    assert int(wh.table("needs_sources").count().execute()) == 0
+
+
+def _mean_top_pandas(df: pd.DataFrame, top: int) -> pd.Series:
+    """Mean of the `top` highest sector phases with a value, rounded half up (NaN: none)."""
+    phases = df[["x_wash", "x_food", "x_edu"]].astype(float).to_numpy()
+    srt = -np.sort(-np.nan_to_num(phases, nan=-np.inf), axis=1)[:, :top]
+    srt = np.where(np.isinf(srt), np.nan, srt)
+    mean = np.nanmean(np.where(np.isnan(srt).all(axis=1, keepdims=True), 0, srt), axis=1)
+    return pd.Series(np.floor(mean + 0.5), index=df.index).where(~np.isnan(phases).all(axis=1))
+
+
+@pytest.mark.parametrize("method", ["mean_top", "max"])
+def test_sector_pin_above_intersectoral_is_reported_under_mean_top(wh, method):
+    rules = {**RULES, "intersectoral": {"method": method, "top": 3}}
+    res = compute(wh, _setup(wh, rules))
+    # independently: per household the sector phases of ROWS and the inter-sectoral score
+    # (mean_top in pandas, or the max), PiN = sum of weight x size at phase 3 or worse, then every
+    # (area, group, sector) whose PiN exceeds the inter-sectoral PiN
+    df = _frame()
+    df["pop"] = df.w * df.n
+    df["x_inter"] = _mean_top_pandas(df, 3) if method == "mean_top" else \
+        df[["x_wash", "x_food", "x_edu"]].astype(float).max(axis=1)
+    pin = {c: df[df[c].astype(float) >= 3].groupby(["pcode", "grp"]).pop.sum()
+           for c in ("x_wash", "x_food", "x_edu", "x_inter")}
+    inter = pin["x_inter"]
+    expected = {(a, g, c[2:], float(v), float(inter.get((a, g), 0.0)))
+                for c in ("x_wash", "x_food", "x_edu") for (a, g), v in pin[c].items()
+                if v > inter.get((a, g), 0.0)}
+    if method == "mean_top":
+        assert expected == {(C, "returnees", "edu", 2.0, 1.0)}  # [2,1,3] averages to 2
+    else:
+        assert expected == set()  # max: never below a sector
+    got = {(f.area_pcode, f.population_group, f.sector, f.people, f.compared_with)
+           for f in res.warnings if f.code == "sector-pin-exceeds-intersectoral"}
+    assert got == expected
+    for f in res.warnings:
+        assert f.severity == "warning" and f.area_pcode in f.message
+
+
+STOCK_CSV = """Date,Admin 2 Pcode,IDPs (ind),Returnees (ind)
+#date+reported,#adm2+code,#affected+idps+ind,#affected+returnees+ind
+2025-06-01,XQ0101,2,1
+2025-06-01,XQ0201,5,5
+"""
+
+
+def test_pin_above_the_groups_stock_in_the_area_is_reported(wh, tmp_path):
+    from idpkit.ingest.pipeline import IngestOptions, ingest_file
+
+    src = _setup(wh)  # max rules
+    path = tmp_path / "stock.csv"
+    path.write_text(STOCK_CSV, encoding="utf-8")
+    assert ingest_file(wh, path, IngestOptions(country="XQA")).status == "imported"
+    res = compute(wh, src)
+    # independently, from ROWS: inter-sectoral (max) PiN = people (w x n) at phase 3 or worse,
+    # needs population = people with any sector scored; compared with the stock of the file
+    df = _frame()
+    df["pop"] = df.w * df.n
+    g = df.assign(need=df["pop"].where(df.x_max.astype(float) >= 3, 0.0)).groupby(["pcode", "grp"])
+    stock = {(A, "idps"): 2.0, (A, "returnees"): 1.0, (C, "idps"): 5.0, (C, "returnees"): 5.0}
+    expected = {(a, grp, col, float(v), stock[(a, grp)])
+                for col, series in (("people_in_need", g.need.sum()),
+                                    ("population", g["pop"].sum()))
+                for (a, grp), v in series.items() if (a, grp) in stock and v > stock[(a, grp)]}
+    assert expected == {(A, "idps", "people_in_need", 3.0, 2.0), (A, "idps", "population", 4.0,
+                                                                   2.0)}
+    got = {(f.area_pcode, f.population_group, f.column, f.people, f.compared_with)
+           for f in res.warnings if f.code == "pin-exceeds-stock"}
+    assert got == expected
+    assert all("XQ0101" in f.message and "idps" in f.message for f in res.warnings)
+    # a stock that covers only part of a coarser area is no ceiling: nothing at admin 1
+    assert not [f for f in compute(wh, src, level=1).warnings if f.code == "pin-exceeds-stock"]
+
+
+def test_stored_records_without_size_are_reported_not_silently_dropped(wh):
+    src = _setup(wh)
+    wh.execute_atomically(["UPDATE needs_hand SET n = NULL WHERE area_pcode = 'XQ0201' "
+                           "AND fcs = 40.0"])  # two of C's three rows (ROWS: fcs 40 twice)
+    res = compute(wh, src)
+    hit = [f for f in res.warnings if f.code == "non-numeric-count"]
+    assert len(hit) == 1 and hit[0].severity == "warning" and "2 record(s)" in hit[0].message
+    assert hit[0].column == "n"

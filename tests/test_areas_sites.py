@@ -102,3 +102,20 @@ def test_bad_thresholds_file_is_an_error(tmp_path):
     p.write_text("checks:\n  crowding: {min: 1}\ntiers: {high: 1, medium: 1, low: 0}\n")
     with pytest.raises(IdpkitError, match="unknown check"):
         RiskConfig.load(p)
+
+
+def test_risk_help_states_the_order_the_list_has(risk_wh):
+    from typer.testing import CliRunner
+
+    from idpkit.cli.app import app
+
+    out = CliRunner().invoke(app, ["areas", "sites", "risk", "--help"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "flagged sites first" not in text
+    assert "by tier (high, medium, low, unknown), then points" in text
+    # the order the help states, computed in pandas: tier rank, then points descending
+    df = site_risk(risk_wh[0], latest=False)
+    rank = df.tier.map({"high": 0, "medium": 1, "low": 2, "unknown": 3})
+    key = list(zip(rank, -df.points.fillna(0), strict=True))
+    assert key == sorted(key)

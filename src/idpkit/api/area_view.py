@@ -16,6 +16,7 @@ coverage) and lists (flagged sites).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 import pandas as pd
@@ -27,6 +28,10 @@ from idpkit.api.auth import GRANTS
 
 Fmt = Annotated[Format, Query(description="json, csv or hxl.")]
 LevelQ = Annotated[int | None, Query(ge=0, le=4, description="Admin level 0-4.")]
+FromQ = Annotated[date | None, Query(alias="from", description="Reach only from activities "
+                                     "running on or after this date (YYYY-MM-DD).")]
+ToQ = Annotated[date | None, Query(alias="to", description="Reach only from activities running "
+                                   "on or before this date (YYYY-MM-DD).")]
 
 HXL: dict[str, str] = {
     "area_pcode": "#loc+code", "area_name": "#loc+name", "population_group": "#population+group",
@@ -104,12 +109,12 @@ def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str],
     @r.get("/api/areas/profiles", summary="One row per area of a level: people, needs, reach, "
            "sites, data, voice, priority")
     def profiles(request: Request, level: Annotated[int, Query(ge=0, le=4)] = 2,
-                 source: str | None = None, format: Fmt = Format.json,
-                 who: str = Depends(role)) -> Response:
+                 source: str | None = None, start: FromQ = None, end: ToQ = None,
+                 format: Fmt = Format.json, who: str = Depends(role)) -> Response:
         from idpkit.areas.profile import profiles_table
 
-        return table(request, who, lambda: profiles_table(state.wh, level, source_id=source),
-                     format)
+        return table(request, who, lambda: profiles_table(state.wh, level, source_id=source,
+                                                          start=start, end=end), format)
 
     @r.get("/api/areas/{pcode}/profile", summary="Everything known about one area")
     def profile(request: Request, pcode: str, source: str | None = None,
@@ -189,11 +194,12 @@ def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str],
 
     @r.get("/api/activities/coverage", summary="4W reach against people in need")
     def coverage(request: Request, source: str | None = None, level: LevelQ = None,
-                 format: Fmt = Format.json, who: str = Depends(role)) -> Response:
+                 start: FromQ = None, end: ToQ = None, format: Fmt = Format.json,
+                 who: str = Depends(role)) -> Response:
         from idpkit.areas.activities import coverage as cov
 
-        return table(request, who, lambda: _with_admin_level(state.wh, cov(state.wh, source,
-                                                                           level=level)), format)
+        return table(request, who, lambda: _with_admin_level(state.wh, cov(
+            state.wh, source, level=level, start=start, end=end)), format)
 
     @r.get("/api/activities/reach", summary="Unique people reached per area and group")
     def reach(request: Request, level: LevelQ = None, format: Fmt = Format.json,

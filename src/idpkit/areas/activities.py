@@ -14,7 +14,8 @@ Counting rules (each exists because 4W reports break the naive sum):
   ``reported_reach``). Where the registry holds people in the area (``register_units``), their
   number is shown beside it (``registered_people``).
 * *Coverage* is reached ÷ people in need (``need_pin``) per area, sector and group; ``gap`` when
-  people are in need and nobody reached them, ``low`` under the coverage threshold.
+  people are in need and nobody reached them, ``low`` under the coverage threshold, ``no_need``
+  when nobody is in need and nobody was reached.
 * *Continuity.* Time is cut into periods (quarters by default). An area where humanitarian
   activities end in a period and no transition/recovery or development/peace activity runs in the
   next one is a ``gap``; ``humanitarian_only`` when humanitarian aid goes on but nothing longer
@@ -174,10 +175,21 @@ def has_activities(wh: Warehouse) -> bool:
         int(wh.table("activities").count().execute()) > 0
 
 
+def check_period(start: date | None, end: date | None) -> None:
+    """A period that ends before it starts is a mistake, not an empty answer."""
+    if start is not None and end is not None and end < start:
+        raise IdpkitError(f"the period ends ({end.isoformat()}) before it starts "
+                          f"({start.isoformat()}): check --from and --to")
+
+
 def totals_expr(wh: Warehouse, *, level: int | None = None, start: date | None = None,
                 end: date | None = None) -> ir.Table:
     """One row per activity and group with its total targeted and reached (rules above), its
-    area rolled up to ``level``, restricted to activities running at some time in the period."""
+    area rolled up to ``level``, restricted to activities running at some time in the period
+    ``start``-``end`` (inclusive; an activity overlapping it counts whole: 4W reports give one
+    figure per activity, not per day). With a period, rows without dates (presence-only 3W rows)
+    are left out: nothing says they ran in it."""
+    check_period(start, end)
     wh.ensure_tables(AREA_TABLES)
     a = wh.table("activities")
     if start is not None:
@@ -237,9 +249,11 @@ def coverage(wh: Warehouse, source_id: str | None = None, *, level: int | None =
              start: date | None = None, end: date | None = None, low_below: float = 0.5
              ) -> pd.DataFrame:
     """Reached ÷ people in need per area, sector and group (the need's areas, or ``level``), with
-    ``status`` (gap, low, covered, no_need_data) and ``overlap`` (several organisations)."""
+    ``status`` (gap, low, covered, no_need, no_need_data) and ``overlap`` (several
+    organisations)."""
     from idpkit.areas.needs import load_source
 
+    check_period(start, end)
     src = load_source(wh, source_id)
     pin = wh.table("need_pin")
     pin = pin.filter((pin.source_id == src.source_id) & (pin.sector != "intersectoral"))
@@ -269,6 +283,9 @@ def coverage(wh: Warehouse, source_id: str | None = None, *, level: int | None =
     out = out.mutate(
         coverage=cov,
         status=ibis.cases((out.people_in_need.isnull(), ibis.literal("no_need_data")),
+                          # nobody in need and nobody reached: nothing is "covered"
+                          ((out.people_in_need <= 0) & (out.reached <= 0),
+                           ibis.literal("no_need")),
                           ((out.people_in_need > 0) & (out.reached <= 0), ibis.literal("gap")),
                           (cov < low_below, ibis.literal("low")),
                           else_=ibis.literal("covered")),

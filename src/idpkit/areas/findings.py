@@ -39,6 +39,13 @@ CODES: dict[str, tuple[Severity, str]] = {
     "repeated-presence": ("warning", ("A row with no people counts repeats an earlier row cell "
                                      "for cell; presence counts it once.")),
     "bad-sex-or-age": ("error", "Sex must be all, female or male; age a band like 0-17, 60+ or all."),
+    "sector-pin-exceeds-intersectoral": ("warning", (
+        "With the mean_top inter-sectoral method, a sector's people in need exceed the "
+        "inter-sectoral people in need of the same area and group (a household in severe need "
+        "in one sector only is not counted inter-sectorally); method max (MSNI) counts them.")),
+    "pin-exceeds-stock": ("warning", (
+        "A group's people in need (or needs population) exceed its displacement stock in the same "
+        "area: the survey's weights or sizes, or the stock, deserve a look.")),
 }
 
 
@@ -57,3 +64,15 @@ class Finding(Issue):
         where = ", ".join(p for p in (self.file, f"row {self.row}" if self.row else None,
                                       f"column {self.column!r}" if self.column else None) if p)
         return f"{where}: {self.code}: {self.message}"
+
+
+@dataclass
+class NeedsFinding(Finding):
+    """A plausibility finding about needs results: the area, group and sector it is about, the
+    figure found implausible (``people``) and the one it exceeds (``compared_with``)."""
+
+    area_pcode: str | None = None
+    population_group: str | None = None
+    sector: str | None = None
+    people: float | None = None
+    compared_with: float | None = None

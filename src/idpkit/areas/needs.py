@@ -225,10 +225,59 @@ def _import_households(wh: Warehouse, path: Path, spec: NeedsSpec, rules: Severi
         raise RulesError(f"the file has no column(s) {', '.join(map(str, problems))} named by "
                          "the severity rules or the spec; nothing was imported",
                          location=str(path))
+    bad_sizes = size_findings(table, size, path.name, spec.size) if size else []
+    if bad_sizes:  # as the survey importer does with weights: the whole file, or nothing
+        wh.execute_atomically([f'DROP TABLE IF EXISTS "{res.table_name}"',
+                               f"DELETE FROM surveys WHERE survey_id = {literal(res.survey_id)}"])
+        raise NeedsImportError(
+            "household sizes missing or not numbers; nothing was imported (a household left "
+            "out changes what every other weight means: fill in its size, or drop 'size' from "
+            "the spec to count households)", bad_sizes, location=str(path))
     statements.append(_source_row(sid, spec, "households", res.table_name, res.survey_id, path,
                                   digest, design["weights"], size, resolved, res.households))
     wh.execute_atomically(statements)
     return NeedsImport(sid, "households", res.households, res.warnings)
+
+
+NUMBER = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+"""A decimal number as text (what both backends' CAST to a float accepts)."""
+
+
+def size_findings(t: ir.Table, size: str, file: str, header: str | None = None,
+                  limit: int = 20) -> list[Finding]:
+    """Rows of a household survey whose household size is missing, not a number or negative.
+
+    Why refuse rather than skip: a household without a size would fall out of the population and
+    the people in need while still counted in ``records``, and leaving a household out of a
+    weighted sample changes what every other weight means (the survey importer's rule, see
+    :mod:`idpkit.solutions.checks`). One query per reason; the first ``limit`` rows are named
+    and the rest counted."""
+    col = t[size]
+    header = header or size
+    if col.type().is_numeric():
+        x = col
+    else:  # a regular expression, not TRY_CAST: Ibis compiles that to a plain CAST on PostgreSQL
+        text = col.cast("string").strip()
+        x = ibis.ifelse(text.re_search(NUMBER), text.cast("float64"), ibis.null("float64"))
+    reasons = [(col.isnull(), "non-numeric-count", "the household size is missing"),
+               (col.notnull() & x.isnull(), "non-numeric-count",
+                "the household size is not a number"),
+               (x < 0, "negative-count", "the household size is negative")]
+    out: list[Finding] = []
+    for cond, code, message in reasons:
+        bad = t.filter(cond)
+        n = int(bad.count().execute())
+        if not n:
+            continue
+        sample = bad.order_by("_row").select(row="_row", value=col.cast("string")).limit(
+            limit).execute()
+        out += [Finding(code, message, file=file, row=int(r.row), column=header,
+                        value=None if pd.isna(r.value) else str(r.value))
+                for r in sample.itertuples()]
+        if n > len(sample):
+            out.append(Finding(code, f"{message} ({n - len(sample)} more rows)", file=file,
+                               column=header))
+    return out
 
 
 def _import_locations(wh: Warehouse, path: Path, spec: NeedsSpec, rules: SeverityRules,
@@ -457,6 +506,7 @@ class NeedsResults:
     source_id: str
     severity: pd.DataFrame
     pin: pd.DataFrame
+    warnings: list = field(default_factory=list)  # NeedsFinding: plausibility (needs_checks)
 
 
 def compute(wh: Warehouse, source: NeedsSource, *, level: int | None = None,
@@ -475,13 +525,36 @@ def compute(wh: Warehouse, source: NeedsSource, *, level: int | None = None,
     if confidence_intervals and source.kind == "households" and source.survey_id and len(pin):
         s = scored(t, source.rules, weight=source.weight, size=source.size)
         pin = _with_cis(wh, source, s, pin)
-    return NeedsResults(source.source_id, severity, pin)
+    from idpkit.areas.needs_checks import (
+        exceeds_stock,
+        sector_exceeds_intersectoral,
+        stock_of_areas,
+    )
+
+    warnings = unsized_records(source)
+    warnings += sector_exceeds_intersectoral(pin, source.rules)
+    warnings += exceeds_stock(pin, stock_of_areas(wh, pin, source.reference_date), source.unit)
+    return NeedsResults(source.source_id, severity, pin, warnings)
+
+
+def unsized_records(source: NeedsSource) -> list[Finding]:
+    """A warning when stored records have no size (a source imported before the import refused
+    them): they count in ``records`` but not in population or people in need, so say so."""
+    if not source.size:
+        return []
+    n = int(source.table.filter(source.table[source.size].isnull()).count().execute())
+    if not n:
+        return []
+    return [Finding("non-numeric-count", f"{n} record(s) of needs source {source.source_id!r} "
+                    "have no size: they are left out of population and people in need; "
+                    "re-import the file with their sizes filled in", severity="warning",
+                    column=source.size)]
 
 
 def _with_cis(wh: Warehouse, source: NeedsSource, s: ir.Table, pin: pd.DataFrame
               ) -> pd.DataFrame:
     """SE and CI of each people-in-need total from the survey engine (Taylor linearisation over
-    the survey's own design: strata, clusters, population sizes)."""
+    the survey's own design: strata, clusters, population sizes), floored at 0."""
     from idpkit.solutions.design import SurveyDesign
     from idpkit.solutions.estimate import Indicator, estimate
 
@@ -504,6 +577,10 @@ def _with_cis(wh: Warehouse, source: NeedsSource, s: ir.Table, pin: pd.DataFrame
         est, on=[AREA_COLUMN, GROUP_COLUMN, "sector"], how="left")
     none = out.people_in_need.isna()
     out.loc[none, ["se", "ci_low", "ci_high"]] = np.nan
+    # a count of people cannot be negative: the symmetric (normal) interval around a small total
+    # with a large SE is cut at 0 (-1,920 people is no bound anyone can use)
+    out["ci_low"] = out.ci_low.clip(lower=0.0)
+    out["ci_high"] = out.ci_high.clip(lower=0.0)
     return out
 
 

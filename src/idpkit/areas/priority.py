@@ -11,7 +11,8 @@ Criteria per area (from the stored needs results, so any needs source works):
 ``severity``   inter-sectoral area phase of the worst-off group (1-5);
 ``pin``        people in need (inter-sectoral), all groups;
 ``pin_share``  people in need ÷ population assessed;
-``unmet``      people in need not reached by any activity (needs 4W data; 0 otherwise).
+``unmet``      people in need not reached by any activity (needs 4W data; 0 otherwise); reach
+               reported in sub-areas counts in the area of the needs results.
 
 Each criterion is scaled to 0-1 across the ranked areas (min-max; a constant criterion scores 0),
 the score is the weighted sum, and ties share the best rank. The table is small (one row per area),
@@ -21,6 +22,7 @@ so this runs in pandas on the aggregated results.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -106,10 +108,11 @@ def stability(criteria: pd.DataFrame, weights: dict[str, float], top: int = TOP
     return pd.DataFrame(rows)
 
 
-def criteria_frame(wh, source_id: str | None = None, *, level: int | None = None
-                   ) -> pd.DataFrame:
+def criteria_frame(wh, source_id: str | None = None, *, level: int | None = None,
+                   start: date | None = None, end: date | None = None) -> pd.DataFrame:
     """The criteria of every area of the stored needs results (``need_severity``, ``need_pin``)
-    and, when 4W data exist, reach (see :mod:`idpkit.areas.activities`)."""
+    and, when 4W data exist, reach (see :mod:`idpkit.areas.activities`; only activities running
+    in ``start``-``end`` when given)."""
     from idpkit.areas.needs import load_source
     from idpkit.areas.rules import INTERSECTORAL
 
@@ -122,25 +125,53 @@ def criteria_frame(wh, source_id: str | None = None, *, level: int | None = None
         sev, pin = sev.filter(sev.admin_level == level), pin.filter(pin.admin_level == level)
     s = sev.group_by("area_pcode").aggregate(severity=sev.phase.max())
     p = pin.group_by("area_pcode").aggregate(pin=pin.people_in_need.sum(),
-                                             population=pin.population.sum())
+                                             population=pin.population.sum(),
+                                             admin_level=pin.admin_level.max())
     df = s.inner_join(p, "area_pcode").execute()
     if df.empty:
         raise IdpkitError(f"no stored needs results for {src.source_id!r}: run `idpkit areas "
                           "needs severity` first")
     df["pin_share"] = df.pin / df.population.where(df.population > 0)
     df["unmet"] = df["pin"]
-    from idpkit.areas.activities import has_activities, reach_by_area
+    from idpkit.areas.activities import has_activities
 
     if has_activities(wh):
-        reach = reach_by_area(wh).groupby("area_pcode", as_index=False).unique_reached.sum()
-        df = df.merge(reach, on="area_pcode", how="left")
+        df = df.merge(reach_at_need_levels(wh, df, start=start, end=end), on="area_pcode",
+                      how="left")
         df["unmet"] = (df.pin - df.unique_reached.fillna(0)).clip(lower=0)
         df = df.drop(columns="unique_reached")
     return df[["area_pcode", "severity", "pin", "pin_share", "unmet", "population"]]
 
 
+def reach_at_need_levels(wh, needs: pd.DataFrame, *, start: date | None = None,
+                         end: date | None = None) -> pd.DataFrame:
+    """Unique people reached per area of ``needs`` (``area_pcode``, ``admin_level``), all groups.
+
+    Why roll up: partners often report at a finer level (a village) than the needs were assessed
+    at (a district); reach read at its own P-codes would then miss the needs' areas and ``unmet``
+    would be too high. Reach is rolled up to each admin level the needs results hold (a handful
+    of levels, one query each); areas with no known level are matched on their own P-code."""
+    from idpkit.areas.activities import reach_by_area
+
+    frames = []
+    levels = needs.admin_level.dropna().astype(int).unique().tolist()
+    for level in [*sorted(levels), None]:
+        areas = needs.area_pcode[needs.admin_level.isna() if level is None
+                                 else needs.admin_level == level]
+        if not len(areas):
+            continue
+        r = reach_by_area(wh, level=level, start=start, end=end)
+        frames.append(r[r.area_pcode.isin(areas)].groupby(
+            "area_pcode", as_index=False).unique_reached.sum())
+    if not frames:
+        return pd.DataFrame({"area_pcode": pd.Series([], dtype=object),
+                             "unique_reached": pd.Series([], dtype=float)})
+    return pd.concat(frames, ignore_index=True)
+
+
 def rank_areas(wh, source_id: str | None = None, weights: dict[str, float] | None = None, *,
-               level: int | None = None, top: int = TOP) -> Ranking:
+               level: int | None = None, top: int = TOP, start: date | None = None,
+               end: date | None = None) -> Ranking:
     w = weights or dict(DEFAULT_WEIGHTS)
-    crit = criteria_frame(wh, source_id, level=level)
+    crit = criteria_frame(wh, source_id, level=level, start=start, end=end)
     return Ranking(scores(crit, w), stability(crit, w, top), w)

@@ -291,11 +291,16 @@ def data_freshness(wh: Warehouse, pcodes: list[str], ref: date | None) -> pd.Dat
 
 
 def profiles_table(wh: Warehouse, level: int, *, source_id: str | None = None,
-                   on: date | None = None, public: bool = False) -> pd.DataFrame:
-    """One row per area of ``level``: people by group, needs, reach, sites, data, voice, rank."""
+                   on: date | None = None, public: bool = False, start: date | None = None,
+                   end: date | None = None) -> pd.DataFrame:
+    """One row per area of ``level``: people by group, needs, reach, sites, data, voice, rank.
+
+    ``start``/``end``: reach (and the rank's ``unmet``) counts only activities running in that
+    period, so it is compared with needs of the same time rather than summed over all time."""
     from idpkit.areas import activities as act
     from idpkit.areas.sites import site_risk
 
+    act.check_period(start, end)  # also where no 4W data would read it
     wh.ensure_tables(AREA_TABLES)
     a = wh.table("areas")
     df = a.filter(a.admin_level == level).select(area_pcode="pcode", area_name="name",
@@ -334,7 +339,8 @@ def profiles_table(wh: Warehouse, level: int, *, source_id: str | None = None,
         worst["severity"] = worst.max(axis=1)
         df = df.merge(worst.reset_index(), on="area_pcode", how="left")
     if act.has_activities(wh):
-        r = act.reach_by_area(wh, level=level).groupby("area_pcode").unique_reached.sum()
+        r = act.reach_by_area(wh, level=level, start=start, end=end).groupby(
+            "area_pcode").unique_reached.sum()
         df = df.merge(r.reset_index(), on="area_pcode", how="left")
         if "people_in_need" in df:
             df["reach_share"] = df.unique_reached / df.people_in_need.where(df.people_in_need > 0)
@@ -366,7 +372,8 @@ def profiles_table(wh: Warehouse, level: int, *, source_id: str | None = None,
         try:
             from idpkit.areas.priority import rank_areas
 
-            rk = rank_areas(wh, src, level=level).table[["area_pcode", "score", "rank"]]
+            rk = rank_areas(wh, src, level=level, start=start, end=end).table[
+                ["area_pcode", "score", "rank"]]
             df = df.merge(rk.rename(columns={"rank": "priority_rank", "score": "priority_score"}),
                           on="area_pcode", how="left")
         except IdpkitError:

@@ -37,6 +37,24 @@ TIE_TOLERANCE = 1e-9
 """Shares within this of the threshold count as reaching it (floating-point sums of weights)."""
 
 
+class _TextBooleansLoader(yaml.SafeLoader):
+    """YAML as PyYAML reads it, except that ``yes``/``no``/``on``/``off``/``true``/``false``
+    (any case) stay the text the user wrote.
+
+    Why: YAML 1.1 reads ``values: {yes: 3, no: 1}`` as boolean keys, which then never equal a
+    Kobo answer ``yes`` and every household silently falls to phase 1. No field of the rules is a
+    boolean, so nothing is lost by reading them as text."""
+
+
+_TextBooleansLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+TRUE_WORDS = frozenset({"true", "yes", "on", "y", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "n", "0"})
+"""Keys of a ``values`` rule matching ``True``/``False`` in a boolean column (any case)."""
+
+
 class RulesError(IdpkitError):
     """The severity rules file is invalid, or names columns the data does not have."""
 
@@ -49,8 +67,18 @@ class IndicatorRule(BaseModel):
     column: str
     below: dict[int, float] | None = None
     at_least: dict[int, float] | None = None
-    values: dict[str | int | float | bool, int] | None = None
+    values: dict[str | int | float, int] | None = None
     otherwise: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _boolean_keys_as_text(cls, data: object) -> object:
+        """A ``True``/``False`` key (rules given as a Python dict, or YAML read elsewhere) is the
+        text ``true``/``false``: matched against answers as words, like every text key."""
+        if isinstance(data, dict) and isinstance(data.get("values"), dict):
+            data = {**data, "values": {(str(k).lower() if isinstance(k, bool) else k): v
+                                       for k, v in data["values"].items()}}
+        return data
 
     @model_validator(mode="after")
     def _one_form(self) -> IndicatorRule:
@@ -125,7 +153,7 @@ class SeverityRules(BaseModel):
     @classmethod
     def from_text(cls, text: str, *, location: str | None = None) -> SeverityRules:
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_TextBooleansLoader)  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as exc:
             raise RulesError(f"not YAML: {exc}", location=location) from exc
         return cls.from_dict(data, location=location)
@@ -171,7 +199,13 @@ def indicator_code(t: ir.Table, rule: IndicatorRule) -> ir.IntegerValue:
         return ibis.literal(p, "int64")
 
     if rule.values:
-        if col.type().is_numeric() or col.type().is_boolean():
+        if col.type().is_boolean():  # yes/no read as booleans by a reader: match the words
+            branches = [(col == (str(k).strip().lower() in TRUE_WORDS), lit(p))
+                        for k, p in rule.values.items()
+                        if str(k).strip().lower() in TRUE_WORDS | FALSE_WORDS]
+            branches.append((col.notnull(), lit(rule.otherwise)))
+            return ibis.cases(*branches, else_=zero)
+        if col.type().is_numeric():
             x = col.cast("float64")
             branches = []
             for k, p in rule.values.items():

@@ -220,7 +220,9 @@ def _join(parts: list[ir.StringValue]) -> ir.StringValue:
 
 def site_risk(wh: Warehouse, cfg: RiskConfig | None = None, *, latest: bool = True,
               flagged_only: bool = False, area: str | None = None) -> pd.DataFrame:
-    """The risk table (latest round per site by default), worst first."""
+    """The risk table (latest round per site by default), worst first: by tier (high, medium,
+    low, unknown), then points, most first (the order ``idpkit areas sites risk --help``
+    states)."""
     r = risk_expr(wh, cfg)
     if latest:
         r = r.filter(r.latest)

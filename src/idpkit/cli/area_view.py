@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from idpkit.cli.console import console, err, open_warehouse, progress
-from idpkit.cli.options import DbOpt, OutOpt
+from idpkit.cli.options import DbOpt, OutOpt, PeriodFromOpt, PeriodToOpt, parse_period
 
 areas_app = typer.Typer(help="Admin areas: P-code gazetteers and boundaries.",
                         no_args_is_help=True)
@@ -99,6 +99,19 @@ def _finding_table(findings: list) -> None:
     console.print(t)
 
 
+def _plausibility(res) -> None:
+    """The needs results' plausibility warnings: one row per code with its first example."""
+    if not res.warnings:
+        return
+    t = Table("warning", "count", "first example", show_edge=False)
+    seen: dict[str, list] = {}
+    for f in res.warnings:
+        seen.setdefault(f.code, []).append(f)
+    for code, fs in seen.items():
+        t.add_row(code, str(len(fs)), escape(fs[0].message[:140]))
+    err.print(t)
+
+
 # ---------------------------------------------------------------------------- profiles
 @areas_app.command("profile")
 def profile(pcode: Annotated[str, typer.Argument(help="P-code of the area.")],
@@ -154,13 +167,15 @@ def profile(pcode: Annotated[str, typer.Argument(help="P-code of the area.")],
 
 @areas_app.command("profiles")
 def profiles(level: Annotated[int, typer.Option("--level", min=0, max=4, help="Admin level.")] = 2,
-             source: SourceOpt = None, public: PublicOpt = False, fmt: FmtOpt = Fmt.table,
+             source: SourceOpt = None, public: PublicOpt = False,
+             start: PeriodFromOpt = None, end: PeriodToOpt = None, fmt: FmtOpt = Fmt.table,
              output: OutOpt = None, db: DbOpt = None) -> None:
     """One row per area of a level: people by group, needs, reach, sites, data, voice, rank."""
     from idpkit.areas.profile import profiles_table
 
+    d0, d1 = parse_period(start, end)
     with open_warehouse(db) as wh, err.status("building area profiles"):
-        df = profiles_table(wh, level, source_id=source, public=public)
+        df = profiles_table(wh, level, source_id=source, public=public, start=d0, end=d1)
     _emit(df, fmt, output, f"Areas at admin {level}")
 
 
@@ -200,6 +215,7 @@ def needs_import(file: Annotated[Path, typer.Argument(help="Household survey or 
 
 
 def _summary(res) -> None:
+    _plausibility(res)
     sev = res.severity[res.severity.sector == "intersectoral"]
     counts = sev.groupby(["population_group", "phase"]).size().unstack(fill_value=0)
     console.print("Areas per inter-sectoral phase and group:")
@@ -223,6 +239,7 @@ def needs_severity(source: Annotated[str | None, typer.Argument(help="Needs sour
     r = SeverityRules.load(rules) if rules else None
     with open_warehouse(db) as wh, err.status("scoring needs"):
         res = needs.analyse(wh, source, rules=r, level=level)
+    _plausibility(res)
     df = res.severity
     if sector:
         df = df[df.sector == sector]
@@ -297,7 +314,8 @@ def sites_risk(thresholds: Annotated[Path | None, typer.Option(
                                                         "latest.")] = False,
                area: Annotated[str | None, typer.Option(help="Only sites in this area.")] = None,
                fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
-    """Risk tier per site with its reasons and trend; flagged sites first."""
+    """Risk tier per site with its reasons and trend, worst first: by tier (high, medium, low,
+    unknown), then points, most first. --flagged keeps only the flagged sites."""
     from idpkit.areas.sites import RiskConfig, reason_text, site_risk
 
     cfg = RiskConfig.load(thresholds)
@@ -333,13 +351,16 @@ def activities_import(files: Annotated[list[Path], typer.Argument(
 @activities_app.command("coverage")
 def activities_coverage(source: SourceOpt = None, level: LevelOpt = None,
                         status: Annotated[str | None, typer.Option(
-                            help="Only gap, low, covered or no_need_data.")] = None,
+                            help="Only gap, low, covered, no_need or no_need_data.")] = None,
+                        start: PeriodFromOpt = None, end: PeriodToOpt = None,
                         fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
-    """Reached ÷ people in need per area, sector and group; gaps and overlaps."""
+    """Reached ÷ people in need per area, sector and group; gaps and overlaps. With --from/--to,
+    only activities running in that period count (an activity overlapping it counts whole)."""
     from idpkit.areas.activities import coverage
 
+    d0, d1 = parse_period(start, end)
     with open_warehouse(db) as wh:
-        df = coverage(wh, source, level=level)
+        df = coverage(wh, source, level=level, start=d0, end=d1)
     if status:
         df = df[df.status == status]
     _emit(df, fmt, output, "4W coverage against need")

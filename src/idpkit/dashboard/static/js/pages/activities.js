@@ -17,7 +17,7 @@ export function band(coverage) {
   return BANDS.find((b) => b.test(coverage)).key;
 }
 const STATUS = {gap: "gap (nobody reached)", low: "low coverage", covered: "covered",
-  no_need_data: "no needs data", humanitarian_only: "humanitarian only", continued: "continued"};
+  no_need: "no need (nobody in need, nobody reached)", no_need_data: "no needs data", humanitarian_only: "humanitarian only", continued: "continued"};
 
 export default async function activitiesPage(ctx) {
   const h = el("h2", {}, "Who does what where (4W)");
