@@ -90,7 +90,7 @@ def test_any_columns_import_or_are_refused_clearly(df):
         _import(Path(tmp), df)
 
 
-@settings(max_examples=15, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           phases=[Phase.explicit, Phase.generate],  # no shrinking: each example trains a model
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(df=registers())
