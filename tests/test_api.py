@@ -162,3 +162,13 @@ def test_publish_writes_a_valid_public_data_package(api, tmp_path):
     nat = pd.read_csv(out / "stock_total_adm0.csv", skiprows=[1])
     total = nat[(nat.population_group == "idps") & (nat.unit == "individuals")].value.sum()
     assert f"<b>{total:,.0f}</b>" in page  # the key figure is the release's national total
+
+
+def test_role_names_the_tokens_role(api):
+    """GET /api/role: what the dashboard's footer says (issue 21 item 5)."""
+    client, tokens, _ = api
+    assert client.get("/api/role").json() == {"role": "public", "public_rules": True}
+    assert client.get("/api/role", headers=_auth(tokens["analyst"])).json() == {
+        "role": "analyst", "public_rules": False}
+    r = client.get("/api/role", headers=_auth("idp_not-a-token"))
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid-token"

@@ -19,7 +19,7 @@ from idpkit.figures.schema import hxl_tag, stock_columns, table_schema
 
 
 @pytest.mark.parametrize("value,expected", [
-    (0, None), (1, 1), (99, 99), (100, 100), (101, 100), (105, 100), (115, 120), (125, 120),
+    (0, 0), (1, 1), (99, 99), (100, 100), (101, 100), (105, 100), (115, 120), (125, 120),
     (999, 1000), (1000, 1000), (1001, 1000), (1050, 1000), (1150, 1200), (9949, 9900),
     (9950, 10000), (9999, 10000), (10000, 10000), (12500, 12000), (13500, 14000), (1_234_567, 1_235_000),
     (-1234, -1200),
@@ -42,7 +42,8 @@ def test_small_cells_suppressed_before_rounding():
     df = pd.DataFrame({"value": [0.0, 3.0, 4.0, 5.0, 1234.0, np.nan]})
     out = apply_publication_rules(df, suppress_below=5)
     assert out.suppressed.tolist() == [False, True, True, False, False, False]
-    assert out.value.isna().tolist() == [True, True, True, False, False, True]
+    # a true 0 stays 0 (assessed, nobody counted), never "no figure"
+    assert out.value.isna().tolist() == [False, True, True, False, False, True]
     assert out.value.tolist()[3:5] == [5.0, 1200.0]
 
 

@@ -494,6 +494,12 @@ def create_app(target: str) -> FastAPI:
         return respond(request, str(request.url),
                        lambda: render(admin_levels(state.wh), Format.json))
 
+    @app.get("/api/role", summary="The role of the presented token (public without one)")
+    def current_role(r: str = Depends(role)) -> JSONResponse:
+        # the dashboard's footer and access line say which view the figures are (rounded for the
+        # public, exact for analysts); an unknown token is refused by `role` with 401
+        return JSONResponse({"role": r, "public_rules": "analyst" not in GRANTS[r]})
+
     @app.get("/api/quality", summary="Validation findings per dataset, code and severity (counts)")
     def quality(request: Request, area: str | None = None, format: Fmt = Format.json,
                 r: str = Depends(role)) -> Response:

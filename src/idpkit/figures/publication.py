@@ -16,14 +16,17 @@ DEFAULT_SUPPRESS_BELOW = 5
 
 
 def idmc_round(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Round like IDMC's Global Report: 0 -> missing; up to 100 exact; up to 1,000 to the nearest
-    10; below 10,000 to the nearest 100; otherwise to the nearest 1,000. Halves go to the even
-    neighbour (banker's rounding, as numpy does). Missing stays missing; signs are kept."""
+    """Round like IDMC's Global Report: up to 100 exact; up to 1,000 to the nearest 10; below
+    10,000 to the nearest 100; otherwise to the nearest 1,000. Halves go to the even neighbour
+    (banker's rounding, as numpy does). Missing stays missing; signs are kept.
+
+    A true 0 stays 0 (it used to become missing): "assessed, nobody displaced" is a finding,
+    and a public table or the dashboard must not show it as "not assessed" (issue 21 item 5)."""
     v = np.asarray(values, dtype="float64")
     a = np.abs(v)
     step = np.select([a <= 100, a <= 1000, a < 10000], [1.0, 10.0, 100.0], default=1000.0)
     out = np.sign(v) * np.round(a / step) * step
-    out[(v == 0) | np.isnan(v)] = np.nan
+    out[np.isnan(v)] = np.nan
     return out
 
 

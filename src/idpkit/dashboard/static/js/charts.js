@@ -1,11 +1,13 @@
 // Small SVG charts drawn with the vendored d3 subset. Each chart has a text alternative: bars carry
 // their value as a visible label; line charts come with a data table in a <details> element.
-import {el, figure, table, num} from "./format.js";
+import {el, figure, table, num, sourceLine} from "./format.js";
 
 const d3 = window.d3;
+/** Line colours in app.css (.s0 … .s5). */
+const PALETTE = 6;
 
 /** Horizontal bars; items: [{label, row}] where row is an API figure row (value, suppressed). */
-export function barChart(title, items, {testid} = {}) {
+export function barChart(title, items, {testid, source} = {}) {
   const width = 420, bar = 22, gap = 8, left = 130, right = 90;
   const height = items.length * (bar + gap) + gap;
   const max = d3.max(items, (d) => (d.row && !d.row.suppressed ? d.row.value : 0)) || 1;
@@ -25,6 +27,7 @@ export function barChart(title, items, {testid} = {}) {
     .attr("x", (d) => left + (d.row && !d.row.suppressed && d.row.value ? x(d.row.value) : 0) + 6)
     .attr("data-key", (d) => d.key || d.label)
     .text((d) => figure(d.row));
+  if (source) fig.append(sourceLine(source));
   return fig;
 }
 
@@ -32,7 +35,7 @@ export function barChart(title, items, {testid} = {}) {
  * Monthly lines; series: [{name, points: [{month, row}]}]. A month without a value (a gap in the
  * API's series, or suppressed) breaks the line instead of dropping to zero.
  */
-export function lineChart(title, series, {testid} = {}) {
+export function lineChart(title, series, {testid, source} = {}) {
   const width = 560, height = 220, m = {top: 12, right: 16, bottom: 28, left: 70};
   const months = [...new Set(series.flatMap((s) => s.points.map((p) => p.month)))].sort();
   const vals = series.flatMap((s) => s.points.map((p) => usable(p.row))).filter((v) => v !== null);
@@ -40,6 +43,7 @@ export function lineChart(title, series, {testid} = {}) {
   fig.append(el("figcaption", {}, title));
   if (!months.length || !vals.length) {
     fig.append(el("p", {class: "note"}, "No monthly figures for this period."));
+    if (source) fig.append(sourceLine(source));
     return fig;
   }
   const x = d3.scalePoint().domain(months).range([m.left, width - m.right]).padding(0.3);
@@ -56,7 +60,7 @@ export function lineChart(title, series, {testid} = {}) {
   svg.append("g").selectAll("text").data(months.filter((_, i) => i % step === 0)).join("text")
     .attr("class", "axis").attr("x", x).attr("y", height - 8).attr("text-anchor", "middle").text((d) => d);
   series.forEach((s, i) => {
-    const cls = `series s${i}`;
+    const cls = `series s${i % PALETTE}`;
     let path = "", pen = false;
     for (const p of s.points) {
       const v = usable(p.row);
@@ -69,9 +73,13 @@ export function lineChart(title, series, {testid} = {}) {
       .attr("class", cls).attr("r", 3).attr("cx", (p) => x(p.month)).attr("cy", (p) => y(usable(p.row)))
       .append("title").text((p) => `${s.name} ${p.month}: ${figure(p.row)}`);
   });
+  // the key is drawn whenever lines must be told apart (one line per country on a multi-country
+  // warehouse); app.css colours PALETTE classes, so a fourth country no longer draws uncoloured
   if (series.length > 1) {
-    fig.append(el("ul", {class: "key"}, series.map((s, i) => el("li", {class: `s${i}`}, s.name))));
+    fig.append(el("ul", {class: "key", "data-testid": testid ? `${testid}-key` : null},
+      series.map((s, i) => el("li", {class: `s${i % PALETTE}`}, s.name))));
   }
+  if (source) fig.append(sourceLine(source));
   const cols = [{label: "Month", value: (mo) => mo},
     ...series.map((s) => ({label: s.name, num: true,
       value: (mo) => figure(s.points.find((p) => p.month === mo)?.row)}))];

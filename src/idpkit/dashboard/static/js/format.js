@@ -60,15 +60,38 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 /** A table from column specs [{label, value: row => text|node, num: bool, attrs: row => {}}];
- * the first column is the row header. */
+ * the first column is the row header. It comes inside its own horizontal scroll box, so a wide
+ * table scrolls by itself on a phone instead of making the whole page scroll sideways. */
 export function table(caption, columns, rows, attrs = {}, rowAttrs = () => ({})) {
-  return el("table", attrs,
+  return scrollBox(el("table", attrs,
     el("caption", {}, caption),
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", {scope: "col", class: c.num ? "n" : null}, c.label)))),
     el("tbody", {}, rows.map((r) => el("tr", rowAttrs(r),
       columns.map((c, i) => el(i === 0 ? "th" : "td",
         {scope: i === 0 ? "row" : null, class: c.num ? "n" : null, ...(c.attrs ? c.attrs(r) : {})},
-        c.value(r)))))));
+        c.value(r))))))));
+}
+
+/** A focusable, labelled box that scrolls `node` (a table) sideways when it is wider than the
+ * screen (keyboard users scroll it with the arrow keys once it has focus). */
+export function scrollBox(node) {
+  const caption = node.querySelector("caption");
+  return el("div", {class: "table-scroll", tabindex: 0, role: "region",
+    "aria-label": caption ? caption.textContent : "Table"}, node);
+}
+
+/** What a page shows when the warehouse holds nothing for it yet: what is missing, and the real
+ * command that imports it (tests run each command's --help, so a renamed command fails them). */
+export function emptyState(text, command, after = "") {
+  return el("div", {class: "empty", "data-testid": "empty-state"},
+    el("p", {}, text),
+    el("p", {}, "Import it with ", el("code", {}, command), after));
+}
+
+/** The line under a map or chart saying where its numbers come from and of when: a figure
+ * copied into a report must carry its source and date with it. */
+export function sourceLine(text) {
+  return el("p", {class: "source", "data-testid": "source"}, `Source: ${text}`);
 }
 
 export function message(text, kind = "note") {

@@ -39,7 +39,8 @@ function setParams(path, params) {
 /** Reference dates with stock figures and admin levels: what the controls can offer. */
 async function meta() {
   const [dates, levels] = await Promise.all([get("/api/figures/dates"), get("/api/areas/levels")]);
-  return {dates: dates.data.map((d) => d.reference_date.slice(0, 10)), levels: levels.data};
+  return {dates: dates.data.map((d) => d.reference_date.slice(0, 10)), levels: levels.data,
+    datasetsOn: new Map(dates.data.map((d) => [d.reference_date.slice(0, 10), d.datasets]))};
 }
 
 async function render() {
@@ -72,10 +73,29 @@ async function render() {
   main.dataset.ready = name;
 }
 
-function showAccess() {
-  document.getElementById("access").textContent = token()
-    ? "Signed in with an API token: figures as your role allows."
-    : "Public view: figures are rounded and small numbers suppressed. Enter an analyst token for survey results and validation details.";
+const PUBLIC_VIEW = "Public view: figures rounded, small numbers suppressed.";
+
+/** The access line and the footer say which view the figures are: the API names the token's role
+ * (GET /api/role), so the footer never says "public" to a signed-in analyst. */
+async function showAccess() {
+  const access = document.getElementById("access"), foot = document.getElementById("footer-view");
+  if (!token()) {
+    access.textContent = "Public view: figures are rounded and small numbers suppressed. Enter an analyst token for survey results and validation details.";
+    foot.textContent = PUBLIC_VIEW;
+    foot.dataset.role = "public";
+    return;
+  }
+  const {role, public_rules: rounded} = await get("/api/role").catch(() => ({role: null}));
+  if (!role) {
+    access.textContent = "This API token is unknown or revoked: clear it to see the public view.";
+    foot.textContent = "Token not accepted.";
+    foot.dataset.role = "";
+    return;
+  }
+  const view = rounded ? "figures rounded, small numbers suppressed" : "exact figures, not for publication";
+  access.textContent = `Signed in as ${role}: ${view}.`;
+  foot.textContent = `Signed in as ${role}: ${view}.`;
+  foot.dataset.role = role;
 }
 
 document.getElementById("token-form").addEventListener("submit", (ev) => {

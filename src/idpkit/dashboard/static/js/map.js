@@ -1,6 +1,6 @@
 // SVG maps from the API's GeoJSON boundaries: no basemap, no tiles. Every area is a focusable
 // link (Enter or Space opens its page) with an aria-label that states its figure.
-import {el, figure, num, SUPPRESSED} from "./format.js";
+import {el, figure, num, SUPPRESSED, sourceLine} from "./format.js";
 
 const d3 = window.d3;
 const WIDTH = 640, HEIGHT = 480;
@@ -22,13 +22,14 @@ export function classBreaks(values, classes = 5) {
  * A map of `features`; `rowOf(pcode)` gives the API row whose value colours the area (undefined:
  * no data). Returns the figure element and helpers for overlays (centroids, the SVG layer).
  */
-export function choropleth(features, {title, rowOf, describe, open, testid, plain = false}) {
+export function choropleth(features, {title, rowOf, describe, open, testid, plain = false, source}) {
   const fig = el("figure", {class: "map", "data-testid": testid});
   fig.append(el("figcaption", {}, title));
   const drawn = features.filter((f) => f.geometry).map(rewind);
   if (!drawn.length) {
     fig.append(el("p", {class: "note"}, "No boundaries are loaded for this level (idpkit areas load " +
       "BOUNDARIES.geojson --level N); the table below lists every figure."));
+    if (source) fig.append(sourceLine(source));
     return {figure: fig, centroid: () => null, layer: null};
   }
   const fc = {type: "FeatureCollection", features: drawn};
@@ -63,6 +64,7 @@ export function choropleth(features, {title, rowOf, describe, open, testid, plai
   const layer = svg.append("g").attr("class", "overlay");
 
   if (!plain) fig.append(legend(breaks, colours));
+  if (source) fig.append(sourceLine(source));
   const centres = new Map(drawn.map((f) => [f.id, path.centroid(f)]));
   return {figure: fig, centroid: (p) => centres.get(p) || null, layer, svg};
 }

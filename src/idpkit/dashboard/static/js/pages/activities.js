@@ -2,7 +2,7 @@
 // area, sector and group, /api/activities/coverage) as a map and the gaps and overlaps behind it,
 // and where humanitarian activities end with nothing after them (/api/activities/continuity).
 import {get, getAll} from "../api.js";
-import {el, table, message, num, count, isSuppressed, pct, groupLabel, day} from "../format.js";
+import {el, table, message, num, count, isSuppressed, pct, groupLabel, day, emptyState} from "../format.js";
 import {classedMap, select, sectorLabel, areaNames} from "./classed_map.js";
 
 export const BANDS = [
@@ -21,9 +21,20 @@ const STATUS = {gap: "gap (nobody reached)", low: "low coverage", covered: "cove
 
 export default async function activitiesPage(ctx) {
   const h = el("h2", {}, "Who does what where (4W)");
-  const [cov, cont] = await Promise.all([getAll("/api/activities/coverage"), getAll("/api/activities/continuity")]);
+  // coverage divides by people in need: without a needs source the API refuses it (400), which
+  // is a state to explain here, not an error
+  const [needs, cont] = await Promise.all([get("/api/needs/sources"), getAll("/api/activities/continuity")]);
+  const cov = needs.data.length ? await getAll("/api/activities/coverage") : {data: []};
   if (!cov.data.length && !cont.data.length) {
-    return el("section", {}, h, message("No 4W activity reports yet: import them (idpkit activities import …)."));
+    return el("section", {}, h, emptyState("No 4W activity reports yet: coverage and continuity need " +
+      "who-does-what-where files (organisation, area, sector, people reached).",
+      "idpkit areas activities import 4W.xlsx", "; coverage also needs needs data (see the Needs page)."));
+  }
+  if (!cov.data.length) {
+    const areas = await get("/api/areas", {level: await guessLevel(cont.data)});
+    return el("section", {}, h, emptyState("No coverage yet: coverage is people reached ÷ people in " +
+      "need, and no needs data set is imported.", "idpkit areas needs import NEEDS.csv --spec NEEDS.yml"),
+    continuitySection(cont.data, areaNames(areas)));
   }
   const sectors = [...new Set(cov.data.map((r) => r.sector))].sort();
   const groups = [...new Set(cov.data.map((r) => r.population_group))].sort();
@@ -76,6 +87,8 @@ function draw(st, all, areas, names, level) {
   const map = classedMap(areas.features, {
     title: `Share of people in need reached by admin ${level} area: ${what}`, classes: BANDS,
     testid: "coverage-map", classOf: (pc) => band(byArea.get(pc)?.coverage),
+    source: "the imported 4W reports (people reached) over the latest needs data set's people in need " +
+      "(this server's /api/activities/coverage).",
     suppressedOf: (pc) => isSuppressed(byArea.get(pc), "coverage"),
     describe: (f) => { const r = byArea.get(f.id);
       return `${f.properties.name} (${f.id}): ${count(r, "coverage", pct)} reached, ` +

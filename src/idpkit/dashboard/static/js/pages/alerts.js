@@ -3,7 +3,7 @@
 // as the warehouse stores it (/api/forecasts/verdicts: the same sentences as the CLI and the
 // report, never recomputed here) — and the forecasts of one area (/api/forecasts*).
 import {get, getAll} from "../api.js";
-import {el, table, message, num, groupLabel} from "../format.js";
+import {el, table, message, num, groupLabel, emptyState} from "../format.js";
 import {select} from "./classed_map.js";
 
 const interval = (lo, hi) => (lo === null && hi === null ? "–" : `${num(lo)} – ${num(hi)}`);
@@ -15,7 +15,8 @@ export default async function alertsPage(ctx) {
     getAll("/api/forecasts/alerts"), getAll("/api/forecasts/backtests"), getAll("/api/forecasts"),
     getAll("/api/forecasts/verdicts")]);
   if (!forecasts.data.length && !alerts.data.length && !backtests.data.length) {
-    return el("section", {}, h, message("No forecast run yet: run idpkit forecast run."));
+    return el("section", {}, h, emptyState("No forecast run yet: forecasts and alerts are computed from " +
+      "the imported flows and stocks.", "idpkit forecast run", " (it backtests every model first)."));
   }
   const run = forecasts.run_id || alerts.run_id || backtests.run_id;
   const section = el("section", {}, h,

@@ -52,7 +52,7 @@ export default async function areaPage(ctx, pcode) {
     const groups = [...new Set(mine.map((r) => r.population_group))];
     sec.append(lineChart("Monthly stock (individuals)", groups.map((g) => ({
       name: groupLabel(g), points: mine.filter((r) => r.population_group === g).map((r) => ({month: r.month, row: r}))})),
-    {testid: "area-trend"}));
+    {testid: "area-trend", source: "month-end stocks of every imported round (this server's /api/figures/series)."}));
   }
 
   sec.append(el("h3", {}, prev ? `Flows from ${prev} to ${date}` : "Flows"));

@@ -24,6 +24,8 @@ export function classedMap(features, {classes, classOf, suppressedOf, ...opts}) 
     [...classes, ...(suppressedOf ? [{key: "suppressed", label: `${SUPPRESSED} (small number)`, hatched: true}] : []),
       {key: "none", label: "no data", colour: "#dcdcdc"}].map((c) =>
       el("li", {"data-class": c.key}, swatch(c.colour, c.hatched), c.label))));
+  const src = map.figure.querySelector("p.source");
+  if (src) map.figure.append(src);
   return map;
 }
 

@@ -2,7 +2,7 @@
 // legend and a table, next to the people in need and their confidence intervals. Phases and
 // people in need are the stored results of `idpkit needs analyse` (/api/needs/severity, /pin).
 import {get, getAll} from "../api.js";
-import {el, table, message, count, groupLabel} from "../format.js";
+import {el, table, message, count, groupLabel, emptyState, day} from "../format.js";
 import {classedMap, select, sectorLabel, areaNames} from "./classed_map.js";
 
 export const PHASES = [
@@ -15,10 +15,16 @@ export const PHASES = [
 
 export default async function needsPage(ctx) {
   const h = el("h2", {}, "Needs: severity and people in need");
-  const [severity, sources] = await Promise.all([getAll("/api/needs/severity"), get("/api/needs/sources")]);
+  // the sources first: without one, /api/needs/severity refuses (400, no needs source), and an
+  // empty warehouse is a state to explain, not an error
+  const sources = await get("/api/needs/sources");
+  const severity = sources.data.length ? await getAll("/api/needs/severity") : {data: []};
   if (!severity.data.length) {
-    return el("section", {}, h, message("No needs results yet: import and analyse a needs data set " +
-      "(idpkit needs import …, idpkit needs analyse)."));
+    return el("section", {}, h, emptyState(sources.data.length
+      ? "The needs data set holds no severity results yet: import it again with the analysis on."
+      : "No needs data yet: severity phases and people in need come from a household survey or " +
+        "key-informant file and its needs spec.", "idpkit areas needs import NEEDS.csv --spec NEEDS.yml",
+    " (it scores severity and people in need as it imports)."));
   }
   const rows = severity.data;
   const source = rows[0].source_id;
@@ -50,7 +56,7 @@ export default async function needsPage(ctx) {
     const mine = ++pending;
     ctx.setParams(st);
     body.setAttribute("aria-busy", "true");
-    const node = await draw(st, source).catch((e) => message(`Could not load needs: ${e.message}`, "error"));
+    const node = await draw(st, source, meta).catch((e) => message(`Could not load needs: ${e.message}`, "error"));
     if (mine !== pending || ctx.stale()) return;
     body.replaceChildren(node);
     body.removeAttribute("aria-busy");
@@ -63,7 +69,7 @@ export default async function needsPage(ctx) {
   return section;
 }
 
-async function draw(st, source) {
+async function draw(st, source, meta) {
   const q = {source, level: st.level, sector: st.sector, group: st.group};
   const [areas, sev, pin] = await Promise.all([
     get("/api/areas", {level: st.level}), getAll("/api/needs/severity", q), getAll("/api/needs/pin", q)]);
@@ -74,6 +80,8 @@ async function draw(st, source) {
   const phaseText = (r) => (r && r.phase !== null && r.phase !== undefined ? String(r.phase) : "–");
   const map = classedMap(areas.features, {
     title: `Severity phase by admin ${st.level} area: ${what}`, classes: PHASES, testid: "needs-map",
+    source: `${meta ? meta.title : source} (${source})${meta && meta.reference_date ? `, reference date ${day(meta.reference_date)}` : ""}` +
+      " (this server's /api/needs/severity).",
     classOf: (pc) => (phase.get(pc)?.phase ?? null) === null ? null : String(phase.get(pc).phase),
     describe: (f) => `${f.properties.name} (${f.id}): phase ${phaseText(phase.get(f.id))}, ` +
       `${count(pins.get(f.id), "people_in_need")} people in need`,

@@ -1,6 +1,6 @@
 // Origin-destination view: a ranked table of the API's OD rows and arrows between area centres.
 import {get, url} from "../api.js";
-import {el, figure, table, message, causeLabel} from "../format.js";
+import {el, figure, table, message, causeLabel, num, sourceLine} from "../format.js";
 import {choropleth} from "../map.js";
 
 const d3 = window.d3;
@@ -40,25 +40,65 @@ export default async function odPage(ctx) {
   return sec;
 }
 
+/** What the arrows' widths mean: three sample widths with the number each stands for. */
+function odLegend(top, w) {
+  const ns = "http://www.w3.org/2000/svg";
+  const sample = (v) => {
+    const s = document.createElementNS(ns, "svg");
+    s.setAttribute("width", "36"); s.setAttribute("height", "14"); s.setAttribute("aria-hidden", "true");
+    const l = document.createElementNS(ns, "line");
+    l.setAttribute("x1", 2); l.setAttribute("x2", 34); l.setAttribute("y1", 7); l.setAttribute("y2", 7);
+    l.setAttribute("class", "od-line"); l.setAttribute("stroke-width", w(v));
+    s.append(l);
+    return el("li", {"data-width": v}, s, `${num(Math.round(v))} people`);
+  };
+  const circle = document.createElementNS(ns, "svg");
+  circle.setAttribute("width", "18"); circle.setAttribute("height", "14"); circle.setAttribute("aria-hidden", "true");
+  const c = document.createElementNS(ns, "circle");
+  c.setAttribute("cx", 9); c.setAttribute("cy", 7); c.setAttribute("r", 6); c.setAttribute("class", "od-within");
+  circle.append(c);
+  return el("ul", {class: "legend", "aria-label": "Line widths", "data-testid": "od-legend"},
+    [top, top / 2, top / 4].map(sample), el("li", {}, circle, "movements within an area (area ∝ people)"));
+}
+
 async function draw(st) {
   const params = {level: st.level, from: st.from, to: st.to};
   const [areas, od] = await Promise.all([get("/api/areas", {level: st.level}), get("/api/figures/od", params)]);
   const L = st.level, o = `origin_adm${L}_pcode`, on = `origin_adm${L}_name`, d = `adm${L}_pcode`, dn = `adm${L}_name`;
   const ranked = [...od.data].sort((a, b) => (b.suppressed ? -1 : b.value ?? -1) - (a.suppressed ? -1 : a.value ?? -1));
   const map = choropleth(areas.features, {
-    title: `Movements between admin ${L} areas, ${st.from} to ${st.to}`, rowOf: () => undefined, testid: "od-map", plain: true,
+    title: `Movements between and within admin ${L} areas, ${st.from} to ${st.to}`, rowOf: () => undefined, testid: "od-map", plain: true,
     describe: (f) => `${f.properties.name} (${f.id})`,
     open: (pc) => { location.hash = `#/area/${encodeURIComponent(pc)}?date=${st.to}`; },
   });
+  // movements whose origin and destination are the same area have no arrow to draw, yet they
+  // can be the largest flow: a circle at the area's centre shows them (and a list names them)
+  const within = new Map();
+  for (const r of od.data) {
+    if (!r[o] || r[o] !== r[d] || r.suppressed || !r.value) continue;
+    within.set(r[d], (within.get(r[d]) || 0) + r.value);
+  }
+  const nameOf = (pc) => (od.data.find((r) => r[d] === pc)?.[dn]) || pc;
   if (map.layer) {
-    // One arrow per origin-destination pair; its width shows the pair's share (the numbers are in the table).
+    // One arrow per origin-destination pair; its width shows the pair's size (the numbers are in the table).
     const sums = new Map();
     for (const r of od.data) {
       if (!r[o] || r[o] === r[d] || r.suppressed || !r.value) continue;
       const k = `${r[o]}>${r[d]}`;
       sums.set(k, (sums.get(k) || 0) + r.value);
     }
-    const w = d3.scaleLinear().domain([0, d3.max([...sums.values()]) || 1]).range([1, 9]);
+    const top = d3.max([...sums.values()]) || 1;
+    const w = d3.scaleLinear().domain([0, top]).range([1, 9]);
+    // circle area proportional to people (the vendored d3 subset has no scaleSqrt)
+    const most = d3.max([...within.values()]) || 1;
+    const rad = (v) => 22 * Math.sqrt(v / most);
+    for (const [pc, v] of [...within.entries()].sort((a, b) => b[1] - a[1])) {
+      const c = map.centroid(pc);
+      if (!c) continue;
+      map.layer.append("circle").attr("class", "od-within").attr("cx", c[0]).attr("cy", c[1])
+        .attr("r", Math.max(3, rad(v))).attr("data-pcode", pc).attr("aria-hidden", "true")
+        .append("title").text(`${nameOf(pc)} (${pc}): ${num(v)} people moved within the area`);
+    }
     const defs = map.svg.select("defs");
     defs.append("marker").attr("id", "arrow").attr("viewBox", "0 0 10 10").attr("refX", 9).attr("refY", 5)
       .attr("markerUnits", "userSpaceOnUse").attr("markerWidth", 12).attr("markerHeight", 12).attr("orient", "auto-start-reverse")
@@ -70,7 +110,16 @@ async function draw(st) {
       map.layer.append("path").attr("class", "od-line").attr("d", `M${a}Q${mx},${my} ${b}`)
         .attr("stroke-width", w(v)).attr("marker-end", "url(#arrow)").attr("aria-hidden", "true");
     }
+    map.figure.append(odLegend(top, w));
   }
+  if (within.size) {
+    map.figure.append(el("div", {class: "within", "data-testid": "od-within"},
+      el("p", {class: "note"}, "Within-area movements (origin and destination the same area; circles on the map):"),
+      el("ul", {}, [...within.entries()].sort((a, b) => b[1] - a[1]).map(([pc, v]) =>
+        el("li", {"data-pcode": pc}, `${nameOf(pc)} (${pc}): `, el("span", {class: "n"}, num(v)))))));
+  }
+  map.figure.append(sourceLine(`flow monitoring and the change between rounds ${st.from} and ${st.to} ` +
+    "(this server's /api/figures/od); suppressed pairs are not drawn."));
   const shown = ranked.slice(0, SHOWN);
   const tbl = table(`Movements ranked by size, ${st.from} to ${st.to}`, [
     {label: "Rank", num: true, value: (r) => ranked.indexOf(r) + 1},

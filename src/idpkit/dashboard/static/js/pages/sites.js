@@ -2,7 +2,7 @@
 // site breaches, and the trend since its previous round; flagged sites first. Every column sorts
 // (header buttons, aria-sort), so a coordinator can reorder by people, points or area.
 import {getAll} from "../api.js";
-import {el, message, num, count, day} from "../format.js";
+import {el, num, count, day, scrollBox, emptyState} from "../format.js";
 
 const TIER_ORDER = {high: 0, medium: 1, low: 2};
 const COLUMNS = [
@@ -29,7 +29,9 @@ export default async function sitesPage(ctx) {
   const h = el("h2", {}, "Sites at risk");
   const risk = await getAll("/api/sites/risk");
   if (!risk.data.length) {
-    return el("section", {}, h, message("No site measurements yet: import site conditions (idpkit sites import …)."));
+    return el("section", {}, h, emptyState("No site measurements yet: the risk list needs site conditions " +
+      "(people, covered area, water, latrines… per site and round).", "idpkit areas sites import SITES.csv",
+      " (CSV or XLSX; several files at once are fine)."));
   }
   // flagged first, then the API's order (worst tier, most points)
   const base = risk.data.map((r, i) => ({...r, _i: i}))
@@ -73,7 +75,7 @@ export default async function sitesPage(ctx) {
 }
 
 function sitesTable(rows, st, sortBy) {
-  return el("table", {class: "data", "data-testid": "sites-table"},
+  return scrollBox(el("table", {class: "data", "data-testid": "sites-table"},
     el("caption", {}, "Site risk, latest round per site (flagged first; the column buttons sort)"),
     el("thead", {}, el("tr", {}, COLUMNS.map((c) => el("th", {
       scope: "col", class: c.num ? "n" : null, "data-key": c.key,
@@ -81,5 +83,5 @@ function sitesTable(rows, st, sortBy) {
     }, el("button", {type: "button", class: "link", onclick: () => sortBy(c.key)}, c.label))))),
     el("tbody", {}, rows.map((r) => el("tr", {"data-site": r.site_id, class: r.flagged ? "flagged" : null},
       COLUMNS.map((c, i) => el(i === 0 ? "th" : "td",
-        {scope: i === 0 ? "row" : null, class: c.num ? "n" : null, "data-field": c.key}, c.text(r)))))));
+        {scope: i === 0 ? "row" : null, class: c.num ? "n" : null, "data-field": c.key}, c.text(r))))))));
 }
