@@ -326,8 +326,9 @@ def profiles_table(wh: Warehouse, level: int, *, source_id: str | None = None,
             from idpkit.areas.levels import ancestor_frame
 
             m = ancestor_frame(wh, level).set_index("pcode").ancestor_pcode
-            p["area_pcode"] = p.area_pcode.map(m)
-            sv["area_pcode"] = sv.area_pcode.map(m)
+            # object even when no code maps (a level with no areas): merged with text codes below
+            p["area_pcode"] = p.area_pcode.map(m).astype(object)
+            sv["area_pcode"] = sv.area_pcode.map(m).astype(object)
         host = p[p.population_group == "host_community"].groupby("area_pcode").population.sum()
         df = df.merge(host.rename("host_community_individuals").reset_index(), on="area_pcode",
                       how="left", suffixes=("_figures", ""))
