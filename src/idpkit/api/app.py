@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from idpkit.api.auth import GRANTS, role_of
+from idpkit.api.body_limit import BodyLimit
 from idpkit.api.render import ApiDate, ApiError, Format, error_response, render
 from idpkit.dashboard import mount_dashboard
 from idpkit.errors import IdpkitError
@@ -351,6 +352,7 @@ def create_app(target: str) -> FastAPI:
         return _cached_response(hit, etag, request.headers.get("accept-encoding", ""))
 
     app.add_middleware(FrontCache, state=state)
+    app.add_middleware(BodyLimit)  # outermost: a huge JSON body is refused before parsing
     app.state.idpkit = state  # for tests and embedding: the cache and version
 
     def page(df: pd.DataFrame, limit: int, offset: int) -> tuple[pd.DataFrame, dict[str, Any]]:
