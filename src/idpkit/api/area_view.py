@@ -24,6 +24,7 @@ from fastapi.responses import Response
 
 from idpkit.api.render import ApiDate, ApiError, Format, render
 from idpkit.api.auth import GRANTS
+from idpkit.areas.profile import PUBLIC_COUNT_COLUMNS as COUNT_COLUMNS  # one list
 
 Fmt = Annotated[Format, Query(description="json, csv or hxl.")]
 LevelQ = Annotated[int | None, Query(ge=0, le=4, description="Admin level 0-4.")]
@@ -45,9 +46,6 @@ HXL: dict[str, str] = {
     "consultation_date": "#date", "priority": "#indicator+priority", "rank": "#indicator+rank",
     "score": "#indicator+priority+score", "unique_reached": "#reached+unique",
 }
-COUNT_COLUMNS = ("people_in_need", "ci_low", "ci_high", "population", "reached", "targeted",
-                 "unique_reached", "reported_reach", "registered_people", "individuals", "pin",
-                 "unmet")
 
 
 def _public(df: pd.DataFrame) -> pd.DataFrame:
