@@ -31,9 +31,11 @@ import pandas as pd
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from idpkit.api.auth import GRANTS, role_of
-from idpkit.api.render import ApiError, Format, error_response, render
+from idpkit.api.body_limit import BodyLimit
+from idpkit.api.render import ApiDate, ApiError, Format, error_response, render
 from idpkit.dashboard import mount_dashboard
 from idpkit.errors import IdpkitError
 from idpkit.warehouse.warehouse import Warehouse, connect
@@ -246,12 +248,18 @@ class FrontCache:
 
 
 def no_control_characters(request: Request) -> None:
-    """No query parameter may hold control characters (NUL, escape, …): no P-code, date or name
-    has them, and SQL engines refuse some of them inside literals. A clear 422, never a 500."""
-    for key, value in request.query_params.multi_items():
+    """No query or path parameter may hold control characters (NUL, escape, …): no P-code, date,
+    dataset id or name has them, and SQL engines refuse some of them inside literals. A clear
+    422, never a 500."""
+    values = [(f"query.{k}", v) for k, v in request.query_params.multi_items()]
+    values += [(f"path.{k}", v) for k, v in request.path_params.items() if isinstance(v, str)]
+    for where, value in values:
         if any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise ApiError(422, "invalid-request", "control characters are not allowed",
-                           f"query.{key}")
+            raise ApiError(422, "invalid-request", "control characters are not allowed", where)
+
+
+#: Error codes of the HTTP errors the framework raises itself (unknown path, bad multipart body).
+_HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}
 
 
 def _crash_report_note(request: Request, exc: Exception) -> str:
@@ -285,6 +293,16 @@ def create_app(target: str) -> FastAPI:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         return error_response(422, "invalid-request", first.get("msg", "invalid request"), where)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # the framework's own errors (no such path, "Missing boundary in multipart.") in the one
+        # shape too; their texts name no server path
+        code = _HTTP_CODES.get(exc.status_code, "invalid-request")
+        response = error_response(exc.status_code, code, str(exc.detail),
+                                  "body" if exc.status_code == 400 else None)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # never a traceback
@@ -334,6 +352,7 @@ def create_app(target: str) -> FastAPI:
         return _cached_response(hit, etag, request.headers.get("accept-encoding", ""))
 
     app.add_middleware(FrontCache, state=state)
+    app.add_middleware(BodyLimit)  # outermost: a huge JSON body is refused before parsing
     app.state.idpkit = state  # for tests and embedding: the cache and version
 
     def page(df: pd.DataFrame, limit: int, offset: int) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -407,7 +426,7 @@ def create_app(target: str) -> FastAPI:
 
     @app.get("/api/figures/stock", summary="Stock per area at a reference date")
     def stock(request: Request, level: Level = 1,
-              on: Annotated[date | None, Query(alias="date")] = None,
+              on: Annotated[ApiDate | None, Query(alias="date")] = None,
               by: Annotated[str, Query(pattern=r"^[a-z_,]*$")] = "group,cause",
               group: str | None = None, area: str | None = None,
               limit: Limit = 1000, offset: Offset = 0, format: Fmt = Format.json,
@@ -454,8 +473,8 @@ def create_app(target: str) -> FastAPI:
         return respond(request, f"{request.url}|{r in ('analyst', 'admin')}", compute)
 
     @app.get("/api/figures/series", summary="Monthly stock per area (gaps explicit)")
-    def series(request: Request, start: Annotated[date, Query(alias="from")],
-               end: Annotated[date, Query(alias="to")], level: Level = 1,
+    def series(request: Request, start: Annotated[ApiDate, Query(alias="from")],
+               end: Annotated[ApiDate, Query(alias="to")], level: Level = 1,
                format: Fmt = Format.json, r: str = Depends(role)) -> Response:
         from idpkit.figures.series import monthly_series
 
@@ -463,8 +482,8 @@ def create_app(target: str) -> FastAPI:
                              lambda: monthly_series(state.wh, start, end, level), format)
 
     @app.get("/api/figures/flows", summary="Flows over a period (reported and derived)")
-    def flows(request: Request, start: Annotated[date, Query(alias="from")],
-              end: Annotated[date, Query(alias="to")], level: Level = 1,
+    def flows(request: Request, start: Annotated[ApiDate, Query(alias="from")],
+              end: Annotated[ApiDate, Query(alias="to")], level: Level = 1,
               format: Fmt = Format.json, r: str = Depends(role)) -> Response:
         from idpkit.figures.flows import flows_frame
 
@@ -472,8 +491,8 @@ def create_app(target: str) -> FastAPI:
                              lambda: flows_frame(state.wh, start, end, level), format)
 
     @app.get("/api/figures/od", summary="Origin-destination matrix over a period")
-    def od(request: Request, start: Annotated[date, Query(alias="from")],
-           end: Annotated[date, Query(alias="to")], level: Annotated[int, Query(ge=1, le=4)] = 2,
+    def od(request: Request, start: Annotated[ApiDate, Query(alias="from")],
+           end: Annotated[ApiDate, Query(alias="to")], level: Annotated[int, Query(ge=1, le=4)] = 2,
            format: Fmt = Format.json, r: str = Depends(role)) -> Response:
         from idpkit.figures.od import od_frame
 

@@ -16,22 +16,24 @@ coverage) and lists (flagged sites).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from idpkit.api.render import ApiError, Format, render
+from idpkit.api.render import ApiDate, ApiError, Format, render
 from idpkit.api.auth import GRANTS
+from idpkit.areas.profile import PUBLIC_COUNT_COLUMNS as COUNT_COLUMNS  # one list
 
 Fmt = Annotated[Format, Query(description="json, csv or hxl.")]
 LevelQ = Annotated[int | None, Query(ge=0, le=4, description="Admin level 0-4.")]
-FromQ = Annotated[date | None, Query(alias="from", description="Reach only from activities "
-                                     "running on or after this date (YYYY-MM-DD).")]
-ToQ = Annotated[date | None, Query(alias="to", description="Reach only from activities running "
-                                   "on or before this date (YYYY-MM-DD).")]
+FromQ = Annotated[ApiDate | None, Query(
+    alias="from", description="Reach only from activities running on or after this date "
+    "(YYYY-MM-DD).")]
+ToQ = Annotated[ApiDate | None, Query(
+    alias="to", description="Reach only from activities running on or before this date "
+    "(YYYY-MM-DD).")]
 
 HXL: dict[str, str] = {
     "area_pcode": "#loc+code", "area_name": "#loc+name", "population_group": "#population+group",
@@ -44,9 +46,6 @@ HXL: dict[str, str] = {
     "consultation_date": "#date", "priority": "#indicator+priority", "rank": "#indicator+rank",
     "score": "#indicator+priority+score", "unique_reached": "#reached+unique",
 }
-COUNT_COLUMNS = ("people_in_need", "ci_low", "ci_high", "population", "reached", "targeted",
-                 "unique_reached", "reported_reach", "registered_people", "individuals", "pin",
-                 "unmet")
 
 
 def _public(df: pd.DataFrame) -> pd.DataFrame:
@@ -70,6 +69,18 @@ def _with_admin_level(wh: Any, df: pd.DataFrame) -> pd.DataFrame:
     cols = list(df.columns)
     cols.insert(cols.index("area_pcode") + 1, "admin_level")
     return out[cols]
+
+
+def _level_with_areas(wh: Any, level: int) -> None:
+    """Refuse (422) a level the gazetteer holds no areas at: one row per area of nothing is not
+    an answer, and the caller learns which levels exist."""
+    a = wh.table("areas")
+    levels = sorted(int(x) for x in a.select("admin_level").distinct().execute().admin_level
+                    .dropna())
+    if level not in levels:
+        held = ", ".join(map(str, levels)) or "none: load a gazetteer first"
+        raise ApiError(422, "invalid-request", f"no admin areas at level {level} in this "
+                       f"warehouse (levels: {held})", "query.level")
 
 
 def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str], None],
@@ -113,8 +124,10 @@ def area_router(state: Any, role: Callable[..., str], need: Callable[[str, str],
                  format: Fmt = Format.json, who: str = Depends(role)) -> Response:
         from idpkit.areas.profile import profiles_table
 
-        return table(request, who, lambda: profiles_table(state.wh, level, source_id=source,
-                                                          start=start, end=end), format)
+        def frame() -> pd.DataFrame:
+            _level_with_areas(state.wh, level)
+            return profiles_table(state.wh, level, source_id=source, start=start, end=end)
+        return table(request, who, frame, format)
 
     @r.get("/api/areas/{pcode}/profile", summary="Everything known about one area")
     def profile(request: Request, pcode: str, source: str | None = None,

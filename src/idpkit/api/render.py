@@ -9,11 +9,13 @@ CSV and HXL are written by the one writer of the project (:func:`idpkit.figures.
 from __future__ import annotations
 
 import json
+from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 
 class Format(str, Enum):
@@ -27,6 +29,22 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, location: str | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.location = status, code, message, location
+
+
+#: The calendar the figures can compute on: pandas' nanosecond timestamps hold 1677-09-21 to
+#: 2262-04-11; whole years inside that, so month ends and period bounds stay representable.
+EARLIEST_DATE, LATEST_DATE = date(1678, 1, 1), date(2261, 12, 31)
+
+
+def _within_calendar(d: date) -> date:
+    if not EARLIEST_DATE <= d <= LATEST_DATE:
+        raise ValueError(f"dates must lie between {EARLIEST_DATE.isoformat()} and "
+                         f"{LATEST_DATE.isoformat()}")
+    return d
+
+
+#: A date query parameter: ISO, and within the calendar the figures compute on (a 422, not a 500).
+ApiDate = Annotated[date, AfterValidator(_within_calendar)]
 
 
 def error_response(status: int, code: str, message: str, location: str | None = None) -> JSONResponse:

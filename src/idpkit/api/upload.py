@@ -47,6 +47,14 @@ def _safe_filename(name: str | None) -> str:
     return base[:120]
 
 
+def _hide_folder(text: str, path: Path) -> str:
+    """``text`` naming the upload by its name only: readers' messages and locations name the file
+    by its full path, and the server's temporary folder is none of the caller's business."""
+    for folder in {str(path.parent), str(path.parent.resolve())}:
+        text = text.replace(folder + "/", "").replace(folder, "")
+    return text
+
+
 def _internal_error(exc: Exception, path: Path) -> JSONResponse:
     """HTTP 500 in the app's error shape for a bug met while reading ``path``: the file's name, the
     exception's type and the crash report's file name (never its folder, never the message)."""
@@ -107,9 +115,10 @@ def upload_router(get_state: Callable[[], Any], role_dep: Callable[..., str],
                 try:
                     result = ingest_file(state.wh, path, opts)
                 except IdpkitError as exc:
-                    return JSONResponse({"error": {"code": exc.code, "message": exc.message,
-                                                   "location": exc.location or path.name}},
-                                        status_code=422)
+                    return JSONResponse({"error": {
+                        "code": exc.code, "message": _hide_folder(exc.message, path),
+                        "location": _hide_folder(exc.location or path.name, path)}},
+                        status_code=422)
                 except Exception as exc:  # a bug: described below, outside the warehouse lock
                     crash = exc
                 else:

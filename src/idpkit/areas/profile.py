@@ -141,13 +141,14 @@ def area_profile(wh: Warehouse, pcode: str, *, source_id: str | None = None,
     out["needs"], out["people_in_need"] = [], []
     if src:
         sev = wh.table("need_severity")
-        out["needs"] = records(sev.filter((sev.source_id == src) & (sev.area_pcode == pcode))
-                               .order_by(["population_group", "sector"]).execute())
+        needs = sev.filter((sev.source_id == src) & (sev.area_pcode == pcode)).order_by(
+            ["population_group", "sector"]).execute()
+        out["needs"] = _public_records(needs, PUBLIC_COUNT_COLUMNS) if public else records(needs)
         pin = wh.table("need_pin")
         p = pin.filter((pin.source_id == src) & (pin.area_pcode == pcode)).order_by(
             ["population_group", "sector"]).execute()
-        out["people_in_need"] = _public_records(p, ("people_in_need", "ci_low", "ci_high",
-                                                    "population")) if public else records(p)
+        out["people_in_need"] = _public_records(p, PUBLIC_COUNT_COLUMNS) if public \
+            else records(p)
     if not out["needs"]:
         notes.append("needs: no needs results for this area (run `idpkit areas needs severity`)")
 
@@ -171,9 +172,8 @@ def area_profile(wh: Warehouse, pcode: str, *, source_id: str | None = None,
         cont = act.continuity(wh, level=level)
         cont = cont[cont.area_pcode == pcode] if len(cont) else cont
         if public:
-            out["activities"] = _public_records(cov, ("reached", "people_in_need", "targeted"))
-            out["reach"] = _public_records(reach, ("unique_reached", "reported_reach",
-                                                   "registered_people"))
+            out["activities"] = _public_records(cov, PUBLIC_COUNT_COLUMNS)
+            out["reach"] = _public_records(reach, PUBLIC_COUNT_COLUMNS)
         else:
             out["activities"], out["reach"] = records(cov), records(reach)
         out["continuity"] = records(cont)
@@ -210,6 +210,14 @@ SUPPRESSED_RATIOS: dict[str, tuple[str, ...]] = {
 """Columns withheld with their parts: an exact share of a rounded total gives a suppressed count
 back (3 reached of 10,000 in need is a coverage of 0.0003), and a confidence interval around a
 suppressed estimate shows where it lies."""
+
+
+#: The count columns of the area view's tables: rounded and suppressed for the public wherever
+#: they are served (the area profile, ``/api/needs/…``, ``/api/areas/profiles``), so one cell
+#: reads the same everywhere.
+PUBLIC_COUNT_COLUMNS = ("people_in_need", "ci_low", "ci_high", "population", "reached",
+                        "targeted", "unique_reached", "reported_reach", "registered_people",
+                        "individuals", "pin", "unmet")
 
 
 def _public(df: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -326,8 +334,9 @@ def profiles_table(wh: Warehouse, level: int, *, source_id: str | None = None,
             from idpkit.areas.levels import ancestor_frame
 
             m = ancestor_frame(wh, level).set_index("pcode").ancestor_pcode
-            p["area_pcode"] = p.area_pcode.map(m)
-            sv["area_pcode"] = sv.area_pcode.map(m)
+            # object even when no code maps (a level with no areas): merged with text codes below
+            p["area_pcode"] = p.area_pcode.map(m).astype(object)
+            sv["area_pcode"] = sv.area_pcode.map(m).astype(object)
         host = p[p.population_group == "host_community"].groupby("area_pcode").population.sum()
         df = df.merge(host.rename("host_community_individuals").reset_index(), on="area_pcode",
                       how="left", suffixes=("_figures", ""))

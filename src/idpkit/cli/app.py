@@ -279,7 +279,8 @@ def summary(
     if fmt == Fmt.csv:
         out = df.copy()
         out["value"] = out["value"].map(lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v}")
-        sys.stdout.write(out.to_csv(index=False))
+        from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+        sys.stdout.write(neutralise_frame(out).to_csv(index=False))
         return
     if fmt == Fmt.json:
         print(df.to_json(orient="records", force_ascii=False))

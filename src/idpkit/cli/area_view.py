@@ -52,7 +52,8 @@ PublicOpt = Annotated[bool, typer.Option("--public", help="Publication rules: ro
 
 def _emit(df, fmt: Fmt, output: Path | None = None, title: str | None = None) -> None:
     if fmt == Fmt.csv or output is not None and fmt != Fmt.json:
-        text = df.to_csv(index=False, lineterminator="\n")
+        from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+        text = neutralise_frame(df).to_csv(index=False, lineterminator="\n")
     elif fmt == Fmt.json:
         text = df.to_json(orient="records", date_format="iso", force_ascii=False) + "\n"
     else:

@@ -106,7 +106,9 @@ def list_cmd(fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -
     if fmt == Fmt.csv:
         import pandas as pd
 
-        _emit(pd.DataFrame(records(df), columns=df.columns).to_csv(index=False), [], output)
+        from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+        _emit(neutralise_frame(pd.DataFrame(records(df), columns=df.columns)).to_csv(index=False),
+              [], output)
     elif fmt == Fmt.json:
         _emit(_json(records(df)), [], output)
     elif df.empty:
@@ -155,7 +157,8 @@ def _show_csv(details) -> str:
     df = pd.DataFrame(rows, columns=["section", "key", "value"])
     df["value"] = [("" if v is None else f"{v:.0f}" if isinstance(v, float) and v.is_integer()
                     else str(v)) for v in df["value"]]
-    return df.to_csv(index=False)
+    from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+    return neutralise_frame(df).to_csv(index=False)
 
 
 def _show_tables(d) -> list[RenderableType]:

@@ -292,7 +292,8 @@ def evaluate_cmd(
                       f"{at.pair_f1[curve.default]:.4f}; best {at.pair_f1[curve.best]:.4f} at "
                       f"{curve.best:g}")
     if out is not None:
-        curve.rows.to_csv(out, index=False)
+        from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+        neutralise_frame(curve.rows).to_csv(out, index=False)
         console.print(f"curve written to {escape(str(out))}")
 
 
@@ -323,7 +324,8 @@ def clusters_cmd(
     if fmt is ClusterFormat.json:
         text = table.to_json(orient="records", force_ascii=False, indent=1)
     else:
-        text = table.to_csv(index=False)
+        from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+        text = neutralise_frame(table).to_csv(index=False)
     if out is None:
         typer.echo(text, nl=not text.endswith("\n"))
         return

@@ -46,12 +46,14 @@ def _emit(df, fmt: Fmt, output: Path | None, title: str, *, digits: int = 4) -> 
     if fmt == Fmt.json:
         text = df.to_json(orient="records", force_ascii=False, indent=1, date_format="iso")
     elif fmt == Fmt.csv:
-        text = df.to_csv(index=False, lineterminator="\n")
+        from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+        text = neutralise_frame(df).to_csv(index=False, lineterminator="\n")
     else:
         text = None
     if output is not None:
         if text is None:
-            text = df.to_csv(index=False, lineterminator="\n")
+            from idpkit.model.formula_cells import neutralise_frame  # no live formulas
+            text = neutralise_frame(df).to_csv(index=False, lineterminator="\n")
         output.write_text(text, encoding="utf-8")
         err.print(f"Wrote {escape(str(output))} ({len(df)} rows)")
         return

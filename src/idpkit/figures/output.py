@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from idpkit.figures.schema import hxl_tag, table_schema
+from idpkit.model.formula_cells import neutralise_frame
 
 
 def _single(df: pd.DataFrame, col: str) -> str | None:
@@ -48,7 +49,10 @@ def to_csv(df: pd.DataFrame, *, hxl: bool = False, tags: dict[str, str] | None =
     The one writer of CSV and HXL for the CLI, the API, the dashboard's downloads and the release:
     every output formats cells alike (integers without ``.0``, ISO dates, ``true``/``false``,
     empty for missing) and tags every column. ``tags`` names a column's hashtag where the
-    figure vocabulary (:func:`idpkit.figures.schema.hxl_tag`) does not know it."""
+    figure vocabulary (:func:`idpkit.figures.schema.hxl_tag`) does not know it. Text a
+    spreadsheet would run as a formula (an area named ``=HYPERLINK(…)``) is written with a
+    leading quote (:mod:`idpkit.model.formula_cells`): CSVs are opened in spreadsheets."""
+    df = neutralise_frame(df)
     text = to_text_frame(df)
     if hxl:
         group, unit = _single(df, "population_group"), _single(df, "unit")

@@ -48,6 +48,10 @@ class IngestOptions:
     round: str | None = None
     operation: str | None = None
     country: str | None = None  # ISO3 of the whole file, when it names no country or area
+    # longest cell accepted (characters): any text, and codes (P-codes, site/country codes);
+    # a longer cell refuses the file (idpkit.ingest.cell_limits)
+    max_text_chars: int = 10_000
+    max_code_chars: int = 100
     household_size_range: tuple[float, float] = (1.0, 20.0)
     jump_factor: float = 10.0
     jump_minimum: float = 100.0  # changes between smaller numbers are not flagged

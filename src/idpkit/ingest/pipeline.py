@@ -22,6 +22,7 @@ import pandas as pd
 
 from idpkit.errors import ImplausibleImportError
 from idpkit.ingest.check import jump_findings, row_findings
+from idpkit.ingest.cell_limits import refuse_overlong_cells
 from idpkit.ingest.clean import clean_rows
 from idpkit.ingest.commit import Outcome, commit
 from idpkit.ingest.context import Decision, ImportContext, IngestOptions, Progress, safe_name
@@ -139,6 +140,7 @@ def run_import(ctx: ImportContext, plan: ImportPlan | None = None) -> ImportResu
     notes = list(plan.notes)
     say("staging rows")
     raw = stage_rows(ctx, plan)
+    refuse_overlong_cells(ctx, plan, raw)  # before any stage reads a 10 MB "P-code"
     say("checking areas, dates and causes")
     cleaned = clean_rows(ctx, plan, raw)
     cleaned.wide = wide = ctx.materialize(cleaned.wide)

@@ -10,6 +10,7 @@ import ibis
 import ibis.expr.types as ir
 
 from idpkit.ingest.profile import PLACEHOLDERS
+from idpkit.model.formula_cells import PLAIN_NUMBER, TRIGGER
 
 NULL_STR = ibis.null("string")
 _COUNT_OK = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
@@ -130,14 +131,13 @@ def parse_decimal(col: ir.StringValue) -> tuple[ir.FloatingValue, ir.BooleanValu
 
 
 def formula_like(col: ir.StringValue) -> ir.BooleanValue:
-    """Text a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+cmd``, ``@SUM``, ``-A1``).
-    An anchored test of the first character first: nearly every cell fails it at once, and only
-    the rest are trimmed and matched."""
-    s = col.strip()
-    # Blanks are spelled out (strip()'s ASCII set): what \s means differs between engines (RE2
-    # has no vertical tab; PostgreSQL's follows the locale).
-    full = s.re_search(r"^[=+@]|^-[^0-9 \t\n\r\x0b\x0c.-]").fill_null(False) & (s.length() > 1)
-    return ibis.cases((col.re_search(r"^[ \t\n\r\x0b\x0c]*[-=+@]"), full), else_=False)
+    """Text a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+cmd``, ``@SUM``,
+    ``-2+3+cmd|…``): the one rule every tabular output neutralises
+    (:mod:`idpkit.model.formula_cells`), so what the import flags is what a release would quote.
+    The anchored trigger test first: nearly every cell fails it at once, and only the rest are
+    tested for being a plain number."""
+    trigger = col.re_search(TRIGGER).fill_null(False)
+    return ibis.cases((trigger, ~col.re_search(PLAIN_NUMBER).fill_null(False)), else_=False)
 
 
 def sql_json_object(t: ir.Table, cols: list[tuple[str, str]]) -> ir.StringValue:

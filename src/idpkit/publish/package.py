@@ -34,6 +34,7 @@ import pandas as pd
 
 from idpkit import __version__
 from idpkit.figures.output import to_csv
+from idpkit.model.formula_cells import neutralise_frame
 from idpkit.figures.publication import DEFAULT_SUPPRESS_BELOW, apply_publication_rules
 from idpkit.figures.published import published_stock
 from idpkit.figures.schema import hxl_tag, table_schema
@@ -135,7 +136,8 @@ def publish(wh: Warehouse, out: Path, *, on: date | None = None,
             pd.DataFrame({"note": ["no public tables in this warehouse yet"]}).to_excel(
                 xw, sheet_name="README", index=False)
         for name, df in sheets.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
+            # openpyxl writes any text starting with "=" as a live formula
+            neutralise_frame(df).to_excel(xw, sheet_name=name[:31], index=False)
     package = {
         "name": "idpkit-release", "title": "Internal displacement figures (idpkit release)",
         "profile": "tabular-data-package",

@@ -32,8 +32,9 @@ CATALOGUE: dict[str, IssueType] = {t.code: t for t in [
     IssueType("ambiguous-date-format", "warning", "Day and month could be swapped",
               "No date in the column has a day above 12; dates were read as day/month/year."),
     IssueType("formula-injection", "warning", "Text starts like a spreadsheet formula",
-              "Text beginning with =, +, -, @ could run as a formula when opened in a spreadsheet; "
-              "exports neutralise it."),
+              "Text beginning with =, +, -, @ (or their full-width forms), a tab or a carriage "
+              "return, and not a plain number, could run as a formula when opened in a "
+              "spreadsheet; every CSV, HXL and XLSX output prefixes it with a quote."),
     IssueType("invalid-coordinates", "warning", "Latitude/longitude out of range",
               "Coordinates are not numbers within [-90, 90] and [-180, 180]."),
     # areas
