@@ -180,8 +180,10 @@ def test_public_answers_name_suppressed_cells(small_cells_api):
     q = "/api/needs/pin?sector=intersectoral&group=idps"
     pub = {r["area_pcode"]: r for r in client.get(q).json()["data"]}
     assert pub[small]["people_in_need"] is None and "people_in_need" in pub[small]["suppressed"]
-    for empty in (missing, zero):  # no figure and zero are empty but were never suppressed
-        assert pub[empty]["people_in_need"] is None
+    # no figure is empty, a true zero stays 0 (issue 21: 0 is not "not assessed"); neither
+    # was suppressed
+    assert pub[missing]["people_in_need"] is None and pub[zero]["people_in_need"] == 0
+    for empty in (missing, zero):
         assert "people_in_need" not in pub[empty]["suppressed"]
     assert all(isinstance(r["suppressed"], list) for r in pub.values())
     big = [r for a, r in pub.items() if a not in (small, missing, zero)]
@@ -234,7 +236,7 @@ def test_public_rules_list_suppressed_columns_and_hide_their_ratios():
                        "reached": [1.0, 2.0, None, 7.0], "coverage": [0.33, None, None, 0.0006]})
     out = _public(df, ("people_in_need", "reached"))
     assert list(out.suppressed) == ["people_in_need,reached,coverage", "reached", "", ""]
-    assert out.people_in_need.isna().tolist() == [True, True, True, False]
+    assert out.people_in_need.isna().tolist() == [True, True, False, False]  # C: a true 0 stays 0
     assert out.coverage.isna().tolist() == [True, True, True, False]  # B: no ratio to hide
     assert suppressed_as_lists(out).suppressed.tolist()[:2] == [
         ["people_in_need", "reached", "coverage"], ["reached"]]
