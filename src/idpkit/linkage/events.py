@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from idpkit.linkage.distinct import ARROW_TEXT, distinct, take, trimmed
+from idpkit.linkage.distinct import ARROW_TEXT, trimmed
 
 DEFAULT_EVENT_COLUMNS = ("household_ref", "registration_date", "organisation")
 """The default event key: a household id, split by the date and organisation it was recorded
@@ -24,10 +24,9 @@ with (each only where the register has that column filled)."""
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Values as trimmed text, empty text and missing as <NA> (any input dtype); cleaned once
-    per distinct value."""
-    codes, uniques = distinct(values)
-    return take(codes, trimmed(uniques), values.index).astype(ARROW_TEXT)
+    """Values as trimmed text, empty text and missing as <NA> (any input dtype), as Arrow text
+    (its string kernels run in C++, not per record in Python)."""
+    return trimmed(values)
 
 
 def registration_events(records: pd.DataFrame, by: list[str] | tuple[str, ...] | None = None,
