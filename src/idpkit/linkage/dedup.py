@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from idpkit.linkage.distinct import distinct, take, trimmed
 from idpkit.linkage.normalise import (clean_id, dates_column, names_column, phones_column,
                                       split_full_name)
 
@@ -22,30 +23,13 @@ REVIEW_BAND = (0.5, 0.97)
 """Pairs scored in this band go to the review queue: the model is unsure either way."""
 
 
-def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """``(codes, uniques)``: work on a register's distinct values, then ``take`` back (a column
-    of a million rows has a few thousand distinct values; pandas string methods run per row in
-    Python). Code -1 is a missing value."""
-    codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
-    return codes, pd.Series(uniques)
-
-
-def _take(codes: np.ndarray, per_unique: pd.Series | pd.DataFrame, index: pd.Index):
-    """Values per record from values per distinct value (missing for code -1)."""
-    if isinstance(per_unique, pd.DataFrame):
-        frame = pd.concat([per_unique, per_unique.iloc[:0].reindex([len(per_unique)])])
-        out = frame.iloc[np.where(codes >= 0, codes, len(per_unique))]
-        out.index = index
-        return out
-    arr = np.append(per_unique.astype(object).where(per_unique.notna(), None)
-                    .to_numpy(dtype=object), None)
-    return pd.Series(arr[np.where(codes >= 0, codes, len(per_unique))], index=index,
-                     dtype=object)
-
-
 def _clean_text(values: pd.Series) -> pd.Series:
-    s = values.astype("string").str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
-    return s.where(s.str.len() > 0)
+    """Trimmed text; a number read as a float (``123.0``, an id or a phone) loses its ``.0``."""
+    s = trimmed(values)
+    as_float = s.str.fullmatch(r"\d+\.0").fillna(False).to_numpy(dtype=bool)
+    if as_float.any():
+        s = s.where(~as_float, s.str.slice(stop=-2))
+    return s
 
 
 def _text(records: pd.DataFrame, name: str) -> pd.Series:
@@ -53,25 +37,25 @@ def _text(records: pd.DataFrame, name: str) -> pd.Series:
     column is all None. Numbers read as floats lose their ``.0`` (an id or a phone)."""
     if name not in records.columns:
         return pd.Series([None] * len(records), index=records.index, dtype=object)
-    codes, uniques = _distinct(records[name])
-    return _take(codes, _clean_text(uniques), records.index)
+    codes, uniques = distinct(records[name])
+    return take(codes, _clean_text(uniques), records.index)
 
 
 def _text_map(values: pd.Series, fn) -> pd.Series:
     """``fn`` (vectorised over a string Series) applied to the distinct values of ``values``."""
-    codes, uniques = _distinct(values)
-    return _take(codes, fn(uniques.astype("string")), values.index)
+    codes, uniques = distinct(values)
+    return take(codes, fn(uniques.astype("string[pyarrow]")), values.index)
 
 
 def _dates(values: pd.Series) -> pd.DataFrame:
-    codes, uniques = _distinct(values)
-    return _take(codes, dates_column(uniques), values.index)
+    codes, uniques = distinct(values)
+    return take(codes, dates_column(uniques), values.index)
 
 
 def _number(records: pd.DataFrame, name: str) -> pd.Series:
     if name not in records.columns:
         return pd.Series(np.nan, index=records.index)
-    codes, uniques = _distinct(records[name])
+    codes, uniques = distinct(records[name])
     num = pd.to_numeric(uniques.astype("string").str.strip(), errors="coerce").astype(float)
     return pd.Series(np.append(num.to_numpy(dtype=float), np.nan)[
         np.where(codes >= 0, codes, len(num))], index=records.index)
@@ -155,9 +139,10 @@ def prepare(records: pd.DataFrame, *, phone_region: str | None = None,
     for c in ("dob_year", "dob_month", "dob_day"):
         out[c] = dob[c].values
     if "dob_estimated" in records:  # a year written as 1 January is not a day and a month
-        flag = records["dob_estimated"]
-        est = (flag.astype("string").str.strip().str.lower()
-               .isin(["true", "1", "yes", "y", "oui"]).fillna(False).to_numpy(dtype=bool))
+        codes, flags = distinct(records["dob_estimated"])
+        yes = (trimmed(flags).str.lower().isin(["true", "1", "yes", "y", "oui"])
+               .fillna(False).to_numpy(dtype=bool))
+        est = np.append(yes, False)[np.where(codes >= 0, codes, len(yes))]
         out.loc[est, ["dob", "dob_month", "dob_day"]] = None
     out["birth_year"] = _birth_year(records, out["dob_year"]).values
     regions = records["phone_region"] if "phone_region" in records else None
