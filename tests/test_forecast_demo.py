@@ -83,7 +83,8 @@ def test_demo_backtest_end_to_end_and_reproducible(fc_wh, fc_demo):
     cfg = BacktestConfig(**CFG, models=(*BASELINES, "croston_sba", "tsb", "lgbm"), seed=7)
     a, b = backtest(p, cfg), backtest(p, cfg)
     pd.testing.assert_frame_equal(a.scores, b.scores)
-    assert set(a.scores.model) == {*BASELINES, "croston_sba", "tsb", "lgbm"}
+    assert set(a.scores.model) == {*BASELINES, "croston_sba", "tsb", "lgbm", "combo_median",
+                                   "combo_mean", "blend_em", "selected"}
     assert sorted(a.scores.horizon.unique()) == [1, 2, 3]
     assert (a.scores.n > 0).all() and a.scores.mae.notna().all()
     assert a.scores.coverage80.notna().any()
