@@ -214,3 +214,28 @@ def test_blend_weight_ignores_later_actuals(bt_ets):
     kb = b[(b.origin <= t) & b.model.isin(["blend_em", "selected"])]
     pd.testing.assert_frame_equal(ka[["point", "lo80", "hi80"]].reset_index(drop=True),
                                   kb[["point", "lo80", "hi80"]].reset_index(drop=True))
+
+
+# ------------------------------------------------------------------ 5. predictions file, origin range
+
+
+def test_origin_range_and_predictions_table():
+    from idpkit.forecast.backtest import predictions_table
+    from idpkit.forecast.series import ForecastError
+
+    p = _generated(3, 20, seed=4)  # 2023-01 .. 2024-08
+    cfg = BacktestConfig(**{**CFG, "calibration": 2}, models=tuple(BASELINES),
+                         from_origin="2023-10", to_origin="2024-01")
+    bt = backtest(p, cfg)
+    scored = sorted(bt.predictions.loc[bt.predictions.scored, "origin"].unique())
+    assert [str(p.months[o]) for o in scored] == ["2023-10", "2023-11", "2023-12", "2024-01"]
+    t = predictions_table(bt)
+    assert len(t) == len(bt.predictions)
+    r = t[(t.area_pcode == "A1") & (t.origin_month == "2023-11") & (t.horizon == 3)
+          & (t.model == "naive")].iloc[0]
+    assert r.target_month == "2024-02"
+    assert r.forecast == p.y[1, 10] and r.actual == p.y[1, 13]  # naive: value of 2023-11
+    for bad, msg in (({"from_origin": "2023-13"}, "not a month"),
+                     ({"from_origin": "2030-01"}, "no origin between")):
+        with pytest.raises(ForecastError, match=msg):
+            backtest(p, BacktestConfig(**CFG, models=tuple(BASELINES), **bad))

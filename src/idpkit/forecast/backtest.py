@@ -37,6 +37,8 @@ class BacktestConfig:
                              "ets", "croston_sba", "tsb", "lgbm")
     seed: int = 0
     combinations: bool = True  # add combo_median, combo_mean, blend_em and selected (combine.py)
+    from_origin: str | None = None  # YYYY-MM: score origins from this month (``origins`` ignored)
+    to_origin: str | None = None  # YYYY-MM: score origins up to this month
 
 
 @dataclass
@@ -60,12 +62,51 @@ def origin_indices(panel: Panel, cfg: BacktestConfig) -> tuple[list[int], list[i
     """(calibration origins, scored origins), oldest first."""
     last = panel.n_months - 2  # the last origin with a target month
     first_possible = cfg.min_history - 1
-    scored = list(range(max(first_possible, last - cfg.origins + 1), last + 1))
+    if cfg.from_origin or cfg.to_origin:
+        lo, hi = (_month(cfg.from_origin, "--from-origin", panel.months[0]),
+                  _month(cfg.to_origin, "--to-origin", panel.months[-1]))
+        m = panel.months
+        scored = [i for i in range(max(first_possible, 0), last + 1) if lo <= m[i] <= hi]
+        if not scored:
+            raise ForecastError(
+                f"no origin between {lo} and {hi} can be scored: origins need {cfg.min_history} "
+                f"months of history and a known next step (scorable: "
+                f"{m[min(first_possible, last)] if first_possible <= last else 'none'}–{m[last]})")
+    else:
+        scored = list(range(max(first_possible, last - cfg.origins + 1), last + 1))
     if not scored:
         raise ForecastError(f"too short a history for a backtest: {panel.n_months} steps, "
                             f"need at least {cfg.min_history + 1}")
     cal = list(range(max(first_possible, scored[0] - cfg.calibration), scored[0]))
     return cal, scored
+
+
+def _month(value: str | None, option: str, default: pd.Period) -> pd.Period:
+    if not value:
+        return default
+    try:
+        return pd.Period(str(value).strip(), freq="M")
+    except (ValueError, TypeError):
+        raise ForecastError(f"{option}: {value!r} is not a month; write YYYY-MM") from None
+
+
+def predictions_table(res: BacktestResult) -> pd.DataFrame:
+    """Every backtest forecast, one row per series × origin × horizon × model, for ``forecast
+    backtest --predictions``: so anyone can recompute any score (or a score of their own)."""
+    p, pr = res.panel, res.predictions
+    keys = p.keys[["area_pcode", "area_name"]].iloc[pr["series"].to_numpy()].reset_index(drop=True)
+    o, k = pr["origin"].to_numpy(), pr["horizon"].to_numpy()
+    if p.steps == "month":
+        target = [str(p.months[i] + int(h)) for i, h in zip(o, k)]
+    else:  # rounds: the round's month when it is in the panel
+        target = [str(p.months[i + h]) if i + h < p.n_months else f"{p.months[i]}+{h} rounds"
+                  for i, h in zip(o, k)]
+    return pd.concat([keys, pd.DataFrame({
+        "origin_month": p.months[o].astype(str), "target_month": target, "horizon": k,
+        "model": pr["model"].to_numpy(), "forecast": pr["point"].to_numpy(),
+        "lo80": pr["lo80"].to_numpy(), "hi80": pr["hi80"].to_numpy(),
+        "lo95": pr["lo95"].to_numpy(), "hi95": pr["hi95"].to_numpy(),
+        "actual": pr["actual"].to_numpy(), "scored": pr["scored"].to_numpy()})], axis=1)
 
 
 def backtest(panel: Panel, cfg: BacktestConfig | None = None,
