@@ -92,7 +92,7 @@ def main() -> None:
                 print(f"| {k} | {label} | {r.mae:,.0f} | {r.skill_vs_mean:+.3f} | "
                       f"{r.rmse_skill_vs_mean:+.3f} |")
     print("choice for forecast run:", dict(bt.choice.model.value_counts()))
-    print(bt.verdict[-1])
+    print("\n".join(bt.verdict))
 
 
 if __name__ == "__main__":
