@@ -247,3 +247,40 @@ def test_origin_range_and_predictions_table():
                      ({"from_origin": "2030-01"}, "no origin between")):
         with pytest.raises(ForecastError, match=msg):
             backtest(p, BacktestConfig(**CFG, models=tuple(BASELINES), **bad))
+
+
+# ------------------------------------------------------------------ real series (trimmed IDMC)
+
+
+def test_real_disaster_series_capped_and_honestly_scored():
+    """IDMC disaster displacement of six countries (fixture, see tests/fixtures/forecast): spikes
+    and long quiet spells, where log-scale models overshoot."""
+    from pathlib import Path
+
+    from idpkit.forecast.series import panel_from_long
+
+    f = Path(__file__).parent / "fixtures" / "forecast" / \
+        "idmc-gidd-disaster-events-6-countries-2017-2024.csv"
+    ev = pd.read_csv(f)
+    # country-months: events counted in the month they started, months without one are 0
+    ev["month"] = ev.start_date.str[:7]
+    g = ev.groupby(["iso3", "month"]).new_displacement.sum()
+    months = pd.period_range("2017-01", "2024-12", freq="M").astype(str)
+    grid = pd.MultiIndex.from_product([sorted(ev.iso3.unique()), months])
+    long = g.reindex(grid, fill_value=0).rename_axis(["area_pcode", "month"]) \
+        .rename("value").reset_index()
+    p = panel_from_long(long)
+    bt = backtest(p, BacktestConfig(horizons=3, origins=18, calibration=6, min_history=24,
+                                    models=(*BASELINES, "ets")))
+    pr = bt.predictions
+    # cap, by hand: the running maximum of each series up to each origin
+    runmax = np.fmax.accumulate(p.y, axis=1)
+    cap = 3 * np.maximum(runmax[pr.series, pr.origin], 1.0)
+    assert (pr.point.to_numpy() <= cap + 1e-6).all()
+    # the closing sentence quotes the out-of-sample skill of 'selected', recomputed here
+    sc = pr[pr.scored & pr.actual.notna()]
+    mae = sc.assign(e=(sc.actual - sc.point).abs()).groupby(["model", "horizon"]).e.mean()
+    for k in (1, 2, 3):
+        skill = 1 - mae[("selected", k)] / mae[("expanding_mean", k)]
+        assert f"h={k} {100 * skill:+.1f}%" in bt.verdict[-1]
+    assert {"combo_median", "blend_em", "selected"} <= set(bt.scores.model)
