@@ -132,7 +132,7 @@ def test_selected_uses_only_errors_known_before_each_origin(bt_ets):
     for i, (s, o, k) in enumerate(w.index):
         known = (target <= o) & act.notna().to_numpy()
         own = known & (idx.series.to_numpy() == s)
-        rows = own if own.sum() >= 6 else known  # too few own errors: pooled over series
+        rows = own if own.sum() >= 24 else known  # too few own errors: pooled over series
         if rows.any():
             mae = err[rows].mean()
             best = min(order, key=lambda m: (mae[m], order.index(m)))
@@ -147,7 +147,7 @@ def test_verdict_and_run_say_what_run_uses_with_the_out_of_sample_score(bt_ets):
     assert "out of sample" in last
     assert f"h=1 {100 * sel.loc[1, 'skill_vs_mean']:+.1f}%" in last
     # forecast run applies the selection rule at the last month: every series' lowest MAE
-    # over all its backtest errors (>= 6 of them here)
+    # over all its backtest errors (>= 24 of them here)
     pr = bt_ets.predictions[bt_ets.predictions.model != "selected"]
     pr = pr[pr.actual.notna()]
     mae = pr.assign(e=(pr.actual - pr.point).abs()).groupby(["series", "model"]).e.mean()

@@ -33,7 +33,7 @@ from idpkit.forecast.baselines import BASELINES
 COMBO_MEMBERS = ("naive", "expanding_mean", "ets", "arima", "lgbm")
 BLEND_PARTNERS = ("ets", "arima", "lgbm")
 BLEND_GRID = np.round(np.linspace(0.0, 1.0, 11), 2)
-MIN_SERIES_ERRORS = 6
+MIN_SERIES_ERRORS = 24  # fewer: a series' own MAE is noise (see docs/forecast.md)
 SELECTED = "selected"
 COMBINATIONS = ("combo_median", "combo_mean", "blend_em")
 DERIVED = (*COMBINATIONS, SELECTED)
