@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/forecast_idmc.py [--countries 30] [--origins 36] [--calibration 6]
                                                   [--models ets,lgbm] [--file CSV]
+                                                  [--min-series-errors 24] [--generated N]
 
 Input: IDMC's Global Internal Displacement Database, disaster events
 (``/work/shared/real-data/corpus/figures/idmc_gidd_disaster_events.csv``, not shipped). Each
@@ -13,6 +14,10 @@ Prints, per horizon, MAE and MAE skill vs the expanding mean of: the best single
 MAE among baselines and candidates at that horizon — an in-sample pick, shown as the bar the
 combinations must meet), ``combo_median``, ``combo_mean``, ``blend_em`` and ``selected`` (the
 out-of-sample per-series choice ``forecast run`` uses), and the largest forecast / history max.
+
+``--generated N`` replaces the IDMC panel by N generated series × 40 months
+(:func:`idpkit.testing.demo_forecast.synthetic_panel`, seed 1) for comparison;
+``--min-series-errors`` sets :data:`idpkit.forecast.combine.MIN_SERIES_ERRORS`.
 """
 
 from __future__ import annotations
@@ -54,15 +59,28 @@ def main() -> None:
     ap.add_argument("--calibration", type=int, default=6)
     ap.add_argument("--models", default="ets,lgbm")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--min-series-errors", type=int, default=None)
+    ap.add_argument("--generated", type=int, default=0)
+    ap.add_argument("--min-history", type=int, default=24)
     a = ap.parse_args()
+
+    from idpkit.forecast import combine
+
+    if a.min_series_errors is not None:
+        combine.MIN_SERIES_ERRORS = a.min_series_errors
 
     from idpkit.forecast.backtest import BASELINES, BacktestConfig, backtest
     from idpkit.forecast.combine import DERIVED
     from idpkit.forecast.series import panel_from_long
 
-    panel = panel_from_long(country_months(a.file, a.countries))
+    if a.generated:
+        from idpkit.testing.demo_forecast import synthetic_panel
+
+        panel = synthetic_panel(a.generated, 40, seed=1)
+    else:
+        panel = panel_from_long(country_months(a.file, a.countries))
     cfg = BacktestConfig(horizons=3, origins=a.origins, calibration=a.calibration,
-                         min_history=24, models=(*BASELINES, *a.models.split(",")), seed=a.seed)
+                         min_history=a.min_history, models=(*BASELINES, *a.models.split(",")), seed=a.seed)
     t0 = time.perf_counter()
     import sys
 
@@ -74,7 +92,7 @@ def main() -> None:
     secs = time.perf_counter() - t0
     s = bt.scores
     sc = bt.predictions[bt.predictions.scored & bt.predictions.actual.notna()]
-    print(f"{panel.n_series} countries, {panel.months[0]}–{panel.months[-1]}, "
+    print(f"{panel.n_series} series, {panel.months[0]}–{panel.months[-1]}, "
           f"{cfg.origins} scored origins ({panel.months[-cfg.origins - 1]}–"
           f"{panel.months[-2]}), models {', '.join(cfg.models)}; backtest {secs:.0f} s")
     print(f"largest scored forecast / history max: "
