@@ -83,7 +83,8 @@ def test_demo_backtest_end_to_end_and_reproducible(fc_wh, fc_demo):
     cfg = BacktestConfig(**CFG, models=(*BASELINES, "croston_sba", "tsb", "lgbm"), seed=7)
     a, b = backtest(p, cfg), backtest(p, cfg)
     pd.testing.assert_frame_equal(a.scores, b.scores)
-    assert set(a.scores.model) == {*BASELINES, "croston_sba", "tsb", "lgbm"}
+    assert set(a.scores.model) == {*BASELINES, "croston_sba", "tsb", "lgbm", "combo_median",
+                                   "combo_mean", "blend_em", "selected"}
     assert sorted(a.scores.horizon.unique()) == [1, 2, 3]
     assert (a.scores.n > 0).all() and a.scores.mae.notna().all()
     assert a.scores.coverage80.notna().any()
@@ -135,8 +136,15 @@ def test_cli_backtest_run_alerts(fc_wh, fc_demo, backend, tmp_path):
     common = ["--origins", "3", "--calibration", "2", "--min-history", "4", "--models", "tsb",
               "--conflict", str(d.conflict_csv), "--db", url]
     cli = CliRunner()
-    r = cli.invoke(app, ["forecast", "backtest", *common, "--format", "json"])
+    pred_csv = tmp_path / "pred.csv"
+    r = cli.invoke(app, ["forecast", "backtest", *common, "--format", "json", "--predictions",
+                         str(pred_csv)])
     assert r.exit_code == 0, r.output
+    pred = pd.read_csv(pred_csv)
+    assert list(pred.columns[:6]) == ["area_pcode", "area_name", "origin_month", "target_month",
+                                      "horizon", "model"]
+    assert {"forecast", "lo80", "hi80", "actual"} <= set(pred.columns)
+    assert {"selected", "combo_median", "tsb"} <= set(pred.model)
     doc = json.loads(r.stdout)
     assert doc["series"] == 20 and {s["model"] for s in doc["scores"]} >= {"expanding_mean", "tsb"}
     assert any(a["model"] == "alert every month" for a in doc["alert_scores"])
@@ -149,3 +157,6 @@ def test_cli_backtest_run_alerts(fc_wh, fc_demo, backend, tmp_path):
     assert isinstance(json.loads(a.stdout), list)
     bad = _idpkit("forecast", "backtest", "--conflict", str(tmp_path / "missing.csv"), db=url)
     assert bad.returncode == 1 and bad.stderr.startswith("Error:") and "Traceback" not in bad.stderr
+    bad = _idpkit("forecast", "backtest", "--from-origin", "2024-13", db=url)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "--from-origin: '2024-13' is not a month; write YYYY-MM" in bad.stderr

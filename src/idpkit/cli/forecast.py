@@ -45,15 +45,24 @@ PeakOpt = Annotated[int, typer.Option("--peak-months", help="Also require the hi
                                       "this many months (0 = off; e.g. 12 or 36).")]
 CooldownOpt = Annotated[int, typer.Option("--cooldown", min=0, help="Months without a new alert "
                                           "after one.")]
+PredictionsOpt = Annotated[Path | None, typer.Option("--predictions", help="Write every backtest "
+                                                     "forecast as CSV (area, origin and target "
+                                                     "month, model, forecast, interval, actual).")]
+FromOriginOpt = Annotated[str | None, typer.Option("--from-origin", help="YYYY-MM: score origins "
+                                                   "from this month (then --origins is ignored).")]
+ToOriginOpt = Annotated[str | None, typer.Option("--to-origin", help="YYYY-MM: score origins up "
+                                                 "to this month.")]
 DEFAULT_MODELS = "croston_sba,tsb,lgbm,ets"
 
 
-def _config(horizons, origins, calibration, min_history, models, seed):
+def _config(horizons, origins, calibration, min_history, models, seed, from_origin=None,
+            to_origin=None):
     from idpkit.forecast.backtest import BASELINES, BacktestConfig
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     return BacktestConfig(horizons=horizons, origins=origins, calibration=calibration,
-                          min_history=min_history, models=(*BASELINES, *names), seed=seed)
+                          min_history=min_history, models=(*BASELINES, *names), seed=seed,
+                          from_origin=from_origin, to_origin=to_origin)
 
 
 def _backtests(db, target, level, conflict, indicators, steps, cfg, *, upper: bool):
@@ -126,17 +135,25 @@ def backtest_cmd(target: TargetOpt = "arrivals", level: LevelOpt = 2, horizons: 
                  indicators: IndOpt = None, steps: StepsOpt = "month", seed: SeedOpt = 0,
                  ratio: RatioOpt = 1.5, min_size: MinSizeOpt = 100, peak_months: PeakOpt = 0,
                  cooldown: CooldownOpt = 2, fmt: FormatOpt = TableOrJson.table, report: ReportOpt = None,
-                 db: DbOpt = None) -> None:
-    """Rolling-origin backtest of every baseline and candidate; scores, skill and alert F1."""
+                 predictions: PredictionsOpt = None, from_origin: FromOriginOpt = None,
+                 to_origin: ToOriginOpt = None, db: DbOpt = None) -> None:
+    """Rolling-origin backtest of every baseline, candidate and combination; scores, skill and
+    alert F1."""
     from idpkit.cli.console import console, open_warehouse
     from idpkit.forecast import report as rep
     from idpkit.forecast.alerts import evaluate
     from idpkit.forecast.store import save, verdict_rows
 
-    cfg = _config(horizons, origins, calibration, min_history, models, seed)
+    from idpkit.forecast.backtest import predictions_table
+
+    cfg = _config(horizons, origins, calibration, min_history, models, seed, from_origin,
+                  to_origin)
     (bt,) = _backtests(db, target, level, conflict, indicators, steps, cfg, upper=False)
     rule = _rule(ratio, min_size, peak_months, cooldown)
     al = evaluate(bt.predictions, bt.panel, rule)
+    if predictions is not None:
+        predictions.parent.mkdir(parents=True, exist_ok=True)
+        predictions_table(bt).to_csv(predictions, index=False)
     with open_warehouse(db) as wh:
         run_id = save(wh, backtests=bt.scores.assign(target=target, admin_level=level),
                       verdicts=verdict_rows(bt, target, level))

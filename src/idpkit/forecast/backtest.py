@@ -2,8 +2,9 @@
 then; scores per model and horizon; the default model of each series chosen by the scores.
 
 Why rolling origins and not one split: displacement has regimes (a quiet year, then a war); one split
-tells about one regime. Why the choice is per series but *must beat the expanding mean on the
-backtest to be chosen*: a candidate that only ties a baseline adds risk, not skill.
+tells about one regime. Every point is capped (:func:`intervals.cap_points`). Combinations and the
+out-of-sample per-series choice (``selected``) are rows of the same table (:mod:`combine`), so
+what ``forecast run`` uses is scored honestly, never on the forecasts it was chosen by.
 
 Layout: origins ``o`` are month indices; the first ``calibration`` origins only feed interval
 residuals, the following ``origins`` are scored. Predictions are kept in one long table
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from idpkit.forecast import intervals, metrics
+from idpkit.forecast import combine, intervals, metrics
 from idpkit.forecast.baselines import BASELINES
 from idpkit.forecast.models import all_models
 from idpkit.forecast.series import ForecastError, Panel
@@ -35,6 +36,9 @@ class BacktestConfig:
     models: Sequence[str] = ("naive", "seasonal_naive", "expanding_mean", "moving_average",
                              "ets", "croston_sba", "tsb", "lgbm")
     seed: int = 0
+    combinations: bool = True  # add combo_median, combo_mean, blend_em and selected (combine.py)
+    from_origin: str | None = None  # YYYY-MM: score origins from this month (``origins`` ignored)
+    to_origin: str | None = None  # YYYY-MM: score origins up to this month
 
 
 @dataclass
@@ -43,7 +47,7 @@ class BacktestResult:
     panel: Panel
     predictions: pd.DataFrame  # series, origin, horizon, model, point, actual, scale, lo/hi
     scores: pd.DataFrame  # per model and horizon
-    choice: pd.DataFrame  # per series: model, mae of it and of the expanding mean
+    choice: pd.DataFrame  # per series: the model forecast run uses (combine.current_choice)
     verdict: list[str] = field(default_factory=list)  # plain sentences for every report
 
     @property
@@ -58,12 +62,51 @@ def origin_indices(panel: Panel, cfg: BacktestConfig) -> tuple[list[int], list[i
     """(calibration origins, scored origins), oldest first."""
     last = panel.n_months - 2  # the last origin with a target month
     first_possible = cfg.min_history - 1
-    scored = list(range(max(first_possible, last - cfg.origins + 1), last + 1))
+    if cfg.from_origin or cfg.to_origin:
+        lo, hi = (_month(cfg.from_origin, "--from-origin", panel.months[0]),
+                  _month(cfg.to_origin, "--to-origin", panel.months[-1]))
+        m = panel.months
+        scored = [i for i in range(max(first_possible, 0), last + 1) if lo <= m[i] <= hi]
+        if not scored:
+            raise ForecastError(
+                f"no origin between {lo} and {hi} can be scored: origins need {cfg.min_history} "
+                f"months of history and a known next step (scorable: "
+                f"{m[min(first_possible, last)] if first_possible <= last else 'none'}–{m[last]})")
+    else:
+        scored = list(range(max(first_possible, last - cfg.origins + 1), last + 1))
     if not scored:
         raise ForecastError(f"too short a history for a backtest: {panel.n_months} steps, "
                             f"need at least {cfg.min_history + 1}")
     cal = list(range(max(first_possible, scored[0] - cfg.calibration), scored[0]))
     return cal, scored
+
+
+def _month(value: str | None, option: str, default: pd.Period) -> pd.Period:
+    if not value:
+        return default
+    try:
+        return pd.Period(str(value).strip(), freq="M")
+    except (ValueError, TypeError):
+        raise ForecastError(f"{option}: {value!r} is not a month; write YYYY-MM") from None
+
+
+def predictions_table(res: BacktestResult) -> pd.DataFrame:
+    """Every backtest forecast, one row per series × origin × horizon × model, for ``forecast
+    backtest --predictions``: so anyone can recompute any score (or a score of their own)."""
+    p, pr = res.panel, res.predictions
+    keys = p.keys[["area_pcode", "area_name"]].iloc[pr["series"].to_numpy()].reset_index(drop=True)
+    o, k = pr["origin"].to_numpy(), pr["horizon"].to_numpy()
+    if p.steps == "month":
+        target = [str(p.months[i] + int(h)) for i, h in zip(o, k)]
+    else:  # rounds: the round's month when it is in the panel
+        target = [str(p.months[i + h]) if i + h < p.n_months else f"{p.months[i]}+{h} rounds"
+                  for i, h in zip(o, k)]
+    return pd.concat([keys, pd.DataFrame({
+        "origin_month": p.months[o].astype(str), "target_month": target, "horizon": k,
+        "model": pr["model"].to_numpy(), "forecast": pr["point"].to_numpy(),
+        "lo80": pr["lo80"].to_numpy(), "hi80": pr["hi80"].to_numpy(),
+        "lo95": pr["lo95"].to_numpy(), "hi95": pr["hi95"].to_numpy(),
+        "actual": pr["actual"].to_numpy(), "scored": pr["scored"].to_numpy()})], axis=1)
 
 
 def backtest(panel: Panel, cfg: BacktestConfig | None = None,
@@ -90,7 +133,8 @@ def backtest(panel: Panel, cfg: BacktestConfig | None = None,
             step += 1
             if progress:
                 progress(f"origin {panel.months[o]} · {m}", step, len(all_origins) * len(names))
-            pred = np.asarray(models[m](cut, H, cfg.seed), dtype=float)
+            pred = intervals.cap_points(np.asarray(models[m](cut, H, cfg.seed), dtype=float),
+                                        top[:, None])
             k = np.arange(1, H + 1)
             tgt = o + k
             actual = np.full((n, H), np.nan)
@@ -103,9 +147,11 @@ def backtest(panel: Panel, cfg: BacktestConfig | None = None,
                 "history_max": np.repeat(np.where(np.isfinite(top), top, np.nan), H),
                 "scored": o in scored}))
     pred = pd.concat(frames, ignore_index=True)
+    if cfg.combinations:
+        pred = combine.add_derived(pred)
     pred = _add_intervals(pred)
     scores = score(pred[pred.scored & pred.actual.notna()])
-    choice = choose(pred[pred.scored & pred.actual.notna()], panel)
+    choice = combine.current_choice(pred, panel.n_series, panel.n_months - 1)
     res = BacktestResult(cfg, panel, pred, scores, choice)
     res.verdict = verdict(res)
     return res
@@ -156,30 +202,6 @@ def score(p: pd.DataFrame) -> pd.DataFrame:
     return s.sort_values(["horizon", "mae"]).reset_index(drop=True)
 
 
-def choose(p: pd.DataFrame, panel: Panel) -> pd.DataFrame:
-    """Per series: the model with the lowest backtest MAE over all horizons; a candidate is chosen
-    only if strictly better than the expanding mean, else the expanding mean stays. Ties go to a
-    baseline: a candidate that fell back to the naive forecast has the naive forecast's MAE, and
-    calling it by the candidate's name would claim a skill it does not have."""
-    e = p.assign(err=(p.actual - p.point).abs()).groupby(["series", "model"])["err"].mean() \
-        .unstack("model")
-    out = pd.DataFrame({"series": np.arange(panel.n_series)})
-    if e.empty:
-        out["model"], out["mae"], out["mae_expanding_mean"] = BASELINE, np.nan, np.nan
-        return out
-    order = [m for m in BASELINES if m in e.columns] + sorted(c for c in e.columns
-                                                              if c not in BASELINES)
-    e = e[order]  # idxmin takes the first of equal minima: baselines first
-    best = e.idxmin(axis=1)
-    base = e[BASELINE]
-    best = best.where(e.min(axis=1) < base, BASELINE)
-    out = out.merge(pd.DataFrame({"series": e.index, "model": best.values,
-                                  "mae": e.min(axis=1).values,
-                                  "mae_expanding_mean": base.values}), on="series", how="left")
-    out["model"] = out["model"].fillna(BASELINE)
-    return out
-
-
 def fallbacks(pred: pd.DataFrame) -> dict[str, str]:
     """Candidates whose every scored forecast equals a baseline's: ``{candidate: baseline}``.
 
@@ -212,7 +234,8 @@ def verdict_table(res: BacktestResult) -> pd.DataFrame:
     rows = []
     for k, g in s.groupby("horizon"):
         k = int(k)
-        cand = g[~g.model.isin(list(BASELINES))].sort_values(["mae", "model"])
+        cand = g[~g.model.isin(list(BASELINES))].assign(
+            _kind=lambda d: d.model.map(_kind)).sort_values(["mae", "_kind", "model"])
         base = g[g.model.isin(list(BASELINES))].sort_values(["mae", "model"])
         row = {"horizon": k, "best_candidate": None, "best_baseline": None,
                "candidate_beats_baselines": False, "best_model": None, "fallback_to": None,
@@ -244,8 +267,11 @@ def verdict_table(res: BacktestResult) -> pd.DataFrame:
                 f"RMSE ({100 * c.rmse_skill_vs_mean:+.1f}%); 80% interval coverage "
                 f"{100 * c.coverage80:.0f}%.")
         else:
-            why = (f" — it fell back to the {row['fallback_to'].replace('_', ' ')} forecast on "
-                   "every series (too little history to fit)" if row["fallback_to"] else "")
+            fb_name = (row["fallback_to"] or "").replace("_", " ")
+            why = "" if not row["fallback_to"] else (
+                f" — it equals the {fb_name} forecast on every series" if c.model in combine.DERIVED
+                else f" — it fell back to the {fb_name} forecast on every series (too little "
+                "history to fit)")
             tail = ""
             if b.model != BASELINE and np.isfinite(b.skill_vs_mean):
                 tail = (f"; {b.model} itself has {100 * b.skill_vs_mean:.1f}% "
@@ -258,17 +284,37 @@ def verdict_table(res: BacktestResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def choice_sentence(choice: pd.DataFrame) -> str:
-    """What ``forecast run`` uses, in words: how many series keep each model."""
+def _kind(model: str) -> int:
+    """Tie order among candidates: single models, then combinations, then ``selected``."""
+    return 2 if model == combine.SELECTED else 1 if model in combine.COMBINATIONS else 0
+
+
+def choice_sentence(choice: pd.DataFrame, scores: pd.DataFrame | None = None) -> str:
+    """What ``forecast run`` uses and why, in words: the out-of-sample selection rule, its honest
+    score (the ``selected`` row of the backtest, never the in-sample MAE of the models it
+    picked), and how many series take each model from the last month."""
     counts = choice.model.value_counts()
     n_base = int(counts.get(BASELINE, 0))
     others = ", ".join(f"{m.replace('_', ' ')} for {n}" for m, n in counts.items() if m != BASELINE)
     used = f"; the others use {others}" if others else ""
-    return (f"forecast run uses each series' own best model: {n_base} of {len(choice)} series keep "
-            f"the expanding mean (nothing beat it on their own backtest){used}.")
+    pooled = int(choice["pooled"].sum()) if "pooled" in choice else 0
+    pool = (f" ({pooled} series with fewer than {combine.MIN_SERIES_ERRORS} past errors take "
+            "the model best over all series)" if pooled else "")
+    honest = ""
+    if scores is not None and (scores.model == combine.SELECTED).any():
+        sel = scores[scores.model == combine.SELECTED].sort_values("horizon")
+        sk = ", ".join(f"h={int(r.horizon)} {100 * r.skill_vs_mean:+.1f}%"
+                       for r in sel.itertuples() if np.isfinite(r.skill_vs_mean))
+        if sk:
+            honest = (f" Scored out of sample (the 'selected' row: at each origin the choice "
+                      f"made from earlier errors only), this rule's MAE skill vs the expanding "
+                      f"mean is {sk}.")
+    return (f"forecast run uses, per series, the model with the lowest MAE on all its earlier "
+            f"backtest forecasts{pool}: {n_base} of {len(choice)} series keep the expanding "
+            f"mean{used}.{honest}")
 
 
 def verdict(res: BacktestResult) -> list[str]:
     """Plain sentences: per horizon, does the best candidate beat the baselines on MAE and RMSE?
-    Then what ``forecast run`` will use per series."""
-    return [*verdict_table(res)["sentence"], choice_sentence(res.choice)]
+    Then what ``forecast run`` will use per series, with its out-of-sample score."""
+    return [*verdict_table(res)["sentence"], choice_sentence(res.choice, res.scores)]

@@ -51,7 +51,17 @@ def band_edges(scale: np.ndarray) -> np.ndarray:
     return np.quantile(s, [1 / 3, 2 / 3])
 
 
-CAP = 3.0  # upper bounds never above 3× the largest value the series has shown (nor the point)
+CAP = 3.0  # points and upper bounds never above 3× the largest value the series has shown
+
+
+def cap_points(point: np.ndarray, history_max: np.ndarray) -> np.ndarray:
+    """``point`` capped at :data:`CAP` × the series' largest value up to the origin (at least
+    ``CAP``; ``history_max`` broadcast against ``point``). Why every model: a back-transformed
+    log-scale forecast with a trend explodes (seen: 3.8e8, above a country's population), and a
+    displacement figure three times anything the area has shown is not a forecast anyone can
+    plan with. Missing stays missing."""
+    cap = CAP * np.maximum(np.nan_to_num(np.asarray(history_max, dtype=float)), 1.0)
+    return np.where(np.isnan(point), np.nan, np.minimum(point, cap))
 
 
 def apply(point: np.ndarray, scale: np.ndarray, q: dict[int, tuple[float, float]],

@@ -1,5 +1,7 @@
-"""Current forecasts: each series' backtest-chosen model from the latest month, conformal intervals
-from that model's backtest residuals, reconciled so districts add up to regions, and alerts.
+"""Current forecasts: each series' model chosen by the backtest's out-of-sample rule (the one the
+``selected`` row scores; :mod:`combine`) from the latest month, points capped like in the
+backtest, conformal intervals from that model's backtest residuals, reconciled so districts add up
+to regions, and alerts.
 
 Why intervals of reconciled forecasts are *shifted* with their point: reconciliation moves a
 district's forecast by a small, known amount; its error distribution (learned in the backtest of
@@ -9,14 +11,16 @@ the base forecast) is kept around the moved point. A full probabilistic reconcil
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from idpkit.forecast import intervals
+from idpkit.forecast import combine, intervals
 from idpkit.forecast.alerts import AlertRule, current_alerts, rule_record
 from idpkit.forecast.backtest import BacktestResult
+from idpkit.forecast.metrics import mase_scale
 from idpkit.forecast.models import all_models
 from idpkit.forecast.reconcile import parent_index, reconcile
 
@@ -27,23 +31,55 @@ class RunResult:
     alerts: pd.DataFrame
 
 
-def base_forecasts(bt: BacktestResult, horizons: int) -> pd.DataFrame:
-    """Forecast of every series from the last month with its chosen model, with intervals."""
+def current_points(bt: BacktestResult, models: set[str], horizons: int) -> dict[str, np.ndarray]:
+    """Forecasts ``(n, horizons)`` from the last month of each model in ``models`` — base models
+    run on the full panel, combinations built from their members by the backtest's rules (the
+    blend's weight from every backtest error, all known at the last month) — every point capped
+    like in the backtest."""
     p = bt.panel
     cut = p.cut(p.n_months - 1)
-    from idpkit.forecast.metrics import mase_scale
+    with np.errstate(invalid="ignore"):
+        top = np.nanmax(np.where(np.isnan(cut.y), -np.inf, cut.y), axis=1)
+    ran = list(dict.fromkeys(bt.predictions.model))
+    need = {m for m in models if m not in combine.DERIVED}
+    if models & {"combo_median", "combo_mean"}:
+        need |= set(combine.members(ran))
+    partner = combine.blend_partner(ran)
+    if "blend_em" in models and partner is not None:
+        need |= {partner, "expanding_mean"}
+    runnable = all_models()
+    out = {m: intervals.cap_points(np.asarray(runnable[m](cut, horizons, bt.config.seed),
+                                              dtype=float), top[:, None])
+           for m in sorted(need)}
+    mem = combine.members(ran)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if "combo_median" in models:
+            out["combo_median"] = np.nanmedian(np.stack([out[m] for m in mem]), axis=0)
+        if "combo_mean" in models:
+            out["combo_mean"] = np.nanmean(np.stack([out[m] for m in mem]), axis=0)
+    if "blend_em" in models and partner is not None:
+        w = combine.current_blend_weight(bt.predictions, partner, p.n_months - 1, horizons)
+        out["blend_em"] = combine.blend(out[partner], out["expanding_mean"], w[None, :])
+    return out
 
+
+def base_forecasts(bt: BacktestResult, horizons: int) -> pd.DataFrame:
+    """Forecast of every series from the last month with the model the backtest's honest rule
+    picks for it (``combine.current_choice``), with intervals from that model's residuals."""
+    p = bt.panel
+    cut = p.cut(p.n_months - 1)
     scale = mase_scale(cut.y)
     with np.errstate(invalid="ignore"):
         top = np.nanmax(np.where(np.isnan(cut.y), -np.inf, cut.y), axis=1)
-    models = all_models()
     chosen = bt.choice.set_index("series")["model"].reindex(range(p.n_series)).fillna(
         "expanding_mean")
+    points = current_points(bt, set(chosen.unique()), horizons)
     res = bt.predictions[bt.predictions.actual.notna()]
     frames = []
     for m in chosen.unique():
         rows = np.flatnonzero(chosen.to_numpy() == m)
-        f = np.asarray(models[m](cut, horizons, bt.config.seed), dtype=float)[rows]
+        f = points[m][rows]
         for k in range(1, horizons + 1):
             r = res[(res.model == m) & (res.horizon == k)]
             iv = intervals.conformal(f[:, k - 1], scale[rows],
@@ -99,7 +135,10 @@ def run(bt: BacktestResult, horizons: int, rule: AlertRule,
         alerts["target_month"] = [str(origin + int(k)) for k in alerts.horizon]
         alerts = alerts.rename(columns={"point": "value"})
         alerts["rule"] = rule.describe()
-        record = rule_record(bt.predictions, bt.choice, bt.panel, rule, horizons)
+        # the rule's record on the honestly selected forecasts (chosen from earlier errors only)
+        sel = combine.SELECTED if (bt.predictions.model == combine.SELECTED).any() else None
+        record = rule_record(bt.predictions, bt.choice.assign(model=sel) if sel else bt.choice,
+                             bt.panel, rule, horizons)
         alerts = alerts.merge(record, on="horizon", how="left")
     out_frames.insert(0, _frame(bt, low, reconciled))
     return RunResult(pd.concat(out_frames, ignore_index=True), alerts)

@@ -88,7 +88,7 @@ def verdict_rows(bt: BacktestResult, target: str, level: int) -> pd.DataFrame:
     from idpkit.forecast.backtest import choice_sentence, verdict_table
 
     v = verdict_table(bt)
-    v = pd.concat([v, pd.DataFrame([{"sentence": choice_sentence(bt.choice)}])],
+    v = pd.concat([v, pd.DataFrame([{"sentence": choice_sentence(bt.choice, bt.scores)}])],
                   ignore_index=True)
     return v.assign(target=target, admin_level=level, position=range(len(v)))
 
