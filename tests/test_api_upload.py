@@ -82,3 +82,48 @@ def test_bad_uploads_are_clear_4xx_and_store_nothing(upload_api, monkeypatch):
     r = client.post("/api/datasets", headers=h, files={"file": ("big.csv", b"a,b\n" * 100)})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too-large"
     assert _datasets(client, tokens["admin"]) == []
+
+
+def test_an_anonymous_upload_is_refused_before_its_body_is_read(upload_api, monkeypatch,
+                                                                 tmp_path):
+    """Issue 22: the role is checked first. On the old code FastAPI parsed the whole form —
+    spooling the file into the shared temporary folder — before the endpoint refused with 403."""
+    import tempfile
+
+    import idpkit.api.upload as upload
+
+    client, tokens = upload_api
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    reads: list[int] = []
+    real = upload.read_upload
+
+    async def counting(*a, **k):
+        reads.append(1)
+        return await real(*a, **k)
+
+    monkeypatch.setattr(upload, "read_upload", counting)
+    big = b"x" * (3 << 20)  # 3 MiB: above Starlette's 1 MiB in-memory spool
+    for headers in ({}, _auth(tokens["analyst"])):
+        r = client.post("/api/datasets", headers=headers, files={"file": ("big.csv", big)})
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert reads == [] and list(spool.iterdir()) == []
+    # an admin's too-large upload is refused by its length, again before reading
+    monkeypatch.setattr(upload, "MAX_UPLOAD_BYTES", 1 << 20)
+    r = client.post("/api/datasets", headers=_auth(tokens["admin"]),
+                    files={"file": ("big.csv", big)})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too-large"
+    assert reads == [] and list(spool.iterdir()) == []
+
+
+def test_multipart_errors_have_the_one_error_shape(upload_api):
+    client, tokens = upload_api
+    h = _auth(tokens["admin"])
+    for ctype, body, status in (("multipart/form-data", b"--x\r\n", 422),  # no boundary
+                                ("multipart/form-data; boundary=x", b"garbage", 422),
+                                ("text/plain", b"a,b\n1,2\n", 415)):
+        r = client.post("/api/datasets", headers={**h, "Content-Type": ctype}, content=body)
+        assert r.status_code == status, r.text
+        err = r.json()["error"]
+        assert set(err) == {"code", "message", "location"} and "/tmp" not in err["message"]

@@ -32,7 +32,7 @@ from idpkit.cli.figures import figures_app
 from idpkit.cli.forecast import forecast_app
 from idpkit.cli.help_text import quiet_type_labels
 from idpkit.cli.inspect import inspect
-from idpkit.cli.options import Kind, TableOrJson
+from idpkit.cli.options import Kind, OutOpt, TableOrJson
 from idpkit.cli.register import dedup_app, register_app
 from idpkit.cli.serve import serve, tokens_app
 from idpkit.cli.solutions import solutions_app
@@ -268,22 +268,30 @@ def validate(
 def summary(
     dataset: Annotated[str | None, typer.Option(help="Only this dataset id.")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", help="table, csv or json.")] = Fmt.table,
+    output: OutOpt = None,
     db: DbOption = None,
 ) -> None:
-    """Accepted totals per dataset, admin 1, population group and unit."""
+    """Accepted totals per dataset, admin 1, population group and unit (-o writes CSV, or JSON
+    with --format json)."""
     from idpkit.warehouse.summary import SUMMARY_COLUMNS, summary_expr
 
     with open_warehouse(db) as wh:
         df = summary_expr(wh, dataset).execute()
     df = df[SUMMARY_COLUMNS]
-    if fmt == Fmt.csv:
+    text = None
+    if fmt == Fmt.json:
+        text = df.to_json(orient="records", force_ascii=False) + "\n"
+    elif fmt == Fmt.csv or output is not None:
         out = df.copy()
         out["value"] = out["value"].map(lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v}")
         from idpkit.model.formula_cells import neutralise_frame  # no live formulas
-        sys.stdout.write(neutralise_frame(out).to_csv(index=False))
-        return
-    if fmt == Fmt.json:
-        print(df.to_json(orient="records", force_ascii=False))
+        text = neutralise_frame(out).to_csv(index=False)
+    if text is not None:
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"Wrote {escape(str(output))} ({len(df)} rows)")
+        else:
+            sys.stdout.write(text)
         return
     t = Table(*SUMMARY_COLUMNS)
     for row in df.itertuples(index=False):

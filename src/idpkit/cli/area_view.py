@@ -279,15 +279,16 @@ def needs_rank(source: Annotated[str | None, typer.Argument(help="Needs source i
                weights: Annotated[str | None, typer.Option(
                    help="e.g. severity=0.4,pin=0.3 (also pin_share, unmet)")] = None,
                level: LevelOpt = None, top: Annotated[int, typer.Option(min=1)] = 10,
-               fmt: FmtOpt = Fmt.table, db: DbOpt = None) -> None:
-    """Rank areas for priority and show how stable the ranking is under other weights."""
+               fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
+    """Rank areas for priority and show how stable the ranking is under other weights
+    (-o writes the whole ranking as CSV, or JSON with --format json)."""
     from idpkit.areas.priority import parse_weights, rank_areas
 
     w = parse_weights(weights)
     with open_warehouse(db) as wh:
         rk = rank_areas(wh, source, w, level=level, top=top)
-    if fmt != Fmt.table:
-        _emit(rk.table, fmt)
+    if fmt != Fmt.table or output is not None:
+        _emit(rk.table, fmt, output)
         return
     _emit(rk.table.head(top), fmt, title="Priority ranking (weights " + ", ".join(
         f"{k}={v:g}" for k, v in w.items()) + ")")
@@ -410,13 +411,13 @@ def voice_import(files: Annotated[list[Path], typer.Argument(help="Consultation 
 
 @voice_app.command("show")
 def voice_show(area: Annotated[str | None, typer.Option(help="Only this area.")] = None,
-               fmt: FmtOpt = Fmt.table, db: DbOpt = None) -> None:
-    """Priorities raised per group, then the consultations."""
+               fmt: FmtOpt = Fmt.table, output: OutOpt = None, db: DbOpt = None) -> None:
+    """Priorities raised per group, then the consultations (-o writes the priorities)."""
     from idpkit.areas.voice import consultations, priorities
 
     with open_warehouse(db) as wh:
-        _emit(priorities(wh, area), fmt, title="Priorities raised")
-        if fmt == Fmt.table:
+        _emit(priorities(wh, area), fmt, output, title="Priorities raised")
+        if fmt == Fmt.table and output is None:
             _emit(consultations(wh, area), fmt, title="Consultations")
 
 

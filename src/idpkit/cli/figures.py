@@ -12,6 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from idpkit.cli.options import TableOrJson
+
 figures_app = typer.Typer(help="Displacement figures: stocks by area, date, cause and group.",
                           no_args_is_help=True)
 
@@ -250,11 +252,18 @@ def explain_cmd(
     group: Annotated[str, typer.Argument(help="Population group, e.g. idps.")] = "idps",
     unit: Annotated[str, typer.Option(help="individuals or households.")] = "individuals",
     max_age: MaxAgeOpt = 180,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    fmt: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] =
+    TableOrJson.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the JSON to this "
+                                                "file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", hidden=True,
+                                          help="Same as --format json (older name).")] = False,
     db: DbOpt = None,
 ) -> None:
     """Where a stock figure comes from: sources, datasets, rows used and rows left out (and why)."""
     import json
+
+    from idpkit.cli.console import err
 
     from idpkit.cli.console import console, open_warehouse
     from idpkit.figures.explain import explain
@@ -267,8 +276,13 @@ def explain_cmd(
                                  param_hint="GROUP")
     with open_warehouse(db) as wh:
         e = explain(wh, area.strip().upper(), ref, group, unit=unit, max_age_days=max_age)
-    if as_json:
-        print(json.dumps(e, ensure_ascii=False, indent=2))
+    if as_json or fmt == TableOrJson.json or output is not None:
+        text = json.dumps(e, ensure_ascii=False, indent=2) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"Wrote {escape(str(output))}")
         return
     v = "no figure" if e["value"] is None else f"{e['value']:,.0f}"
     console.print(f"[bold]{escape(e['area'])}[/bold] (admin {e['admin_level']}), {e['reference_date']}, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from idpkit.cli.options import DbOpt, TableOrJson
+from idpkit.cli.options import DbOpt, OutOpt, TableOrJson
 
 forecast_app = typer.Typer(help="Backtested displacement forecasts, intervals and alerts.",
                            no_args_is_help=True)
@@ -239,17 +240,32 @@ def _print_alerts(alerts) -> None:
 
 
 @forecast_app.command("alerts")
-def alerts_cmd(fmt: FormatOpt = TableOrJson.table, db: DbOpt = None) -> None:
-    """The alerts of the latest forecast run, per area, with forecast, interval and reason."""
-    from idpkit.cli.console import open_warehouse
-    from idpkit.forecast.store import latest
+def alerts_cmd(fmt: FormatOpt = TableOrJson.table, output: OutOpt = None,
+               db: DbOpt = None) -> None:
+    """The alerts of the latest forecast run, per area, with forecast, interval, reason and the
+    rule's backtest record (-o writes CSV with HXL tags, or JSON with --format json)."""
+    from idpkit.cli.console import err, open_warehouse
+    from idpkit.forecast.store import HXL, latest
 
     with open_warehouse(db) as wh:
         df = latest(wh, "forecast_alerts")
+    if "created_at" in df:
+        df["created_at"] = df["created_at"].astype(str)
     if fmt == TableOrJson.json:
-        print(df.to_json(orient="records", force_ascii=False, date_format="iso"))
+        text = df.to_json(orient="records", force_ascii=False, date_format="iso") + "\n"
+    elif output is not None:
+        from idpkit.figures.output import to_csv
+
+        text = to_csv(df, hxl=True,
+                      tags={c: HXL.get(c, "#meta+" + c.replace("_", "")) for c in df})
+    else:
+        _print_alerts(df)
         return
-    _print_alerts(df)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    err.print(f"Wrote {escape(str(output))} ({len(df)} alerts)")
 
 
 def demo_forecast(out: Path, op, db: str, seed: int) -> None:

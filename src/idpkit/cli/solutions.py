@@ -127,13 +127,13 @@ def _issues_table(issues) -> None:
 
 
 @solutions_app.command("list")
-def list_(db: DbOpt = None, fmt: FmtOpt = Fmt.table) -> None:
+def list_(db: DbOpt = None, fmt: FmtOpt = Fmt.table, output: OutOpt = None) -> None:
     """Surveys in the warehouse."""
     from idpkit.solutions.store import list_surveys
 
     with _open(db) as wh:
         df = list_surveys(wh)
-    _emit(df, fmt, None, "Surveys")
+    _emit(df, fmt, output, "Surveys")
 
 
 @solutions_app.command("estimate")
